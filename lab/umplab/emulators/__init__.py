@@ -1,0 +1,1 @@
+"""Emulators. Each module defines ``start(lab) -> dict`` (and optionally ``ORDER``); see runtime.py."""

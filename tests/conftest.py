@@ -1,0 +1,116 @@
+"""Shared fixtures: the collection on sys.path, a running UMP lab, and a way to run playbooks on it."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parent.parent
+COLLECTIONS = REPO / ".ansible" / "collections"
+for p in (str(REPO / "lab"), str(COLLECTIONS)):
+    if p not in sys.path:
+        sys.path.insert(0, p)
+
+from umplab.client import LabClient
+
+BIN = Path(sys.executable).parent
+
+
+def lab_env(state_dir: Path, **extra: str) -> dict:
+    env = dict(os.environ)
+    env.update(
+        {
+            "UMPLAB_STATE_DIR": str(state_dir),
+            "ANSIBLE_CONFIG": str(REPO / "ansible.cfg"),
+            "ANSIBLE_COLLECTIONS_PATH": str(COLLECTIONS),
+            "ANSIBLE_NOCOLOR": "1",
+            "ANSIBLE_FORCE_COLOR": "0",
+            "PYTHONPATH": str(REPO / "lab") + os.pathsep + env.get("PYTHONPATH", ""),
+            "PATH": str(BIN) + os.pathsep + env.get("PATH", ""),
+        }
+    )
+    env.update(extra)
+    return env
+
+
+def umplab(
+    *args: str, state_dir: Path | None = None, check: bool = True, timeout: float = 90
+) -> subprocess.CompletedProcess:
+    cmd = [sys.executable, "-m", "umplab", *args]
+    if state_dir is not None:
+        cmd += ["--state-dir", str(state_dir)]
+    return subprocess.run(
+        cmd, capture_output=True, text=True, check=check, timeout=timeout, env=lab_env(state_dir or REPO / ".lab")
+    )
+
+
+class Lab(LabClient):
+    """A running lab plus helpers to run Ansible against it."""
+
+    def env(self, **extra: str) -> dict:
+        return lab_env(self.state_dir, **extra)
+
+    def playbook(
+        self,
+        playbook: str,
+        *args: str,
+        check: bool = False,
+        timeout: float = 900,
+        extra_vars: dict | None = None,
+        env: dict | None = None,
+    ) -> subprocess.CompletedProcess:
+        cmd = [str(BIN / "ansible-playbook"), "-i", str(REPO / "inventories" / "lab"), str(REPO / playbook), *args]
+        if extra_vars:
+            cmd += ["-e", json.dumps(extra_vars)]
+        proc = subprocess.run(
+            cmd, capture_output=True, text=True, timeout=timeout, cwd=REPO, env=self.env(**(env or {}))
+        )
+        if check and proc.returncode != 0:
+            raise AssertionError(
+                f"{playbook} failed (rc={proc.returncode}):\n{proc.stdout[-6000:]}\n{proc.stderr[-3000:]}"
+            )
+        return proc
+
+    def adhoc(
+        self, pattern: str, module: str, module_args: str = "", *args: str, timeout: float = 300
+    ) -> subprocess.CompletedProcess:
+        cmd = [str(BIN / "ansible"), "-i", str(REPO / "inventories" / "lab"), pattern, "-m", module, *args]
+        if module_args:
+            cmd += ["-a", module_args]
+        return subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, cwd=REPO, env=self.env())
+
+    def inventory(self) -> dict:
+        out = subprocess.run(
+            [sys.executable, str(REPO / "inventories" / "lab" / "umplab_inventory.py"), "--list"],
+            capture_output=True,
+            text=True,
+            check=True,
+            env=self.env(),
+        )
+        return json.loads(out.stdout)
+
+
+@pytest.fixture(scope="session")
+def lab(tmp_path_factory) -> Lab:
+    """One lab for the whole session (2 hosts, scale 0). Tests that change the world reset it."""
+    state_dir = tmp_path_factory.mktemp("lab")
+    umplab("up", "--hosts", "2", "--scale", "0", state_dir=state_dir)
+    try:
+        yield Lab(state_dir)
+    finally:
+        umplab("down", state_dir=state_dir, check=False)
+
+
+@pytest.fixture
+def fresh_lab(lab: Lab) -> Lab:
+    """The session lab, reset to its seeded state and with no faults, before the test."""
+    lab.clear_faults()
+    lab.reset()
+    lab.reset_counters()
+    yield lab
+    lab.clear_faults()
