@@ -120,7 +120,6 @@ def serve(state_dir: Path, hosts: int, scale: float, base_port: int = 0) -> None
     world = build_world(state_dir, hosts=hosts, scale=scale)
     names = [h["fqdn"] for h in world.hosts.values()] + [f"{s}.ump.lab.test" for s in world.data["sbcs"]]
     tls = LabTLS(state_dir, names)
-    save_initial(state_dir, world)
     lab = Lab(state_dir, world, tls, base_port)
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
@@ -143,6 +142,8 @@ def serve(state_dir: Path, hosts: int, scale: float, base_port: int = 0) -> None
         for mod in discover():
             deep_merge(endpoints, mod.start(lab) or {})
         lab.endpoints = endpoints
+        # after every emulator has started: what they added to the world is part of the seed
+        save_initial(state_dir, world)
         tmp = state_dir / "endpoints.json.tmp"
         tmp.write_text(json.dumps(endpoints, indent=2, sort_keys=True))
         os.chmod(tmp, 0o600)
