@@ -39,6 +39,13 @@ class LabClient:
     def set_scale(self, scale: float) -> dict:
         return admin_call(self.endpoints, "PATCH", "/config", {"scale": scale})
 
+    def host_state(self, host: str) -> dict:
+        return admin_call(self.endpoints, "GET", f"/hosts/{host}/state")
+
+    def set_host_state(self, host: str, path: list[str], value: Any) -> None:
+        """Change a host by hand (``value=None`` deletes): e.g. ``["files", "c:\\acs\\x.txt"]``."""
+        admin_call(self.endpoints, "POST", f"/hosts/{host}/state", {"path": path, "value": value})
+
     def secrets(self) -> list[str]:
         return sorted(set(self.state()["secrets"].values()))
 

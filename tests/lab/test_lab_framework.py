@@ -129,3 +129,12 @@ def test_cli_help_runs():
         env={**os.environ, "PYTHONPATH": str(REPO / "lab")},
     )
     assert r.returncode == 0 and "fault" in r.stdout
+
+
+def test_host_state_can_be_read_and_changed_by_hand(fresh_lab):
+    key = "c:\\acs\\handmade.txt"
+    fresh_lab.set_host_state("ump01", ["files", key], {"type": "file", "path": "C:\\acs\\handmade.txt", "content": "x"})
+    assert fresh_lab.host_state("ump01")["files"][key]["content"] == "x"
+    assert key not in fresh_lab.host_state("ump02")["files"]
+    fresh_lab.set_host_state("ump01", ["files", key], None)
+    assert key not in fresh_lab.host_state("ump01")["files"]

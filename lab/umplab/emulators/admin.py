@@ -27,6 +27,8 @@ class AdminHandler(LabHandler):
         ("DELETE", r"/counters", "delete_counters"),
         ("PATCH", r"/config", "patch_config"),
         ("GET", r"/health", "health"),
+        ("GET", r"/hosts/(?P<host>[^/]+)/state", "get_host_state"),
+        ("POST", r"/hosts/(?P<host>[^/]+)/state", "set_host_state"),
     ]
 
     def before(self, req: Request) -> None:
@@ -38,6 +40,34 @@ class AdminHandler(LabHandler):
 
     def health(self, req: Request):
         return {"status": "ok"}
+
+    def get_host_state(self, req: Request):
+        """What is on the host's current OS disk (the Windows state a WinRM session sees)."""
+        try:
+            with self.world.lock:
+                return self.world.host_state(req.params["host"])
+        except KeyError as e:
+            raise HTTPError(404, {"error": str(e)}) from None
+
+    def set_host_state(self, req: Request):
+        """Tests change a host directly: ``{"path": ["files", "c:\\acs\\x.txt"], "value": {...}}``;
+        a ``null`` value deletes the key. Like editing the server by hand over RDP."""
+        body = req.json() or {}
+        path = body.get("path")
+        if not isinstance(path, list) or not path or not all(isinstance(p, str) for p in path):
+            raise HTTPError(400, {"error": "path must be a non-empty list of keys"})
+        with self.world.lock:
+            try:
+                node = self.world.host_state(req.params["host"])
+            except KeyError as e:
+                raise HTTPError(404, {"error": str(e)}) from None
+            for key in path[:-1]:
+                node = node.setdefault(key, {})
+            if body.get("value") is None:
+                node.pop(path[-1], None)
+            else:
+                node[path[-1]] = body["value"]
+        return {"ok": True}
 
     def get_state(self, req: Request):
         return self.world.snapshot()
