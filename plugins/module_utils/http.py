@@ -333,3 +333,27 @@ def _short(exc):
         if marker in text:
             text = text.split(marker, 1)[1]
     return text.strip("()'\" ")[:300]
+
+
+def rest_argument_spec():
+    """Options of doc fragment ``ump365.upgrade.rest``."""
+    return dict(
+        ca_bundle=dict(type="path"),
+        validate_certs=dict(type="bool", default=True),
+        timeout=dict(type="float", default=30),
+        retries=dict(type="int", default=3),
+    )
+
+
+def rest_client_kwargs(params):
+    """The HttpClient keyword arguments from a module's params (validated at the boundary)."""
+    if params["timeout"] is not None and params["timeout"] <= 0:
+        raise errors.ValidationError("timeout must be > 0, got %r" % params["timeout"], operation="configure")
+    if params["retries"] is not None and params["retries"] < 0:
+        raise errors.ValidationError("retries must be >= 0, got %r" % params["retries"], operation="configure")
+    return dict(
+        ca_bundle=params["ca_bundle"],
+        validate_certs=params["validate_certs"],
+        timeout=params["timeout"],
+        retries=params["retries"],
+    )

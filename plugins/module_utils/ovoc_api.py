@@ -107,3 +107,23 @@ def summarise(device, status_field=STATUS_FIELD, management_path=MANAGEMENT_STAT
         "status": dig(device, status_field),
         "management_status": dig(device, management_path),
     }
+
+
+def ovoc_argument_spec():
+    from ansible_collections.ump365.upgrade.plugins.module_utils.http import rest_argument_spec
+
+    spec = dict(
+        ovoc_url=dict(type="str", required=True),
+        ovoc_username=dict(type="str", required=True),
+        ovoc_password=dict(type="str", required=True, no_log=True),
+    )
+    spec.update(rest_argument_spec())
+    return spec
+
+
+def client_from_params(params, **extra):
+    from ansible_collections.ump365.upgrade.plugins.module_utils.http import rest_client_kwargs
+
+    kw = rest_client_kwargs(params)
+    kw.update(extra)
+    return OvocClient(params["ovoc_url"], params["ovoc_username"], params["ovoc_password"], **kw)

@@ -197,3 +197,21 @@ def _int_or(v):
         return int(v)
     except ValueError:
         return v
+
+
+def sbc_argument_spec():
+    from ansible_collections.ump365.upgrade.plugins.module_utils.http import rest_argument_spec
+
+    spec = dict(
+        sbc_url=dict(type="str", required=True),
+        sbc_username=dict(type="str", required=True),
+        sbc_password=dict(type="str", required=True, no_log=True),
+    )
+    spec.update(rest_argument_spec())
+    return spec
+
+
+def client_from_params(params):
+    from ansible_collections.ump365.upgrade.plugins.module_utils.http import rest_client_kwargs
+
+    return SbcClient(params["sbc_url"], params["sbc_username"], params["sbc_password"], **rest_client_kwargs(params))

@@ -545,3 +545,47 @@ NORMALISERS = {
     "invitation_settings": _norm_settings,
     "licence": _norm_licence,
 }
+
+
+def ump_api_argument_spec():
+    """Options of doc fragments ``ump365.upgrade.ump_api`` and ``ump365.upgrade.rest``."""
+    from ansible_collections.ump365.upgrade.plugins.module_utils.http import rest_argument_spec
+
+    spec = dict(
+        api_url=dict(type="str", required=True),
+        tenant_id=dict(type="str", required=True),
+        client_id=dict(type="str", required=True),
+        client_secret=dict(type="str", required=True, no_log=True),
+        scope=dict(type="str", required=True),
+        authority=dict(type="str", default=DEFAULT_AUTHORITY),
+        token_cache=dict(type="bool", default=True, no_log=False),
+        token_cache_path=dict(type="path", default=DEFAULT_TOKEN_CACHE, no_log=False),
+        channel_id=dict(type="str"),
+    )
+    spec.update(rest_argument_spec())
+    return spec
+
+
+def client_from_params(params, **extra):
+    from ansible_collections.ump365.upgrade.plugins.module_utils.http import rest_client_kwargs
+
+    kw = rest_client_kwargs(params)
+    kw.update(extra)
+    return UmpApiClient(
+        params["api_url"],
+        params["tenant_id"],
+        params["client_id"],
+        params["client_secret"],
+        params["scope"],
+        authority=params["authority"],
+        token_cache=params["token_cache"],
+        token_cache_path=params["token_cache_path"],
+        channel_id=params["channel_id"],
+        **kw
+    )
+
+
+def clear_memory_cache():
+    """Forget the in-process tokens (tests simulate a new Ansible task process with it)."""
+    with _MEMORY_LOCK:
+        _MEMORY_TOKENS.clear()

@@ -71,6 +71,11 @@ class UmpApiHandler(LabHandler):
         ("GET", BASE + r"/api/v3/portal/invitationsettings", "portal_invitation_settings"),
     ]
 
+    server_header = "Microsoft-IIS/10.0"
+
+    def version_string(self) -> str:
+        return self.server_header
+
     @property
     def host(self) -> str:
         return self.server.host_name
@@ -96,12 +101,13 @@ class UmpApiHandler(LabHandler):
         if w3svc != "running":
             # HTTP.sys answers for a stopped W3SVC / app pool
             self.close_connection = True
+            self.server_header = "Microsoft-HTTPAPI/2.0"
             self._send(
                 Response(
                     503,
                     "<HTML><HEAD><TITLE>Service Unavailable</TITLE></HEAD><BODY><h2>Service Unavailable</h2>"
                     "<hr><p>HTTP Error 503. The service is unavailable.</p></BODY></HTML>",
-                    headers={"Server": "Microsoft-HTTPAPI/2.0", "Connection": "close"},
+                    headers={"Connection": "close"},
                     content_type="text/html; charset=us-ascii",
                 )
             )
