@@ -14,9 +14,7 @@ from ansible_collections.ump365.upgrade.plugins.module_utils import prefix
 
 def prefix_lint(value, syntax="ump"):
     if syntax not in prefix.SYNTAXES:
-        raise AnsibleFilterError(
-            "prefix_lint: syntax must be one of %s, got %r" % (", ".join(prefix.SYNTAXES), syntax)
-        )
+        raise AnsibleFilterError("prefix_lint: syntax must be one of %s, got %r" % (", ".join(prefix.SYNTAXES), syntax))
     if value is None:
         return prefix.lint("", syntax)
     if isinstance(value, (list, tuple)):
@@ -28,9 +26,7 @@ def prefix_lint(value, syntax="ump"):
         return prefix.lint_many([to_text(v) if v is not None else "" for v in value], syntax)
     if isinstance(value, (str, bytes, int)):
         return prefix.lint(to_text(value), syntax)
-    raise AnsibleFilterError(
-        "prefix_lint: expected a prefix string or a list of them, got a %s" % type(value).__name__
-    )
+    raise AnsibleFilterError("prefix_lint: expected a prefix string or a list of them, got a %s" % type(value).__name__)
 
 
 class FilterModule(object):

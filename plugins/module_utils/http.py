@@ -24,7 +24,11 @@ import json
 import traceback
 
 from ansible_collections.ump365.upgrade.plugins.module_utils import errors
-from ansible_collections.ump365.upgrade.plugins.module_utils.retry import RetryPolicy, call_with_retry, parse_retry_after
+from ansible_collections.ump365.upgrade.plugins.module_utils.retry import (
+    RetryPolicy,
+    call_with_retry,
+    parse_retry_after,
+)
 
 try:
     import requests
@@ -193,7 +197,7 @@ class HttpClient:
                 retriable=True,
                 retry_after=retry_after,
                 remedy="the service is unavailable (stopped, starting or overloaded); check it and run again",
-                **kw
+                **kw,
             )
         if status >= 500:
             return errors.RemoteError(
@@ -201,7 +205,7 @@ class HttpClient:
                 retriable=method in IDEMPOTENT_METHODS,
                 retry_after=retry_after,
                 remedy="the server failed; see its logs (traceId) and run again",
-                **kw
+                **kw,
             )
         return errors.RemoteError(text, remedy="the request was refused; see the message", **kw)
 
@@ -307,9 +311,7 @@ class HttpClient:
         resource = resource or url.split("?")[0]
 
         def once():
-            return self._once(
-                method, url, path, params, json_body, data, headers, tuple(expect), operation, resource
-            )
+            return self._once(method, url, path, params, json_body, data, headers, tuple(expect), operation, resource)
 
         if not retry:
             return once()

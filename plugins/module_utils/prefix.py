@@ -233,7 +233,9 @@ def _lint_sbc_entry(entry, index, start):
         for n, c in enumerate(suffix):
             if c not in _SBC_ELEMENT + "[]-,.":
                 findings.append(
-                    _finding(rule, "suffix_character", "%r is not allowed in the suffix" % c, entry, index, start, k + 1 + n)
+                    _finding(
+                        rule, "suffix_character", "%r is not allowed in the suffix" % c, entry, index, start, k + 1 + n
+                    )
                 )
         body_end = k
     i = 0
@@ -273,7 +275,9 @@ def _lint_sbc_entry(entry, index, start):
             i += 1
         elif c in "()":
             findings.append(
-                _finding(rule, "parenthesis_position", "a suffix in parentheses must end the prefix", entry, index, start, i)
+                _finding(
+                    rule, "parenthesis_position", "a suffix in parentheses must end the prefix", entry, index, start, i
+                )
             )
             i += 1
         elif c == "]":

@@ -182,7 +182,7 @@ def ini_table(text, table):
             continue
         values = _split_values(right.strip().rstrip(";"))
         row = {_strip(key_col, prefix): _int_or(parts[1])}
-        for col, val in zip(columns, values):
+        for col, val in zip(columns, values):  # noqa: B905 - short rows leave columns out
             row[_strip(col, prefix)] = val
         rows.append(row)
     return rows

@@ -81,7 +81,10 @@ def normalise_scope(scope):
     """``api://<app>`` or ``api://<app>/.default`` -> ``api://<app>/.default``; validates the form."""
     if not scope or not isinstance(scope, str):
         raise errors.ValidationError(
-            "the API scope is empty", system="ump_api", operation="configure", remedy="set ump_api_scope to api://<app id>/.default"
+            "the API scope is empty",
+            system="ump_api",
+            operation="configure",
+            remedy="set ump_api_scope to api://<app id>/.default",
         )
     s = scope.strip()
     if not s.endswith("/.default"):
@@ -142,7 +145,11 @@ class TokenCache:
             entry = _MEMORY_TOKENS.get(key)
         if entry is None:
             entry = self._read_file().get(key)
-        if isinstance(entry, dict) and entry.get("expires_at", 0) - now > self.min_lifetime and entry.get("access_token"):
+        if (
+            isinstance(entry, dict)
+            and entry.get("expires_at", 0) - now > self.min_lifetime
+            and entry.get("access_token")
+        ):
             with _MEMORY_LOCK:
                 _MEMORY_TOKENS[key] = entry
             return entry["access_token"]
@@ -250,7 +257,7 @@ class UmpApiClient(HttpClient):
         token_cache_path=None,
         portal_paths=None,
         channel_id=None,
-        **kw
+        **kw,
     ):
         headers = {"X-Ovoc-Channel-Id": channel_id} if channel_id else None
         super(UmpApiClient, self).__init__(base_url, headers=headers, **kw)
@@ -329,7 +336,7 @@ class UmpApiClient(HttpClient):
                 operation=operation,
                 resource=resource,
                 expect=expect,
-                **kw
+                **kw,
             )
         except errors.AuthenticationError:
             # a cached token the API no longer accepts (revoked, clock skew): one fresh try
@@ -342,7 +349,7 @@ class UmpApiClient(HttpClient):
                 operation=operation,
                 resource=resource,
                 expect=expect,
-                **kw
+                **kw,
             )
 
     def error_for(self, resp, method, path, operation, resource):
@@ -373,7 +380,9 @@ class UmpApiClient(HttpClient):
         return _items(self.get("/api/v3/customer", "list customers", params=params), "customers", "Customers")
 
     def customer(self, guid):
-        return self.get("/api/v3/customer/%s" % quote(str(guid), safe=""), "read customer", resource="customer %s" % guid)
+        return self.get(
+            "/api/v3/customer/%s" % quote(str(guid), safe=""), "read customer", resource="customer %s" % guid
+        )
 
     def site_location(self, site_id):
         body = self.get(
@@ -397,9 +406,7 @@ class UmpApiClient(HttpClient):
         )
 
     def task(self, task_id):
-        return self.get(
-            "/api/v2/task/%s" % quote(str(task_id), safe=""), "read task", resource="task %s" % task_id
-        )
+        return self.get("/api/v2/task/%s" % quote(str(task_id), safe=""), "read task", resource="task %s" % task_id)
 
     def wait_task(self, task_id, timeout=600, interval=5, on_progress=None, sleep=time.sleep, clock=time.monotonic):
         """Poll the task until ``CompletedSuccess`` or ``Failed``; returns ``(task, history)``.
@@ -422,7 +429,8 @@ class UmpApiClient(HttpClient):
                 return task, history
             if status == "Failed":
                 err = errors.OperationFailedError(
-                    "task %s finished Failed: %s" % (task_id, task.get("message") or task.get("Message") or "no message"),
+                    "task %s finished Failed: %s"
+                    % (task_id, task.get("message") or task.get("Message") or "no message"),
                     system=self.system,
                     operation="wait for task",
                     resource="task %s" % task_id,
@@ -581,7 +589,7 @@ def client_from_params(params, **extra):
         token_cache=params["token_cache"],
         token_cache_path=params["token_cache_path"],
         channel_id=params["channel_id"],
-        **kw
+        **kw,
     )
 
 

@@ -145,7 +145,9 @@ def main():
     if p["alarm_page_size"] < 1:
         errors.fail_module(
             module,
-            errors.ValidationError("alarm_page_size must be >= 1, got %r" % p["alarm_page_size"], operation="configure"),
+            errors.ValidationError(
+                "alarm_page_size must be >= 1, got %r" % p["alarm_page_size"], operation="configure"
+            ),
         )
     client = None
     result = {}

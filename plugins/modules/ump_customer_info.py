@@ -160,10 +160,7 @@ def main():
     findings = []
     try:
         client = client_from_params(p)
-        if p["customer"]:
-            customers = [find_customer(client, p["customer"])]
-        else:
-            customers = client.customers()
+        customers = [find_customer(client, p["customer"])] if p["customer"] else client.customers()
         out = []
         for c in customers:
             if want_details:

@@ -58,7 +58,9 @@ def test_customers_come_from_the_hosts_sysadmintenant(lab):
         customers = r.json()
         dump = lab.state()["sql_dump"][lab.endpoints["hosts"][host]["sql_host"]]["SysAdminTenant"]["Customer"]
         assert sorted(c["UmpCustomerGuid"] for c in customers) == sorted(c["UmpCustomerGuid"] for c in dump)
-        assert {"UmpCustomerGuid", "CustomerShortName", "LicenseType", "MsTenantId", "ActiveUserCount"} <= set(customers[0])
+        assert {"UmpCustomerGuid", "CustomerShortName", "LicenseType", "MsTenantId", "ActiveUserCount"} <= set(
+            customers[0]
+        )
 
 
 def test_site_location_state_is_a_string_in_v3_and_an_int_in_v2(lab):

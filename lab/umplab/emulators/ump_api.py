@@ -284,7 +284,10 @@ class UmpApiHandler(LabHandler):
                 if failed is not None:
                     message = failed.get("message", "lab fault ump_api.task_fails")
                 now = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
-                self._exec("UPDATE Task SET Status = ?, Message = ?, CompletedAt = ? WHERE Id = ?", (outcome, message, now, tid))
+                self._exec(
+                    "UPDATE Task SET Status = ?, Message = ?, CompletedAt = ? WHERE Id = ?",
+                    (outcome, message, now, tid),
+                )
                 t = self._rows("SELECT * FROM Task WHERE Id = ?", (tid,))[0]
         return {
             "id": t["Id"],
@@ -399,7 +402,9 @@ class UmpApiHandler(LabHandler):
         }
 
     def portal_sbcs(self, req: Request):
-        rows = self._rows("SELECT Name, MIN(Id) AS Id, MIN(Address) AS Address, MIN(Status) AS Status FROM Sbc GROUP BY Name")
+        rows = self._rows(
+            "SELECT Name, MIN(Id) AS Id, MIN(Address) AS Address, MIN(Status) AS Status FROM Sbc GROUP BY Name"
+        )
         out = []
         for r in rows:
             sites = self._rows("SELECT COUNT(*) AS n FROM SiteLocation WHERE SbcName = ?", (r["Name"],))[0]["n"]

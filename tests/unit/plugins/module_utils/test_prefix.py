@@ -12,7 +12,9 @@ def codes(text, syntax="ump"):
     return [f["code"] for f in prefix.lint(text, syntax)]
 
 
-@pytest.mark.parametrize("text", ["+4455896552", "+44587996[01-20]", "+4455896552 ; +44587996[01-20]", "4420", "+1[0-9]"])
+@pytest.mark.parametrize(
+    "text", ["+4455896552", "+44587996[01-20]", "+4455896552 ; +44587996[01-20]", "4420", "+1[0-9]"]
+)
 def test_the_guides_examples_pass_the_ump_rule(text):
     assert prefix.lint(text, "ump") == []
     assert prefix.lint(text, "sbc") == []

@@ -46,7 +46,9 @@ def test_ini_table_reads_the_dial_plan_rules_only():
 
 
 def test_problem_json_fields_are_read():
-    body = json.dumps({"title": "Bad", "detail": "no such customer", "errorCode": "CustomerNotFound", "traceId": "00-ab"})
+    body = json.dumps(
+        {"title": "Bad", "detail": "no such customer", "errorCode": "CustomerNotFound", "traceId": "00-ab"}
+    )
     assert parse_problem(body, "application/problem+json") == ("Bad", "no such customer", "CustomerNotFound", "00-ab")
     assert parse_problem('{"error": {"code": "X", "message": "m"}}', "application/json") == (None, "m", "X", None)
     assert parse_problem('{"error": "invalid_client", "error_description": "AADSTS7000215"}', "") == (
@@ -71,7 +73,8 @@ def test_base_url_must_be_http():
 
 
 @pytest.mark.parametrize(
-    ("value", "name"), [(3, "Deployed"), ("3", "Deployed"), (1, "Ready"), (9, "Unknown(9)"), ("Deployed", "Deployed"), (None, "Unknown")]
+    ("value", "name"),
+    [(3, "Deployed"), ("3", "Deployed"), (1, "Ready"), (9, "Unknown(9)"), ("Deployed", "Deployed"), (None, "Unknown")],
 )
 def test_deployment_state_names(value, name):
     assert ump_api.deployment_state_name(value) == name
