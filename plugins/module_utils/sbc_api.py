@@ -170,13 +170,13 @@ def ini_table(text, table):
         if not s or s.startswith(";"):
             continue
         if s.upper().startswith("FORMAT "):
-            left, _, right = s[len("FORMAT ") :].partition("=")
+            left, _eq, right = s[len("FORMAT ") :].partition("=")
             key_col = left.strip()
             columns = [c.strip() for c in right.strip().rstrip(";").split(",")]
             continue
         if columns is None or "=" not in s:
             continue
-        left, _, right = s.partition("=")
+        left, _eq, right = s.partition("=")
         parts = left.split()
         if len(parts) != 2 or parts[0].lower() != table.lower():
             continue

@@ -125,7 +125,7 @@ def main():
     spec.update(
         device_ip=dict(type="str", required=True),
         devices_path=dict(type="str", default="/ovoc/v1/topology/devices"),
-        devices_key=dict(type="str", default="devices"),
+        devices_key=dict(type="str", default="devices", no_log=False),
         status_field=dict(type="str", default="status"),
         management_status_path=dict(type="str", default="applicationsStatus.management.managementStatus"),
     )
