@@ -275,3 +275,16 @@ def test_ovoc_5xx_is_retried(fresh_lab):
     c = ovoc(fresh_lab)
     assert c.devices_by_ip(fresh_lab.endpoints["hosts"]["ump02"]["ip"])
     assert c.retries_seen[0]["status"] == 500
+
+
+def test_replication_backlog_shows_then_drains(fresh_lab):
+    fresh_lab.fault("ump_api.replication_backlog", host="ump01", executing=1, queued=2, reads=2, times=1)
+    c = ump(fresh_lab)
+    q = c.portal("replication_queue")
+    assert (q["open_commands"], q["executing"], q["queued"]) == (3, 1, 2)
+    assert {x["State"] for x in q["commands"]} == {"Executing", "Queued"}
+    assert c.portal("replication_queue")["open_commands"] == 3
+    assert c.portal("replication_queue")["open_commands"] == 0
+    # the commands are real rows of the host's SysAdminTenant
+    rows = fresh_lab.state()["sql_dump"]["ump01"]["SysAdminTenant"]["ReplicationCommand"]
+    assert [r["State"] for r in rows] == ["Completed"] * 3

@@ -129,7 +129,10 @@ def test_rest_modules_in_a_playbook(fresh_lab, tmp_path):
     # the UMP module tasks (each its own process) shared one token through the cache file
     assert fresh_lab.counters()["entra.tokens_issued"] == 1
 
-    # no lab secret in anything Ansible printed, even at -vvv
-    text = proc.stdout + proc.stderr + out.read_text() + (tmp_path / "tokens.json").read_text()
+    # no lab secret in anything Ansible printed, even at -vvv, nor the bearer token
+    cache = (tmp_path / "tokens.json").read_text()
+    text = proc.stdout + proc.stderr + out.read_text()
     for secret in fresh_lab.secrets():
-        assert secret not in text
+        assert secret not in text + cache
+    tokens = [e["access_token"] for e in json.loads(cache).values()]
+    assert len(tokens) == 1 and tokens[0] not in text

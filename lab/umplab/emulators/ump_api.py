@@ -328,7 +328,53 @@ class UmpApiHandler(LabHandler):
             ],
         }
 
+    def _replication_backlog(self) -> None:
+        """The ``ump_api.replication_backlog`` fault queues commands; they drain after ``reads`` queue reads."""
+        w = self.world
+        fault = w.take_fault("ump_api.replication_backlog", host=self.host)
+        if fault is not None:
+            executing = int(fault.get("executing", 1))
+            queued = int(fault.get("queued", 0))
+            customers = self._rows("SELECT UmpCustomerGuid FROM Customer ORDER BY CustomerShortName")
+            ids = []
+            for n in range(executing + queued):
+                guid = customers[n % len(customers)]["UmpCustomerGuid"] if customers else None
+                state = "Executing" if n < executing else "Queued"
+                conn = w.sql_connect(self._sql_host(), "SysAdminTenant")
+                try:
+                    with conn:
+                        cur = conn.execute(
+                            "INSERT INTO ReplicationCommand (UmpCustomerGuid, CmdType, State, Retries, WhenExecuted, "
+                            "ExecutionResult, NextExecutionMinutes) VALUES (?, 'Sync', ?, 0, NULL, NULL, 'Now')",
+                            (guid, state),
+                        )
+                        ids.append(cur.lastrowid)
+                finally:
+                    conn.close()
+            with w.lock:
+                w.data.setdefault("ump_api", {}).setdefault("backlog", {})[self.host] = {
+                    "ids": ids,
+                    "reads": int(fault.get("reads", 2)),
+                }
+            return
+        with w.lock:
+            backlog = w.data.setdefault("ump_api", {}).setdefault("backlog", {}).get(self.host)
+            if backlog is None:
+                return
+            backlog["reads"] -= 1
+            done = backlog["reads"] <= 0
+            if done:
+                del w.data["ump_api"]["backlog"][self.host]
+        if done:
+            for cid in backlog["ids"]:
+                self._exec(
+                    "UPDATE ReplicationCommand SET State = 'Completed', ExecutionResult = 'Success', "
+                    "WhenExecuted = ? WHERE Id = ?",
+                    (time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()), cid),
+                )
+
     def portal_queue(self, req: Request):
+        self._replication_backlog()
         rows = self._rows(
             "SELECT r.*, c.CustomerShortName FROM ReplicationCommand r "
             "LEFT JOIN Customer c ON c.UmpCustomerGuid = r.UmpCustomerGuid ORDER BY r.Id"
