@@ -84,3 +84,15 @@ def test_ovoc_faults_missing_and_disconnected(fresh_lab):
     assert dev["status"] == "Error"
     assert dev["applicationsStatus"]["management"]["managementStatus"] == "Disconnected"
     assert ovoc_get(fresh_lab, q).json()["devices"][0]["status"] == "Active"
+
+
+def test_lab_inventory_feeds_the_rest_modules(lab):
+    inv = lab.inventory()
+    allv = inv["all"]["vars"]
+    assert allv["ump_ovoc_url"] == lab.endpoints["ovoc"]["url"]
+    for host in ("ump01", "ump02"):
+        hv = inv["_meta"]["hostvars"][host]
+        assert hv["ump_api_url"] == lab.endpoints["hosts"][host]["ump_api_url"]
+        assert hv["ump_api_url"].endswith("/tenantui")
+        assert hv["ump_api_scope"] == f"api://{lab.endpoints['hosts'][host]['ump_api_app_id']}/.default"
+        assert hv["ump_sbc_url"] == lab.endpoints["sbcs"][f"sbc-{host}"]["url"]
