@@ -15,7 +15,7 @@ options:
     description:
       - A PEM file with the CA certificates to trust for the HTTPS endpoints (for example a private CA).
       - Without it the controller's system CA store is used.
-      - In inventories this is normally O(ca_bundle=ump_ca_bundle).
+      - Inventory variable C(ump_ca_bundle).
     type: path
   validate_certs:
     description:

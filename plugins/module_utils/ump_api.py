@@ -129,8 +129,8 @@ class TokenCache:
             st = os.stat(self.path)
         except OSError:
             return {}
-        if st.st_mode & 0o077:
-            # someone loosened the permissions: do not trust (or reuse) what is in it
+        if st.st_mode & 0o077 or (hasattr(os, "getuid") and st.st_uid != os.getuid()):
+            # loosened permissions or another owner: do not trust (or reuse) what is in it
             return {}
         try:
             with open(self.path) as f:
