@@ -37,7 +37,8 @@ class Run:
             ANSIBLE_ROLES_PATH=str(REPO / "tests/integration/roles"),
             ANSIBLE_NOCOLOR="1",
         )
-        self.log.unlink(missing_ok=True)
+        for f in self.tmp.glob("phases.log.*"):
+            f.unlink()
         return subprocess.run(
             [str(BIN / "ansible-playbook"), "-i", str(INVENTORY), str(PLAYBOOK), "-e", json.dumps(ev), *args],
             capture_output=True,
@@ -48,9 +49,10 @@ class Run:
         )
 
     def ran(self, host: str) -> list[str]:
-        if not self.log.exists():
+        log = self.tmp / f"phases.log.{host}"
+        if not log.exists():
             return []
-        return [line.split()[1] for line in self.log.read_text().splitlines() if line.split()[0] == host]
+        return [line.split()[1] for line in log.read_text().splitlines()]
 
     def phases(self, host: str) -> dict:
         return json.loads((self.ckpt / f"{host}__8.0.515.json").read_text())["phases"]
