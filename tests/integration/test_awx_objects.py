@@ -246,7 +246,11 @@ def surveyed_templates():
 
 
 def test_survey_check_rejects_what_awx_rejects():
-    good = {"name": "s", "description": "", "spec": [{"type": "text", "question_name": "q", "variable": "v", "required": True}]}
+    good = {
+        "name": "s",
+        "description": "",
+        "spec": [{"type": "text", "question_name": "q", "variable": "v", "required": True}],
+    }
     assert survey_errors(good) == []
     bad_type = {**good, "spec": [{**good["spec"][0], "type": "boolean"}]}
     assert survey_errors(bad_type)
@@ -343,7 +347,9 @@ def injector_errors(ctype: dict) -> list[str]:
             errs.append(f"required input {name!r} is not a field")
     for field in fields:
         if field.get("type", "string") != "string":
-            errs.extend(f"{k} not allowed for {field['id']}" for k in ("choices", "multiline", "format", "secret") if k in field)
+            errs.extend(
+                f"{k} not allowed for {field['id']}" for k in ("choices", "multiline", "format", "secret") if k in field
+            )
         if any(w in field["id"] for w in SECRET_WORDS) and field.get("secret") is not True:
             errs.append(f"input {field['id']!r} holds a secret but is not `secret: true`")
     env = ImmutableSandboxedEnvironment(undefined=StrictUndefined)
@@ -377,7 +383,9 @@ def test_injector_check_catches_an_undeclared_input():
     assert injector_errors(ctype), "a password input without secret: true must fail"
 
 
-@pytest.mark.parametrize(("fname", "ctype"), load_kind("credential_types"), ids=[f for f, _ in load_kind("credential_types")])
+@pytest.mark.parametrize(
+    ("fname", "ctype"), load_kind("credential_types"), ids=[f for f, _ in load_kind("credential_types")]
+)
 def test_credential_type_inputs_and_injectors(fname, ctype):
     assert ctype.get("kind") in ("cloud", "net"), f"{fname}: custom credential types must be cloud or net"
     errs = injector_errors(ctype)
@@ -483,7 +491,7 @@ def test_every_playbook_a_template_names_exists_or_is_pending():
     named = {jt["playbook"] for _, jt in load_kind("job_templates")}
     assert set(pending) <= named, f"pending playbooks no template names: {sorted(set(pending) - named)}"
     stale = [p for p in pending if (REPO / p).exists()]
-    assert not stale, f"{stale} exist now: remove them from awx/pending_playbooks.yml"
+    assert not stale, f"{stale} exist now: remove them from awx/pending.yml"
     missing = [p for p in named - set(pending) if not (REPO / p).is_file()]
     assert not missing, f"job templates name playbooks that do not exist: {missing}"
     assert "playbooks/upgrade.yml" in named and "playbooks/upgrade.yml" not in pending
@@ -620,12 +628,12 @@ def test_azure_inventory_source_matches_the_example_file():
 
 
 def test_azure_example_options_are_plugin_options():
-    from ansible import constants as C
+    from ansible import constants
     from ansible.plugins.loader import inventory_loader
 
     plugin = inventory_loader.get("azure.azcollection.azure_rm")
     assert plugin is not None, "azure.azcollection (from the ansible package) must be importable"
-    options = set(C.config.get_configuration_definitions("inventory", plugin._load_name))
+    options = set(constants.config.get_configuration_definitions("inventory", plugin._load_name))
     assert {"plugin", "compose", "keyed_groups", "conditional_groups"} <= options
     example = yaml.safe_load(AZURE_EXAMPLE.read_text())
     unknown = set(example) - options
