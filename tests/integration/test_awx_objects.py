@@ -487,7 +487,7 @@ def test_workflow_is_preflight_approval_upgrade_verify_with_rollback_on_failure(
 
 
 def test_every_playbook_a_template_names_exists_or_is_pending():
-    pending = yaml.safe_load((AWX / "pending_playbooks.yml").read_text())["pending_playbooks"]
+    pending = yaml.safe_load((AWX / "pending.yml").read_text())["pending_playbooks"]
     named = {jt["playbook"] for _, jt in load_kind("job_templates")}
     assert set(pending) <= named, f"pending playbooks no template names: {sorted(set(pending) - named)}"
     stale = [p for p in pending if (REPO / p).exists()]
