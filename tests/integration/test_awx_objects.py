@@ -497,20 +497,21 @@ def test_every_playbook_a_template_names_exists_or_is_pending():
     assert "playbooks/upgrade.yml" in named and "playbooks/upgrade.yml" not in pending
 
 
-def role_options() -> dict[str, tuple[str, dict]]:
-    """Every option of every role's argument specs (all entry points): name -> (role, spec)."""
-    out = {}
+def role_options() -> dict[str, list[tuple[str, dict]]]:
+    """Every option of every role's argument specs (all entry points): name -> [(role, spec), ...]."""
+    out: dict[str, list[tuple[str, dict]]] = {}
     for path in sorted(REPO.glob("roles/*/meta/argument_specs.yml")):
         for entry in (yaml.safe_load(path.read_text()) or {}).get("argument_specs", {}).values():
             for opt, spec in (entry.get("options") or {}).items():
-                out.setdefault(opt, (path.parts[-3], spec))
+                out.setdefault(opt, []).append((path.parts[-3], spec))
     return out
 
 
-def accepted_variables() -> dict[str, tuple[str, dict]]:
+def accepted_variables() -> dict[str, list[tuple[str, dict]]]:
+    """Who declares each variable: the roles' argument specs, else the contract file."""
     contract = yaml.safe_load((AWX / "survey_contract.yml").read_text())["options"]
-    out = {name: ("awx/survey_contract.yml", spec) for name, spec in contract.items()}
-    out.update(role_options())  # a role's own spec wins over the contract once it exists
+    out = {name: [("awx/survey_contract.yml", spec)] for name, spec in contract.items()}
+    out.update(role_options())  # once a role declares a variable, its spec is what counts
     return out
 
 
@@ -538,18 +539,19 @@ def test_survey_variables_are_accepted_by_a_role_or_the_contract():
             if var not in accepted:
                 problems.append(f"{where}: no role argument spec nor awx/survey_contract.yml declares it")
                 continue
-            source, spec = accepted[var]
-            spec_type = spec.get("type", "str")
-            if spec_type not in SURVEY_TO_SPEC_TYPES[qtype]:
-                problems.append(f"{where}: a {qtype} question cannot feed {spec_type} ({source})")
-                continue
-            samples = [q["default"]] if q.get("default", "") != "" else []
-            samples += (q["choices"] if isinstance(q.get("choices"), list) else []) if qtype == "multiplechoice" else []
-            for sample in samples:
-                clean = {k: v for k, v in spec.items() if k in ("type", "elements", "choices")}
-                errors = validate({var: clean}, {var: sample})
-                if errors:
-                    problems.append(f"{where}: answer {sample!r} fails {source}: {errors}")
+            for source, spec in accepted[var]:  # every role that declares it must accept the answer
+                spec_type = spec.get("type", "str")
+                if spec_type not in SURVEY_TO_SPEC_TYPES[qtype]:
+                    problems.append(f"{where}: a {qtype} question cannot feed {spec_type} ({source})")
+                    continue
+                samples = [q["default"]] if q.get("default", "") != "" else []
+                if qtype == "multiplechoice" and isinstance(q.get("choices"), list):
+                    samples += q["choices"]
+                for sample in samples:
+                    clean = {k: v for k, v in spec.items() if k in ("type", "elements", "choices")}
+                    errors = validate({var: clean}, {var: sample})
+                    if errors:
+                        problems.append(f"{where}: answer {sample!r} fails {source}: {errors}")
     assert not problems, problems
 
 
