@@ -238,7 +238,7 @@ class SecretScrubber:
         if isinstance(data, dict):
             out = {}
             for k, v in data.items():
-                if self.key_is_secret(k) and v not in (None, "", [], {}) and not isinstance(v, bool):
+                if self.key_is_secret(k) and v not in (None, "", [], {}) and not isinstance(v, (bool, int, float)):
                     out[k] = MASK
                 else:
                     out[k] = self.scrub(v, depth + 1)

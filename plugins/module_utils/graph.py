@@ -18,9 +18,9 @@ __metaclass__ = type
 import json
 import re
 import ssl
+from urllib.error import HTTPError, URLError
+from urllib.parse import quote, urlencode
 
-from ansible.module_utils.six.moves.urllib.error import HTTPError, URLError
-from ansible.module_utils.six.moves.urllib.parse import quote, urlencode
 from ansible.module_utils.urls import open_url
 
 from ansible_collections.ump365.upgrade.plugins.module_utils.errors import (

@@ -457,7 +457,7 @@ def test_secret_named_variables_and_keys_never_reach_the_files(tmp_path, monkeyp
                 {
                     "name": "auth",
                     "status": "fail",
-                    "observed": {"client_secret": "visible?"},
+                    "observed": {"client_secret": "visible?", "token_count": 3},
                     "expected": "abc",
                     "fix": "rotate " + SECRET,
                 }
@@ -473,7 +473,7 @@ def test_secret_named_variables_and_keys_never_reach_the_files(tmp_path, monkeyp
     data = json.loads(Path(cb.paths["json"]).read_text())
     h = data["hosts"]["ump01"]
     assert h["failures"][0]["msg"] == "login with ******** failed; token ********; pw ********"
-    assert h["checks"][0]["observed"] == {"client_secret": "********"}
+    assert h["checks"][0]["observed"] == {"client_secret": "********", "token_count": 3}
     assert h["checks"][0]["expected"] == "abc"  # shorter than secret_min_length: not searched in text
 
 
