@@ -40,8 +40,9 @@ options:
   dir:
     description:
       - Directory the report files are written to; created when missing.
-      - The lab inventory's C(ump_report_dir) cannot be read here (callbacks do not see host variables
-        before a play); point this option at the same place.
+      - When this option is not set (neither in ansible.cfg nor in the environment), the inventory variable
+        C(ump_report_dir) is used if a host of the first play that has it sets it (the lab inventory does),
+        else C(./reports).
     type: path
     default: ./reports
     env:
@@ -647,7 +648,10 @@ def render_html(data):
     parts.append("</div>")
     parts.append('<div class="axis">')
     for i in range(6):
-        parts.append('<span style="left:%.1f%%">%s</span>' % (i * 20, _duration(total * i / 5)))
+        shift = "0" if i == 0 else ("-100%" if i == 5 else "-50%")
+        parts.append(
+            '<span style="left:%.1f%%;transform:translateX(%s)">%s</span>' % (i * 20, shift, _duration(total * i / 5))
+        )
     parts.append('</div><div class="timeline">')
     for name, h in data["hosts"].items():
         parts.append(
@@ -831,6 +835,7 @@ class CallbackModule(CallbackBase):
         self._lock = threading.Lock()
         self._stop = threading.Event()
         self._thread = None
+        self._inventory_report_dir = None
 
     def _opt(self, name):
         try:
@@ -838,6 +843,16 @@ class CallbackModule(CallbackBase):
         except (KeyError, AttributeError):
             value = None
         return DEFAULTS[name] if value is None else value
+
+    def _report_dir(self):
+        """The ``dir`` option when it was set, else the inventory's ``ump_report_dir``, else the default."""
+        try:
+            origin = self.get_option_and_origin("dir")[1]
+        except (KeyError, AttributeError):
+            origin = "default"
+        if origin == "default" and self._inventory_report_dir:
+            return self._inventory_report_dir
+        return self._opt("dir")
 
     def _ensure_report(self, playbook_name=""):
         if self.report is None:
@@ -869,10 +884,11 @@ class CallbackModule(CallbackBase):
             report.check_mode = report.check_mode or bool(play.check_mode)
         except Exception:
             pass
-        self._collect_play_secrets(play)
+        self._read_play_vars(play)
 
-    def _collect_play_secrets(self, play):
-        """Values of secret-named variables of every host of the play (inventory, play and extra vars)."""
+    def _read_play_vars(self, play):
+        """Values of secret-named variables of every host of the play (inventory, play and extra vars),
+        and the inventory's ``ump_report_dir``."""
         scrubber = self._ensure_report().scrubber
         try:
             vm = play.get_variable_manager()
@@ -891,6 +907,13 @@ class CallbackModule(CallbackBase):
                 if scrubber.key_is_secret(key) or isinstance(value, dict):
                     secret_vars[key] = value
             templar = Templar(loader=getattr(play, "_loader", None), variables=variables)
+            if self._inventory_report_dir is None and variables.get("ump_report_dir"):
+                report_dir = variables["ump_report_dir"]
+                try:
+                    report_dir = templar.template(report_dir) if "{{" in str(report_dir) else report_dir
+                    self._inventory_report_dir = str(report_dir)
+                except Exception as e:
+                    self._display.warning("ump365.upgrade.report: cannot resolve ump_report_dir: %s" % e)
             for key, value in list(secret_vars.items()):
                 if isinstance(value, str) and "{{" in value:
                     try:
@@ -1011,7 +1034,7 @@ class CallbackModule(CallbackBase):
         for host in sorted(stats.processed.keys()):
             report.set_stats(host, stats.summarize(host))
         data = report.as_dict()
-        directory = os.path.expanduser(str(self._opt("dir")))
+        directory = os.path.expanduser(str(self._report_dir()))
         try:
             self.paths = write_report(data, directory)
         except OSError as e:

@@ -554,3 +554,17 @@ def test_default_run_id_is_playbook_and_utc_time(tmp_path, monkeypatch, clock):
     cb = make_callback(tmp_path, monkeypatch, run_id=None)
     cb.v2_playbook_on_start(type("PB", (), {"_file_name": "/p/playbooks/verify.yml"})())
     assert cb.report.run_id == "verify-20270115T080000Z"
+
+
+def test_inventory_report_dir_is_used_when_the_option_is_not_set(tmp_path, monkeypatch, clock):
+    cb = make_callback(tmp_path / "from-option", monkeypatch)
+    vm = FakeVM({"ump01": {"ump_report_dir": str(tmp_path / "from-inventory")}}, {})
+    cb.v2_playbook_on_play_start(FakePlay(vm))
+    run_task(cb, clock, "ump01", FakeTask("p", "preflight"))
+    cb.v2_playbook_on_stats(FakeStats({"ump01": {"ok": 1}}))
+    assert cb.paths["json"] == str(tmp_path / "from-inventory" / "run1.json")
+    cb2 = make_callback(tmp_path / "from-option", monkeypatch)
+    cb2.get_option_and_origin = lambda name: (str(tmp_path / "from-option"), "env: UMP365_REPORT_DIR")
+    cb2.v2_playbook_on_play_start(FakePlay(vm))
+    cb2.v2_playbook_on_stats(FakeStats({"ump01": {"ok": 1}}))
+    assert cb2.paths["json"] == str(tmp_path / "from-option" / "run1.json")
