@@ -331,9 +331,14 @@ class RunReport:
             self._harvest(host, phase, task, part)
         if status in ("failed", "unreachable"):
             msg = result.get("msg") or result.get("censored") or result.get("stderr") or result.get("reason") or ""
-            if not msg and result.get("results"):
-                msgs = [r.get("msg") for r in result["results"] if isinstance(r, dict) and r.get("msg")]
-                msg = "; ".join(str(m) for m in msgs[:3])
+            items = [r for r in result.get("results") or [] if isinstance(r, dict) and r.get("failed")]
+            if items:  # a loop: say which items failed and why
+                msgs = [
+                    "%s: %s"
+                    % (r.get("_ansible_item_label", r.get("item", "?")), r.get("msg") or r.get("censored") or "failed")
+                    for r in items[:5]
+                ]
+                msg = "%s (%s)" % (msg or "items failed", "; ".join(msgs))
             h["failures"].append(
                 {
                     "phase": phase,

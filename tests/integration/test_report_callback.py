@@ -91,7 +91,7 @@ def test_report_files_are_written_and_no_secret_reaches_console_or_files_at_vvvv
     suites = ET.parse(files["junit.xml"]).getroot().findall("testsuite")
     assert [s.get("name") for s in suites] == ["probe1"]
     assert "data-host=\"probe1\"" in files["html"].read_text()
-    progress = [line for line in proc.stdout.splitlines() if line.startswith("[ump365 progress]")]
+    progress = [line for line in proc.stdout.splitlines() if line.startswith("[ump365 progress]") and "attempt" in line]
     assert len(progress) == 2 and "replication queue: Open 2" in progress[0]
     assert "ump365.upgrade.report: " in proc.stdout
 

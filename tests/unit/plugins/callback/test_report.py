@@ -568,3 +568,21 @@ def test_inventory_report_dir_is_used_when_the_option_is_not_set(tmp_path, monke
     cb2.v2_playbook_on_play_start(FakePlay(vm))
     cb2.v2_playbook_on_stats(FakeStats({"ump01": {"ok": 1}}))
     assert cb2.paths["json"] == str(tmp_path / "from-option" / "run1.json")
+
+
+def test_a_failed_loop_names_its_failed_items(tmp_path, monkeypatch, clock):
+    cb = make_callback(tmp_path, monkeypatch)
+    result = {
+        "msg": "One or more items failed",
+        "results": [
+            {"item": "contoso01", "failed": False},
+            {"item": "fabrikam01", "failed": True, "msg": "customer upgrade timed out"},
+            {"_ansible_item_label": "northwind01", "failed": True, "censored": "hidden (no_log)"},
+        ],
+    }
+    run_task(cb, clock, "ump01", FakeTask("customers", "customer_upgrade"), "failed", result)
+    cb.v2_playbook_on_stats(FakeStats({"ump01": {"failures": 1}}))
+    failure = json.loads(Path(cb.paths["json"]).read_text())["hosts"]["ump01"]["failures"][0]
+    assert failure["msg"] == (
+        "One or more items failed (fabrikam01: customer upgrade timed out; northwind01: hidden (no_log))"
+    )

@@ -175,7 +175,7 @@ def client():
 )
 def test_http_errors_map_to_the_error_hierarchy(status, body, headers, cls, retriable, retry_after):
     err = client()._http_error(status, body, headers, "read app registration", "application x")
-    assert type(err) is cls
+    assert err.__class__ is cls
     assert err.retriable is retriable and err.retry_after == retry_after
     assert err.details["status"] == status and "HTTP %d" % status in err.render()
 
