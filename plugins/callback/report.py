@@ -412,6 +412,9 @@ class RunReport:
                 for extra in ("severity", "blocking", "details"):
                     if extra in c:
                         entry[extra] = _jsonable(c[extra])
+                same = ("name", "status", "observed", "expected", "fix")
+                if any(x["phase"] != phase and all(x[k] == entry[k] for k in same) for x in h["checks"]):
+                    continue  # an accumulated fact reported again in a later phase: keep the first report
                 # same check in the same phase again (re-run, accumulated set_fact): the later one wins
                 h["checks"] = [x for x in h["checks"] if not (x["name"] == entry["name"] and x["phase"] == phase)]
                 h["checks"].append(entry)

@@ -586,3 +586,17 @@ def test_a_failed_loop_names_its_failed_items(tmp_path, monkeypatch, clock):
     assert failure["msg"] == (
         "One or more items failed (fabrikam01: customer upgrade timed out; northwind01: hidden (no_log))"
     )
+
+
+def test_an_accumulated_checks_fact_is_not_reported_again_in_a_later_phase(tmp_path, monkeypatch, clock):
+    cb = make_callback(tmp_path, monkeypatch)
+    run_task(cb, clock, "ump01", FakeTask("pre", "preflight"), result={"ansible_facts": {"ump_checks": CHECKS}})
+    later = [*CHECKS, {"name": "disk_space", "status": "warn", "observed": "15 GB", "expected": ">= 20 GB"}]
+    run_task(cb, clock, "ump01", FakeTask("post", "post_verify"), result={"ansible_facts": {"ump_checks": later}})
+    cb.v2_playbook_on_stats(FakeStats({"ump01": {"ok": 2}}))
+    checks = json.loads(Path(cb.paths["json"]).read_text())["hosts"]["ump01"]["checks"]
+    assert [(c["phase"], c["name"], c["status"]) for c in checks] == [
+        ("preflight", "disk_space", "pass"),
+        ("preflight", "certificate", "warn"),
+        ("post_verify", "disk_space", "warn"),
+    ]
