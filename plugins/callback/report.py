@@ -993,12 +993,15 @@ class CallbackModule(CallbackBase):
     def v2_runner_on_async_poll(self, result):
         res = result.result
         host = result.host.get_name()
+        # the poll's result belongs to ansible's internal async_status task: name the task that waits
         with self._lock:
-            started = self._running.get(host, (None, None, time.time()))[2]
+            task_name, phase, started = self._running.get(
+                host, (result.task.get_name(), task_phase(result.task), time.time())
+            )
         line = "%s | %s | %s: async job %s still running, %s elapsed" % (
             host,
-            task_phase(result.task),
-            result.task.get_name(),
+            phase,
+            task_name,
             res.get("ansible_job_id", "?"),
             _duration(time.time() - started),
         )
