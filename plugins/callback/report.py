@@ -610,7 +610,8 @@ def _table(rows, columns, badge_col=None):
 def render_html(data):
     total = max(float(data.get("duration_s") or 0), 0.001)
     parts = [
-        "<!DOCTYPE html><html lang='en'><head><meta charset='utf-8'>",
+        "<!DOCTYPE html><html lang='en'><head><meta charset='utf-8'>"
+        "<meta name='viewport' content='width=device-width, initial-scale=1'>",
         "<title>UMP-365 run %s</title><style>%s</style></head><body>" % (html.escape(data["run_id"]), CSS),
         "<h1>UMP-365 run report: %s</h1>" % html.escape(data["run_id"]),
         '<p class="meta">playbook %s &middot; %s to %s (%s) &middot; ansible-core %s%s &middot; result %s</p>'
@@ -647,6 +648,33 @@ def render_html(data):
             ["host", "final state", "why", "checks pass/warn/fail", "version before", "version after"],
             "final state",
         )
+    )
+    # what a person must act on, across hosts: failed and warning checks, failures not ignored
+    attention = []
+    for name, h in data["hosts"].items():
+        for c in h["checks"]:
+            if c["status"] in ("fail", "warn"):
+                attention.append(
+                    {
+                        "host": name,
+                        "phase": c["phase"],
+                        "what": c["name"],
+                        "status": c["status"],
+                        "observed": c["observed"],
+                        "expected": c["expected"],
+                        "fix": c["fix"],
+                    }
+                )
+        for f in h["failures"]:
+            if not f["ignored"]:
+                attention.append(
+                    {"host": name, "phase": f["phase"], "what": f["task"], "status": "fail", "observed": f["msg"]}
+                )
+    attention.sort(key=lambda r: (r["status"] != "fail", r["host"]))
+    attention_html = '<h2 id="attention">Needs attention</h2>' + (
+        _table(attention, ["host", "phase", "what", "status", "observed", "expected", "fix"], "status")
+        if attention
+        else '<p class="meta">nothing: every check passed and no task failed</p>'
     )
     # timeline: one row per host, phases as bars on a shared time axis
     parts.append("<h2>Timeline</h2>")
@@ -692,6 +720,7 @@ def render_html(data):
             )
         parts.append("</div></div>")
     parts.append("</div>")
+    parts.append(attention_html)
     for name, h in data["hosts"].items():
         parts.append('<h2 id="host-%s">%s %s</h2>' % (html.escape(name), html.escape(name), _badge(h["final_state"])))
         parts.append('<p class="meta">%s</p>' % html.escape(h["final_state_reason"]))

@@ -393,6 +393,9 @@ def test_html_is_self_contained_with_a_timeline_row_per_host(tmp_path, monkeypat
     assert p.rows == ["ump01", "ump02", "ump03", "ump04"]
     assert [b for h, b in p.bars if h == "ump02"] == [x["name"] for x in data["hosts"]["ump02"]["phases"]]
     assert "stopped_before_change" in text and "InstallDotNet" in text
+    attention = text.split('id="attention"')[1].split("<h2")[0]
+    assert "collation" in attention and "change the collation" in attention and "blocking check" in attention
+    assert "disk_space" not in attention  # passed checks are not in "Needs attention"
     assert text.count("<h3>Checks</h3>") == 4 and text.count("<h3>Rollback</h3>") == 4
 
 
