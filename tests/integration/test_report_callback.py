@@ -8,6 +8,7 @@ import subprocess
 import xml.etree.ElementTree as ET
 
 import pytest
+from ansible.parsing.vault import VaultLib, VaultSecret
 
 from tests.conftest import BIN, REPO, lab_env
 
@@ -23,25 +24,24 @@ except ImportError:
 def probe(tmp_path):
     password = "Lab!pw-" + secrets.token_urlsafe(12)
     hidden = "Lab!hid-" + secrets.token_urlsafe(12)
-    inv = tmp_path / "inventory.yml"
-    inv.write_text(
-        json.dumps(
-            {
-                "all": {
-                    "hosts": {
-                        "probe1": {
-                            "ansible_connection": "local",
-                            "ansible_python_interpreter": str(BIN / "python"),
-                            "report_probe_password": password,
-                            "report_probe_hidden": hidden,
-                        }
-                    }
-                }
-            }
-        )
-    )
 
-    def run(*args):
+    def run(*args, vault=False):
+        if vault:  # the secret-named variable as ansible-vault ciphertext, as production inventories keep it
+            vault_file = tmp_path / "vault-pass"
+            vault_file.write_text("probe-vault-password\n")
+            cipher = VaultLib([("default", VaultSecret(b"probe-vault-password"))]).encrypt(password).decode()
+            value = "!vault |\n" + "".join("        %s\n" % line for line in cipher.splitlines())
+            args = (*args, "--vault-password-file", str(vault_file))
+        else:
+            value = json.dumps(password) + "\n"
+        inv = tmp_path / "inventory.yml"
+        inv.write_text(
+            "all:\n  hosts:\n    probe1:\n"
+            "      ansible_connection: local\n"
+            "      ansible_python_interpreter: %s\n"
+            "      report_probe_hidden: %s\n"
+            "      report_probe_password: %s" % (json.dumps(str(BIN / "python")), json.dumps(hidden), value)
+        )
         env = lab_env(
             tmp_path / "no-lab",
             ANSIBLE_CALLBACKS_ENABLED="ump365.upgrade.report",
@@ -96,9 +96,10 @@ def test_report_files_are_written_and_no_secret_reaches_console_or_files_at_vvvv
     assert "ump365.upgrade.report: " in proc.stdout
 
 
-def test_a_secret_named_variable_returned_by_a_task_is_scrubbed_from_the_report(probe):
+@pytest.mark.parametrize("vault", [False, True], ids=["plain", "vaulted"])
+def test_a_secret_named_variable_returned_by_a_task_is_scrubbed_from_the_report(probe, vault):
     run, (password, hidden) = probe
-    proc, files = run("-e", "report_probe_leak=true")
+    proc, files = run("-e", "report_probe_leak=true", vault=vault)
     assert proc.returncode == 0, proc.stdout[-3000:]
     assert_no_secret((password, hidden), proc, files)
     host = json.loads(files["json"].read_text())["hosts"]["probe1"]
