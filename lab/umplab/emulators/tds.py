@@ -26,7 +26,6 @@ from __future__ import annotations
 
 import socket
 import ssl
-import struct
 import threading
 from typing import Any, Iterable
 
@@ -148,8 +147,7 @@ class TdsServer:
             except OSError:
                 return
             if not self._accepting():
-                # like a stopped service: the connection is reset before any TDS is spoken
-                sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+                # a stopped service: the connection is closed before any TDS is spoken
                 sock.close()
                 continue
             with self._lock:
