@@ -176,6 +176,7 @@ class TdsServer:
             sess = self._handshake_and_login(ch)
             if sess is None:
                 return
+            sess.is_open = lambda: _peer_open(sock)
             with self.sql.lock:
                 self.sql.sessions.add(sess)
             while True:
@@ -427,6 +428,16 @@ class TdsServer:
         elif error is not None or not dones:
             out += wire.done(wire.DONE_ERROR if error is not None else wire.DONE_FINAL)
         return bytes(out)
+
+
+def _peer_open(sock: socket.socket) -> bool:
+    """Whether the client still holds the connection (a closed one shows EOF to a non-blocking peek)."""
+    try:
+        return sock.recv(1, socket.MSG_PEEK | socket.MSG_DONTWAIT) != b""
+    except BlockingIOError:
+        return True
+    except OSError:
+        return False
 
 
 def sess_prepared(sess: Session) -> dict[int, str]:
