@@ -45,8 +45,9 @@ def is_secret(name):
 def normalize_member(member, member_type):
     """One list member in its canonical form; IPs are checked and written the way ipaddress prints them."""
     if not isinstance(member, str) or not member.strip():
-        raise ValidationError("list member %r is empty or not a string" % (member,), system="sql",
-                              operation="validate input")
+        raise ValidationError(
+            "list member %r is empty or not a string" % (member,), system="sql", operation="validate input"
+        )
     member = member.strip()
     if member_type == "ip":
         try:
@@ -82,7 +83,8 @@ def parse_list(name, value):
     if not isinstance(parsed, list) or not all(isinstance(x, str) for x in parsed):
         raise ValidationError(
             "setting %s does not hold a JSON list of strings (its value is %d characters of %s), so it cannot be "
-            "edited as a list" % (name, len(value), "JSON %s" % type(parsed).__name__ if parsed is not None else "non-JSON"),
+            "edited as a list"
+            % (name, len(value), "JSON %s" % type(parsed).__name__ if parsed is not None else "non-JSON"),
             system="sql",
             operation="edit list setting",
             resource=name,

@@ -57,9 +57,22 @@ DB_NAME_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_.\-]{0,127}$")
 
 # SQL Server error numbers, by what the operator should do about them.
 LOGIN_FAILED = (18456, 18452, 18486, 18487, 18488, 18470)
-NOT_FOUND = {208: "object", 911: "database", 4060: "database", 2812: "stored procedure", 15151: "object"}
+NOT_FOUND = {208: "object", 911: "database", 4060: "database", 2812: "stored procedure", 15151: "object", 3201: "file"}
 TRANSIENT = (1205, 1222, 40613, 40197, 40501, 49918, 49919, 49920, 233, 10053, 10054, 10060, -2)
 DISK_FULL = (3202, 1105, 1101, 3257)
+
+BACKUP_CAUSES = (
+    ("Cannot open backup device", 3201),
+    ("not enough space on the disk", 3202),
+    ("insufficient free space", 3257),
+    ("Exclusive access could not be obtained", 3101),
+    ("in use by this session", 3102),
+    ("holds a backup of a database other than", 3154),
+    ("within a transaction", 3021),
+    ("Damage to the backup set", 3189),
+    ("incorrectly formed", 3241),
+    ("does not exist", 911),
+)
 
 SQL_ARGUMENT_SPEC = dict(
     server=dict(type="str", required=True),
@@ -77,7 +90,7 @@ SQL_ARGUMENT_SPEC = dict(
 
 
 def sql_argument_spec(**extra):
-    spec = dict((k, dict(v)) for k, v in SQL_ARGUMENT_SPEC.items())
+    spec = {k: dict(v) for k, v in SQL_ARGUMENT_SPEC.items()}
     spec.update(extra)
     return spec
 
@@ -245,11 +258,11 @@ class SqlClient:
         # login_timeout has passed (pytds/utils.py exponential_backoff); we retry with our policy instead.
         try:
             sock = socket.create_connection((self.server, self.port), self.timeout)
-        except Exception as e:  # noqa: BLE001
+        except Exception as e:
             raise self.map_error(e, "connect")
         try:
             return pytds.connect(sock=sock, **kwargs)
-        except Exception as e:  # noqa: BLE001 - every driver failure is mapped below
+        except Exception as e:
             try:
                 sock.close()
             except OSError:
@@ -268,7 +281,7 @@ class SqlClient:
         if self._conn is not None:
             try:
                 self._conn.close()
-            except Exception:  # noqa: BLE001 - closing must not hide the real result
+            except Exception:
                 pass
             self._conn = None
 
@@ -287,6 +300,25 @@ class SqlClient:
         text = getattr(e, "text", None) or str(e)
         details = {"code": number} if number is not None else {}
         where = operation
+        full = str(e.args[0]) if getattr(e, "args", None) else text
+        if number == 3013:
+            # BACKUP/RESTORE send the cause first, then 3013 "... is terminating abnormally"; python-tds
+            # raises the last message number with every message's text, so take the cause from the text
+            for pattern, cause in BACKUP_CAUSES:
+                if pattern in full:
+                    number, text = cause, full
+                    details = {"code": cause}
+                    break
+        if number in LOGIN_FAILED and "Cannot open database" in full:
+            # SQL Server sends 4060 then 18456; python-tds raises the last one with both texts
+            return errors.NotFoundError(
+                "%s (error 4060)" % full.split(" Login failed")[0],
+                system=SYSTEM,
+                operation="login",
+                resource="%s/%s" % (self.target, self.database),
+                details={"code": 4060},
+                remedy="check the database name, and that login '%s' may open it" % self.username,
+            )
         if number in LOGIN_FAILED:
             return errors.AuthenticationError(
                 "login failed for user '%s' on %s (error %s: %s)" % (self.username, self.target, number, text),
@@ -318,7 +350,7 @@ class SqlClient:
             return errors.RemoteError(
                 "%s (error %s)" % (text, number), system=SYSTEM, operation=where, resource=resource, details=details
             )
-        if HAS_OPENSSL and isinstance(e, OpenSSL.SSL.Error) or "Certificate does not match" in str(e):
+        if (HAS_OPENSSL and isinstance(e, OpenSSL.SSL.Error)) or "Certificate does not match" in str(e):
             return errors.ConfigurationError(
                 "TLS handshake with %s failed: %s" % (self.target, text),
                 system=SYSTEM,
@@ -329,7 +361,9 @@ class SqlClient:
             )
         if isinstance(e, (socket.timeout, TimeoutError)) or (HAS_PYTDS and isinstance(e, tds_base.TimeoutError)):
             return errors.UnreachableError(
-                "%s timed out after %ss" % (self.target, self.timeout), system=SYSTEM, operation=where,
+                "%s timed out after %ss" % (self.target, self.timeout),
+                system=SYSTEM,
+                operation=where,
                 resource=resource,
             )
         if isinstance(e, (ConnectionError, OSError)) or (
@@ -341,7 +375,9 @@ class SqlClient:
                 operation=where,
                 resource=resource,
             )
-        return errors.RemoteError("%s: %s" % (type(e).__name__, text), system=SYSTEM, operation=where, resource=resource)
+        return errors.RemoteError(
+            "%s: %s" % (type(e).__name__, text), system=SYSTEM, operation=where, resource=resource
+        )
 
     # ------------------------------------------------------------------ statements
     def _run(self, sql, params, fetch, operation):
@@ -361,7 +397,7 @@ class SqlClient:
             return rows, rowcount
         except errors.UmpError:
             raise
-        except Exception as e:  # noqa: BLE001
+        except Exception as e:
             raise self.map_error(e, operation, self.database)
         finally:
             cur.close()
@@ -374,7 +410,7 @@ class SqlClient:
         rows = self.query(sql, params, operation)
         if not rows:
             return None
-        return list(rows[0].values())[0]
+        return next(iter(rows[0].values()))
 
     def execute(self, sql, params=None, operation="execute"):
         """Run a statement; returns the affected row count (-1 when the server does not say)."""
@@ -386,27 +422,27 @@ class SqlClient:
         conn = self.connect()
         try:
             conn.autocommit = False
-        except Exception as e:  # noqa: BLE001
+        except Exception as e:
             raise self.map_error(e, "begin transaction")
         try:
             yield self
         except BaseException:
             try:
                 conn.rollback()
-            except Exception:  # noqa: BLE001 - the original error is the one to report
+            except Exception:
                 pass
             self._end_tx(conn)
             raise
         try:
             conn.commit()
-        except Exception as e:  # noqa: BLE001
+        except Exception as e:
             raise self.map_error(e, "commit transaction")
         self._end_tx(conn)
 
     def _end_tx(self, conn):
         try:
             conn.autocommit = True
-        except Exception:  # noqa: BLE001
+        except Exception:
             self.close()
 
     def run(self, work):

@@ -187,7 +187,8 @@ def check_free_space(client, dbs):
     free = max([int(r.get("MB free") or 0) for r in drives] or [0])
     if needed >= free:
         raise errors.RemoteError(
-            "the databases need about %d MB for their backups but the SQL Server's drives have %d MB free" % (needed, free),
+            "the databases need about %d MB for their backups but the SQL Server's drives have %d MB free"
+            % (needed, free),
             system="sql",
             operation="check free space",
             resource=client.target,
@@ -235,11 +236,13 @@ def main():
             )
         files = {}
         for db in dbs:
-            given = dict((k.lower(), v) for k, v in (p["files"] or {}).items()).get(db.lower())
+            given = {k.lower(): v for k, v in (p["files"] or {}).items()}.get(db.lower())
             if given is not None and not FOLDER_RE.match(str(given)):
                 raise errors.ValidationError(
-                    "backup file %r for %s is not a Windows path" % (given, db), system="sql",
-                    operation="validate input", resource=str(given),
+                    "backup file %r for %s is not a Windows path" % (given, db),
+                    system="sql",
+                    operation="validate input",
+                    resource=str(given),
                 )
             files[db] = given or backup_file(p["folder"], db, p["backup_name"])
     except errors.UmpError as e:
@@ -252,7 +255,7 @@ def main():
     def work(c):
         c.messages = []
         out = []
-        existing = dict((d["name"].lower(), d["name"]) for d in c.databases())
+        existing = {d["name"].lower(): d["name"] for d in c.databases()}
         for db in dbs:
             if op != "restore" and db.lower() not in existing:
                 raise errors.NotFoundError(
@@ -266,15 +269,22 @@ def main():
             check_free_space(c, [existing[d.lower()] for d in dbs])
         for db in dbs:
             path = files[db]
-            entry = {"database": db, "file": path, "size": None, "copy_only": None, "has_checksum": None,
-                     "verified": False}
+            entry = {
+                "database": db,
+                "file": path,
+                "size": None,
+                "copy_only": None,
+                "has_checksum": None,
+                "verified": False,
+            }
             if op == "backup":
                 if check:
                     entry["action"] = "would_back_up"
                     out.append(entry)
                     continue
                 c.execute(
-                    "BACKUP DATABASE %s TO DISK = %%s WITH COPY_ONLY, CHECKSUM, INIT" % quote_name(existing[db.lower()]),
+                    "BACKUP DATABASE %s TO DISK = %%s WITH COPY_ONLY, CHECKSUM, INIT"
+                    % quote_name(existing[db.lower()]),
                     (path,),
                     operation="back up %s" % db,
                 )
@@ -322,7 +332,9 @@ def main():
     except errors.UmpError as e:
         number = e.details.get("code")
         if number == 3201:
-            e.remedy = "create the backup folder %s on the SQL Server (the guide requires c:/acs/dbbackup/)" % p["folder"]
+            e.remedy = (
+                "create the backup folder %s on the SQL Server (the guide requires c:/acs/dbbackup/)" % p["folder"]
+            )
         elif number == 3101:
             e.retriable = False
             e.remedy = "stop what holds the database open (the UMP services sysadmin* and w3svc), then run again"

@@ -121,7 +121,7 @@ def free_space(client, module):
     except errors.RemoteError as e:
         module.warn("free space not reported by %s: %s" % (client.target, e.message))
         return None
-    return dict((str(r.get("drive")), int(r.get("MB free") or 0)) for r in rows)
+    return {str(r.get("drive")): int(r.get("MB free") or 0) for r in rows}
 
 
 def main():

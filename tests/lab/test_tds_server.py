@@ -50,7 +50,7 @@ def test_tls_login_with_the_lab_ca_encrypts_the_whole_connection(lab):
         assert isinstance(conn._tds_socket.sock, EncryptedSocket)
         assert conn.tds_version == tds_base.TDS74
         assert conn.product_version >> 24 == 15  # SQL Server 2019
-        (collation, db, version), = rows(conn, "SELECT SERVERPROPERTY('Collation'), DB_NAME(), @@VERSION")
+        ((collation, db, version),) = rows(conn, "SELECT SERVERPROPERTY('Collation'), DB_NAME(), @@VERSION")
         assert collation == "SQL_Latin1_General_CP1_CI_AS"
         assert db == "SysAdminTenant"
         assert version.startswith("Microsoft SQL Server 2019")
@@ -154,7 +154,7 @@ def test_backup_restore_round_trip_and_sql_server_errors(fresh_lab):
     path = "C:\\acs\\dbbackup\\SysAdminTenant_t.bak"
     other = "C:\\acs\\dbbackup\\Other_t.bak"
     with connect(fresh_lab, host=BACKEND, database="master") as conn:
-        customer = [r[0] for r in rows(conn, "SELECT name FROM sys.databases WHERE database_id = 6")][0]
+        customer = next(r[0] for r in rows(conn, "SELECT name FROM sys.databases WHERE database_id = 6"))
         rows(conn, "BACKUP DATABASE [SysAdminTenant] TO DISK = %s WITH COPY_ONLY, CHECKSUM, INIT", (path,))
         rows(conn, f"BACKUP DATABASE [{customer}] TO DISK = %s WITH COPY_ONLY, CHECKSUM, INIT", (other,))
         hdr = rows(conn, "RESTORE HEADERONLY FROM DISK = %s", (path,))

@@ -343,13 +343,17 @@ class TdsServer:
         prefix = b""
         if proc == "sp_executesql":
             if not values or not isinstance(values[0], str):
-                return self._error_proc(SqlError(214, "Procedure expects parameter '@statement' of type 'ntext/nchar/nvarchar'."))
+                return self._error_proc(
+                    SqlError(214, "Procedure expects parameter '@statement' of type 'ntext/nchar/nvarchar'.")
+                )
             stmt = values[0]
             named = {p.name: p.value for p in call.params[2:]}
             return self._tokens(sess, lambda: sess.run(stmt, named), rpc=True)
         if proc in ("sp_prepexec", "sp_prepare"):
             if len(values) < 3:
-                return self._error_proc(SqlError(201, f"Procedure or function '{proc}' expects parameter '@stmt', which was not supplied."))
+                return self._error_proc(
+                    SqlError(201, f"Procedure or function '{proc}' expects parameter '@stmt', which was not supplied.")
+                )
             stmt = str(values[2])
             handle = len(sess_prepared(sess)) + 1
             sess_prepared(sess)[handle] = stmt
@@ -361,7 +365,9 @@ class TdsServer:
         if proc == "sp_execute":
             stmt = sess_prepared(sess).get(int(values[0] or 0)) if values else None
             if stmt is None:
-                return self._error_proc(SqlError(8179, f"Could not find prepared statement with handle {values[0] if values else 0}."))
+                return self._error_proc(
+                    SqlError(8179, f"Could not find prepared statement with handle {values[0] if values else 0}.")
+                )
             named = {p.name: p.value for p in call.params[1:]}
             return self._tokens(sess, lambda: sess.run(stmt, named), rpc=True)
         if proc == "sp_unprepare":

@@ -112,11 +112,15 @@ def backup(sess: Session, s: list[Tok], params: dict[str, Any]) -> Iterator[Even
     srv = sess.server
     world = srv.world
     if sess.tran_id:
-        raise SqlError(3021, "Cannot perform a backup or restore operation within a transaction.", then=_terminating(verb))
+        raise SqlError(
+            3021, "Cannot perform a backup or restore operation within a transaction.", then=_terminating(verb)
+        )
     db = srv.find_database(name or "")
     if db is None:
         raise SqlError(
-            911, f"Database '{name}' does not exist. Make sure that the name is entered correctly.", then=_terminating(verb)
+            911,
+            f"Database '{name}' does not exist. Make sure that the name is entered correctly.",
+            then=_terminating(verb),
         )
     folder = ntpath.dirname(path.replace("/", "\\"))
     with world.lock:
@@ -265,7 +269,9 @@ def restore(sess: Session, s: list[Tok], params: dict[str, Any]) -> Iterator[Eve
     srv = sess.server
     world = srv.world
     if kind == "DATABASE" and sess.tran_id:
-        raise SqlError(3021, "Cannot perform a backup or restore operation within a transaction.", then=_terminating(verb))
+        raise SqlError(
+            3021, "Cannot perform a backup or restore operation within a transaction.", then=_terminating(verb)
+        )
     sets = _load_sets(sess, path, verb)
     if kind == "HEADERONLY":
         rows = []
@@ -307,10 +313,20 @@ def restore(sess: Session, s: list[Tok], params: dict[str, Any]) -> Iterator[Eve
         yield ResultSet(
             ["LogicalName", "PhysicalName", "Type", "FileGroupName", "Size"],
             [
-                (dbn, f"C:\\Program Files\\Microsoft SQL Server\\MSSQL15.MSSQLSERVER\\MSSQL\\DATA\\{dbn}.mdf", "D",
-                 "PRIMARY", int(bset.get("size", 0))),
-                (f"{dbn}_log", f"C:\\Program Files\\Microsoft SQL Server\\MSSQL15.MSSQLSERVER\\MSSQL\\DATA\\{dbn}_log.ldf",
-                 "L", None, 8 * 1024 * 1024),
+                (
+                    dbn,
+                    f"C:\\Program Files\\Microsoft SQL Server\\MSSQL15.MSSQLSERVER\\MSSQL\\DATA\\{dbn}.mdf",
+                    "D",
+                    "PRIMARY",
+                    int(bset.get("size", 0)),
+                ),
+                (
+                    f"{dbn}_log",
+                    f"C:\\Program Files\\Microsoft SQL Server\\MSSQL15.MSSQLSERVER\\MSSQL\\DATA\\{dbn}_log.ldf",
+                    "L",
+                    None,
+                    8 * 1024 * 1024,
+                ),
             ],
         )
         yield Done()
@@ -330,8 +346,11 @@ def restore(sess: Session, s: list[Tok], params: dict[str, Any]) -> Iterator[Eve
     # RESTORE DATABASE
     target = name or ""
     if target.lower() in SYSTEM_DBS:
-        raise SqlError(3108, "To restore the master database, the server must be running in single-user mode.",
-                       then=_terminating(verb))
+        raise SqlError(
+            3108,
+            "To restore the master database, the server must be running in single-user mode.",
+            then=_terminating(verb),
+        )
     existing = srv.find_database(target)
     if existing is not None and not opts.get("REPLACE") and str(bset.get("database")).lower() != target.lower():
         raise SqlError(
@@ -359,8 +378,11 @@ def restore(sess: Session, s: list[Tok], params: dict[str, Any]) -> Iterator[Eve
             3257,
             f"There is insufficient free space on disk volume 'C:\\' to create the database. The database requires "
             f"{len(data)} additional free bytes, while {srv.free_bytes()} bytes are available.",
-            then=SqlError(3119, "Problems were identified while planning for the RESTORE statement. Previous messages "
-                          "provide details.", then=_terminating(verb)),
+            then=SqlError(
+                3119,
+                "Problems were identified while planning for the RESTORE statement. Previous messages provide details.",
+                then=_terminating(verb),
+            ),
         )
     started = time.monotonic()
     world.lab_sleep(float(world.config.get("durations", {}).get("sql_restore", 90)))

@@ -196,7 +196,7 @@ class Login7:
 def parse_login7(data: bytes) -> Login7:
     if len(data) < 94:
         raise ProtocolError("LOGIN7 record too short")
-    (length, tds_version, packet_size, _ver, _pid, _conn, _f1, f2, _tf, _f3, _tz, _lcid) = struct.unpack_from(
+    (_length, tds_version, packet_size, _ver, _pid, _conn, _f1, f2, _tf, _f3, _tz, _lcid) = struct.unpack_from(
         "<IIIIIIBBBBiI", data, 0
     )
     offs = struct.unpack_from("<" + "HH" * 9, data, 36)
@@ -555,7 +555,7 @@ def colmetadata(cols: list[Column], collation: bytes) -> bytes:
 
 
 def row(cols: list[Column], values: tuple) -> bytes:
-    return bytes([TOK_ROW]) + b"".join(c.encode(v) for c, v in zip(cols, values))
+    return bytes([TOK_ROW]) + b"".join(c.encode(v) for c, v in zip(cols, values, strict=False))
 
 
 def returnvalue(ordinal: int, name: str, value: int) -> bytes:
