@@ -20,10 +20,11 @@ def test_sql_info_reports_collation_databases_and_free_space(lab):
     assert res["free_space"]["C"] > 0
 
 
-def test_sql_info_flags_a_wrong_collation(fresh_lab):
+def test_sql_info_flags_a_wrong_collation_windows_login(fresh_lab):
     fresh_lab.fault("sql.wrong_collation", host=UMP_LOCAL)
-    res, _ = run(fresh_lab, "sql_info", conn_args(fresh_lab))
+    res, _ = run(fresh_lab, "sql_info", conn_args(fresh_lab, login_type="windows"))
     assert res["collation_ok"] is False and res["server"]["collation"] == "Latin1_General_CI_AS"
+    assert fresh_lab.counters().get("sql.windows_logins") == 1
 
 
 def test_api_allowed_ips_add_twice_is_one_change_then_remove(fresh_lab):

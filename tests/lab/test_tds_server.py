@@ -212,3 +212,22 @@ def test_server_down_and_wrong_collation_faults(fresh_lab):
         connect(fresh_lab)
     with connect(fresh_lab, host=BACKEND) as conn:  # another server is not affected
         assert rows(conn, "SELECT 1") == [(1,)]
+
+
+def test_windows_login_over_ntlm(fresh_lab):
+    from pytds.login import SpnegoAuth
+
+    def ntlm(user, pw):
+        return SpnegoAuth(username=user, password=pw, hostname="localhost", service="MSSQLSvc", protocol="ntlm")
+
+    with connect(fresh_lab, host=BACKEND, user=None, password=None, auth=ntlm("ump-svc", password(fresh_lab))) as c:
+        assert rows(c, "SELECT SUSER_SNAME()") == [("UMP02-SQL\\ump-svc",)]
+    with pytest.raises(tds_base.OperationalError) as e:
+        connect(fresh_lab, host=BACKEND, user=None, password=None, auth=ntlm("ump-svc", "wrong"))
+    assert e.value.msg_no == 18452
+    # a valid Windows account without a SQL Server login
+    admin_pw = fresh_lab.endpoints["secrets"]["winrm_admin_password"]
+    with pytest.raises(tds_base.OperationalError) as e:
+        connect(fresh_lab, host=BACKEND, user=None, password=None, auth=ntlm("labadmin", admin_pw))
+    assert e.value.msg_no == 18456 and "UMP02-SQL\\labadmin" in e.value.text
+    assert fresh_lab.counters().get("sql.windows_logins") == 1

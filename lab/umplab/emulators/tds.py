@@ -10,8 +10,8 @@ conversation follows [MS-TDS] as SQL Server 2019 holds it (and as python-tds 1.1
    PRELOGIN packets; afterwards TLS records flow directly on the socket. TLS is capped at 1.2 (TDS 7.x
    clients such as FreeTDS and mssql-python fail with 1.3; facts/ump_sbc_ovoc.md).
 2. LOGIN7 (password de-obfuscated) checked against ``host_state["sql"]["logins"]``; failure is error 18456,
-   an unknown initial database 4060 + 18456, an integrated (SSPI/NTLM) login 18452 (the lab has no
-   Windows domain; docs/lab.md).
+   an unknown initial database 4060 + 18456. Windows logins: NTLMv2 in SSPI tokens (umplab.sql.ntlm),
+   a failed proof is 18452; Kerberos is not modelled (no domain controller) and also gets 18452.
 3. LOGINACK with ENVCHANGE database, collation, language and packet size, as SQL Server sends them.
 4. Requests: SQL batches, RPC (sp_executesql, sp_prepexec/sp_prepare/sp_execute/sp_unprepare, system
    procedures), transaction manager requests (begin/commit/rollback, with "begin after"), attention.
@@ -26,10 +26,12 @@ from __future__ import annotations
 
 import socket
 import ssl
+import struct
 import threading
 from typing import Any, Iterable
 
 from ..sql import wire
+from ..sql.ntlm import NtlmExchange
 from ..sql.engine import Done, EnvChange, Info, ResultSet, RowCount, Session, SqlError, SqlServer
 
 ORDER = 40
@@ -252,26 +254,20 @@ class TdsServer:
         with self.world.lock:
             logins = dict(srv.state().get("logins", {}))
         if login.integrated:
-            body = wire.message(
-                18452,
-                "Login failed. The login is from an untrusted domain and cannot be used with Integrated "
-                "authentication.",
-                14,
-                1,
-                server_name,
-            )
-            ch.send_message(wire.PKT_REPLY, body + wire.done(wire.DONE_ERROR))
-            self.world.count("sql.login_failures")
-            return None
-        expected = None
-        for name, pw in logins.items():
-            if name.lower() == login.username.lower():
-                expected = pw
-        if expected is None or expected != login.password:
-            body = wire.message(18456, f"Login failed for user '{login.username}'.", 14, 1, server_name)
-            ch.send_message(wire.PKT_REPLY, body + wire.done(wire.DONE_ERROR))
-            self.world.count("sql.login_failures")
-            return None
+            user = self._windows_login(ch, login, logins)
+            if user is None:
+                return None
+            login.username = user
+        else:
+            expected = None
+            for name, pw in logins.items():
+                if name.lower() == login.username.lower():
+                    expected = pw
+            if expected is None or expected != login.password:
+                body = wire.message(18456, f"Login failed for user '{login.username}'.", 14, 1, server_name)
+                ch.send_message(wire.PKT_REPLY, body + wire.done(wire.DONE_ERROR))
+                self.world.count("sql.login_failures")
+                return None
         database = "master"
         if login.database:
             found = srv.find_database(login.database)
@@ -299,6 +295,45 @@ class TdsServer:
         ]
         ch.send_message(wire.PKT_REPLY, b"".join(tokens), sess.spid)
         return sess
+
+    def _windows_login(self, ch: Channel, login: wire.Login7, logins: dict) -> str | None:
+        """NTLM inside TDS: SSPI token with the CHALLENGE, then the client's AUTHENTICATE (packet type 17;
+        python-tds sends it with the LOGIN7 type, which SQL Server also accepts)."""
+        server_name = self.host.upper()
+        failed = wire.message(
+            18452,
+            "Login failed. The login is from an untrusted domain and cannot be used with Integrated authentication.",
+            14,
+            1,
+            server_name,
+        )
+        with self.world.lock:
+            accounts = dict(self.world.host_state(self.host).get("accounts", {}))
+        ex = NtlmExchange(self.host)
+        try:
+            challenge = ex.challenge(login.sspi)
+        except Exception:
+            ch.send_message(wire.PKT_REPLY, failed + wire.done(wire.DONE_ERROR))
+            self.world.count("sql.login_failures")
+            return None
+        ch.send_message(wire.PKT_REPLY, bytes([wire.TOK_SSPI]) + struct.pack("<H", len(challenge)) + challenge)
+        ptype, payload = ch.read_message()
+        if ptype not in (wire.PKT_SSPI, wire.PKT_LOGIN7):
+            raise wire.ProtocolError("expected the NTLM AUTHENTICATE in an SSPI packet")
+        user = ex.authenticate(payload, accounts)
+        if user is None:
+            # the NTLM proof failed: Windows rejects the credential before SQL Server sees a login
+            ch.send_message(wire.PKT_REPLY, failed + wire.done(wire.DONE_ERROR))
+            self.world.count("sql.login_failures")
+            return None
+        # a Windows account needs a login on the server: the SQL login of the same name stands for it here
+        if not any(n.lower() == user.lower() for n in logins):
+            body = wire.message(18456, f"Login failed for user '{server_name}\\{user}'.", 14, 5, server_name)
+            ch.send_message(wire.PKT_REPLY, body + wire.done(wire.DONE_ERROR))
+            self.world.count("sql.login_failures")
+            return None
+        self.world.count("sql.windows_logins")
+        return f"{server_name}\\{user}"
 
     # ------------------------------------------------------------------ requests
     def _request(self, ch: Channel, sess: Session, ptype: int, payload: bytes) -> None:
