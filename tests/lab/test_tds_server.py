@@ -231,3 +231,22 @@ def test_windows_login_over_ntlm(fresh_lab):
         connect(fresh_lab, host=BACKEND, user=None, password=None, auth=ntlm("labadmin", admin_pw))
     assert e.value.msg_no == 18456 and "UMP02-SQL\\labadmin" in e.value.text
     assert fresh_lab.counters().get("sql.windows_logins") == 1
+
+
+def test_prepared_statements_as_mssql_python_sends_them(lab):
+    # sp_prepare returns the handle as an OUTPUT parameter (RETURNVALUE); sp_execute runs it by handle
+    with connect(lab) as conn:
+        cur = conn.cursor()
+        handle = pytds.output(value=None, param_type="int")
+        out = cur.callproc(
+            tds_base.SP_PREPARE,
+            [handle, "@P1 nvarchar(4000)", "SELECT Value FROM dbo.ApplicationSetting WHERE Name = @P1"],
+        )
+        while cur.nextset():
+            pass
+        h = out[0]
+        assert isinstance(h, int) and h > 0
+        cur.callproc(tds_base.SP_EXECUTE, [h, "QuickReplicationCycleDelay"])
+        assert cur.fetchall() == [("5",)]
+        while cur.nextset():
+            pass

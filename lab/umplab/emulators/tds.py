@@ -24,6 +24,7 @@ Faults: ``sql.down host=H`` (connections are reset), ``sql.wrong_collation host=
 
 from __future__ import annotations
 
+import re
 import socket
 import ssl
 import struct
@@ -382,7 +383,7 @@ class TdsServer:
                     SqlError(214, "Procedure expects parameter '@statement' of type 'ntext/nchar/nvarchar'.")
                 )
             stmt = values[0]
-            named = {p.name: p.value for p in call.params[2:]}
+            named = _bind(values[1] if len(values) > 1 else "", call.params[2:])
             return self._tokens(sess, lambda: sess.run(stmt, named), rpc=True)
         if proc in ("sp_prepexec", "sp_prepare"):
             if len(values) < 3:
@@ -391,19 +392,20 @@ class TdsServer:
                 )
             stmt = str(values[2])
             handle = len(sess_prepared(sess)) + 1
-            sess_prepared(sess)[handle] = stmt
+            sess_prepared(sess)[handle] = (stmt, str(values[1] or ""))
             prefix = wire.returnvalue(0, call.params[0].name, handle)
             if proc == "sp_prepare":
                 return prefix + wire.returnstatus(0) + wire.done(wire.DONE_FINAL, token=wire.TOK_DONEPROC)
-            named = {p.name: p.value for p in call.params[3:]}
+            named = _bind(str(values[1] or ""), call.params[3:])
             return prefix + self._tokens(sess, lambda: sess.run(stmt, named), rpc=True)
         if proc == "sp_execute":
-            stmt = sess_prepared(sess).get(int(values[0] or 0)) if values else None
-            if stmt is None:
+            prepared = sess_prepared(sess).get(int(values[0] or 0)) if values else None
+            if prepared is None:
                 return self._error_proc(
                     SqlError(8179, f"Could not find prepared statement with handle {values[0] if values else 0}.")
                 )
-            named = {p.name: p.value for p in call.params[1:]}
+            stmt, definition = prepared
+            named = _bind(definition, call.params[1:])
             return self._tokens(sess, lambda: sess.run(stmt, named), rpc=True)
         if proc == "sp_unprepare":
             sess_prepared(sess).pop(int(values[0] or 0), None)
@@ -481,7 +483,18 @@ def _peer_open(sock: socket.socket) -> bool:
         return False
 
 
-def sess_prepared(sess: Session) -> dict[int, str]:
+def _bind(definition: str, params: list[wire.RpcParam]) -> dict[str, Any]:
+    """Parameter values by name: named ones as sent, unnamed ones by position in the definition
+    (``@P1 nvarchar(4000),@P2 int``), as sp_executesql and sp_execute bind them."""
+    names = re.findall(r"@\w+", definition or "")
+    out: dict[str, Any] = {}
+    for i, p in enumerate(params):
+        name = p.name or (names[i] if i < len(names) else f"@P{i + 1}")
+        out[name] = p.value
+    return out
+
+
+def sess_prepared(sess: Session) -> dict[int, tuple[str, str]]:
     d = getattr(sess, "_prepared", None)
     if d is None:
         d = {}
