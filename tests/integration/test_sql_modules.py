@@ -3,7 +3,11 @@
 from __future__ import annotations
 
 import json
+from concurrent.futures import ThreadPoolExecutor
 
+import pytest
+
+from ansible_collections.ump365.upgrade.plugins.module_utils.sql import SqlClient
 from tests.integration.sql_helpers import BACKEND, UMP_LOCAL, conn_args, rows, run, setting
 
 OVOC_IP = "10.201.80.4"
@@ -154,3 +158,32 @@ def test_backup_faults_fail_with_the_fix(fresh_lab):
     res, _ = run(fresh_lab, "sql_backup", dict(base, operation="restore"))
     assert res["failed"] and "3101" in res["msg"] and "stop what holds the database open" in res["msg"]
     assert json.dumps(res).count("Exclusive access") >= 1
+
+
+def test_parallel_list_edits_both_land(fresh_lab):
+    # each edit reads the list with an update lock and writes it back in one transaction
+    ips = ["10.1.0.1", "10.1.0.2", "10.1.0.3"]
+    with ThreadPoolExecutor(3) as pool:
+        results = list(
+            pool.map(
+                lambda ip: run(fresh_lab, "ump_app_setting", conn_args(fresh_lab, name="ApiAllowedIps", members=[ip]))[
+                    0
+                ],
+                ips,
+            )
+        )
+    assert all(r["changed"] and not r["failed"] for r in results), results
+    assert sorted(json.loads(setting(fresh_lab, UMP_LOCAL, "ApiAllowedIps"))) == sorted(["169.254.0.1", *ips])
+
+
+def test_a_failed_transaction_leaves_nothing_half_written(fresh_lab):
+    a = conn_args(fresh_lab)
+    c = SqlClient(
+        a["server"], a["username"], a["password"], port=a["port"], ca_bundle=a["ca_bundle"], database="SysAdminTenant"
+    )
+    with c, pytest.raises(RuntimeError), c.transaction():
+        c.execute("UPDATE dbo.ApplicationSetting SET Value = %s WHERE Name = %s", ('["1.1.1.1"]', "ApiAllowedIps"))
+        c.execute("DELETE FROM dbo.ApplicationSetting WHERE Name = %s", ("QuickReplicationCycleDelay",))
+        raise RuntimeError("step two failed")
+    assert setting(fresh_lab, UMP_LOCAL, "ApiAllowedIps") == '["169.254.0.1"]'
+    assert setting(fresh_lab, UMP_LOCAL, "QuickReplicationCycleDelay") == "5"
