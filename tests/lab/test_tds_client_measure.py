@@ -34,15 +34,20 @@ def _run(client) -> tuple[float, list]:
 
 
 def test_100_parameterised_queries_tls_and_plain(fresh_lab):
+    """Best of 3 alternating rounds each way (the build machine is shared, single runs are noisy)."""
     with _client(fresh_lab, ca_bundle=fresh_lab.ca_file) as tls, _client(fresh_lab, encrypt=False) as plain:
         _run(plain)  # warm the translation cache and the imports
         before = fresh_lab.counters().get("sql.requests", 0)
-        t_tls, got_tls = _run(tls)
-        t_plain, got_plain = _run(plain)
+        t_tls, t_plain = [], []
+        for _ in range(3):
+            t, got_tls = _run(tls)
+            t_tls.append(t)
+            t, got_plain = _run(plain)
+            t_plain.append(t)
     after = fresh_lab.counters().get("sql.requests", 0)
     assert got_tls == got_plain == ["5"] * N
-    assert after - before >= 2 * N  # one sp_executesql round trip per query, nothing batched away
+    assert after - before >= 6 * N  # one sp_executesql round trip per query, nothing batched away
     print(
-        f"\n{N} parameterised queries: TLS {t_tls * 1000:.1f} ms, plain {t_plain * 1000:.1f} ms, "
-        f"ratio {t_tls / t_plain:.2f}"
+        f"\n{N} parameterised queries (best of 3): TLS {min(t_tls) * 1000:.1f} ms, plain {min(t_plain) * 1000:.1f} ms, "
+        f"ratio {min(t_tls) / min(t_plain):.2f}"
     )
