@@ -59,7 +59,7 @@ DB_NAME_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_.\-]{0,127}$")
 LOGIN_FAILED = (18456, 18452, 18486, 18487, 18488, 18470)
 NOT_FOUND = {208: "object", 911: "database", 4060: "database", 2812: "stored procedure", 15151: "object", 3201: "file"}
 TRANSIENT = (1205, 1222, 40613, 40197, 40501, 49918, 49919, 49920, 233, 10053, 10054, 10060, -2)
-DISK_FULL = (3202, 1105, 1101, 3257)
+DISK_FULL = (3202, 1105, 1101, 3257, 9002)
 
 BACKUP_CAUSES = (
     ("Cannot open backup device", 3201),
@@ -475,6 +475,9 @@ class SqlClient:
 
     def databases(self):
         return self.query(
-            "SELECT name, database_id, collation_name, state_desc FROM sys.databases ORDER BY database_id",
+            "SELECT d.name, d.database_id, d.collation_name, d.state_desc, "
+            "(SELECT SUM(CAST(f.size AS BIGINT)) * 8 / 1024 FROM sys.master_files f "
+            "WHERE f.database_id = d.database_id) AS size_mb "
+            "FROM sys.databases d ORDER BY d.database_id",
             operation="list databases",
         )

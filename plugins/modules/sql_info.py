@@ -74,11 +74,12 @@ collation_ok:
   type: bool
   sample: true
 databases:
-  description: Every database with its id, collation and state.
+  description: Every database with its id, collation, state and size in MB (data and log files).
   returned: always
   type: list
   elements: dict
-  sample: [{"name": "SysAdminTenant", "database_id": 5, "collation_name": "SQL_Latin1_General_CP1_CI_AS", "state_desc": "ONLINE"}]
+  sample: [{"name": "SysAdminTenant", "database_id": 5, "collation_name": "SQL_Latin1_General_CP1_CI_AS",
+            "state_desc": "ONLINE", "size_mb": 16}]
 tenant_database:
   description: Whether the UMP portal database exists.
   returned: always

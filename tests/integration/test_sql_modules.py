@@ -22,6 +22,8 @@ def test_sql_info_reports_collation_databases_and_free_space(lab):
     assert res["ump_databases"][0] == "SysAdminTenant"
     assert len(res["customer_databases"]) == 4 and all(n.startswith("SysAdmin") for n in res["customer_databases"])
     assert res["free_space"]["C"] > 0
+    tenant = next(d for d in res["databases"] if d["name"] == "SysAdminTenant")
+    assert tenant["size_mb"] >= 8 and tenant["collation_name"] == "SQL_Latin1_General_CP1_CI_AS"
 
 
 def test_sql_info_flags_a_wrong_collation_windows_login(fresh_lab):

@@ -201,6 +201,14 @@ def test_backup_faults(fresh_lab, fault, needle):
         with pytest.raises(tds_base.OperationalError) as e:
             rows(conn, "BACKUP DATABASE [SysAdminTenant] TO DISK = %s WITH INIT", ("C:\\acs\\dbbackup\\x.bak",))
         assert needle in str(e.value) and "BACKUP DATABASE is terminating abnormally" in str(e.value)
+    if fault == "sql.disk_full":
+        with connect(fresh_lab, host=BACKEND) as conn:
+            with pytest.raises(tds_base.OperationalError) as e:
+                rows(conn, "UPDATE dbo.ApplicationSetting SET Value = %s WHERE Name = %s", ("1", "AvailableUsers"))
+            assert e.value.msg_no == 1105 and "'PRIMARY' filegroup is full" in str(e.value)
+            assert rows(conn, "SELECT Value FROM dbo.ApplicationSetting WHERE Name = %s", ("AvailableUsers",)) == [
+                ("9970",)
+            ]
 
 
 def test_server_down_and_wrong_collation_faults(fresh_lab):

@@ -188,6 +188,9 @@ class TdsServer:
                 self._request(ch, sess, ptype, payload)
         except (Closed, OSError, wire.ProtocolError, ssl.SSLError):
             pass
+        except Exception as e:  # a lab bug: drop the connection, keep serving others, leave a trace
+            self.world.count("sql.internal_errors")
+            print(f"umplab tds {self.host}: {type(e).__name__}: {e}", flush=True)
         finally:
             if sess is not None:
                 with self.sql.lock:

@@ -587,6 +587,19 @@ class Session:
         if self.tran_id and key not in self.in_tx and not c.in_transaction:
             c.execute("BEGIN IMMEDIATE" if (tr.write or tr.locking) else "BEGIN")
             self.in_tx.add(key)
+        if tr.write and key not in ("master", "tempdb", "model", "msdb"):
+            with self.world.lock:
+                full = self.world.peek_fault("sql.disk_full", host=self.server.host)
+            if full is not None:
+                raise SqlError(
+                    1105,
+                    f"Could not allocate space for object 'dbo.{_first_table(text)}' in database '{self.database}' "
+                    "because the 'PRIMARY' filegroup is full. Create disk space by deleting unneeded files, dropping "
+                    "objects in the filegroup, adding additional files to the filegroup, or setting autogrowth on "
+                    "for existing files in the filegroup.",
+                    17,
+                    2,
+                )
         bind = {k.lstrip("@"): v for k, v in params.items()}
         try:
             cur = c.execute(tr.sql, bind)
@@ -645,6 +658,11 @@ class Session:
         if "Incorrect number of bindings" in msg or "You did not supply a value for binding" in msg:
             return SqlError(137, 'Must declare the scalar variable "@P1".', 15)
         return SqlError(50000, f"lab SQL engine: {msg}", 16)
+
+
+def _first_table(text: str) -> str:
+    m = re.search(r"(?i)\b(?:INTO|UPDATE|FROM)\s+(?:\[?dbo\]?\.)?\[?(\w+)", text)
+    return m.group(1) if m else "?"
 
 
 def _isjson(s: Any) -> int | None:
