@@ -61,7 +61,7 @@ except ImportError as e:  # pragma: no cover - exercised by the sanity import te
     HAS_AZURE = False
     AZURE_IMPORT_ERROR = e
 
-    class AzureError(Exception):  # noqa: N818 - placeholder so except clauses still compile
+    class AzureError(Exception):  # placeholder so the except clauses below still compile
         pass
 
     ClientAuthenticationError = HttpResponseError = ServiceRequestError = ServiceResponseError = AzureError

@@ -71,7 +71,9 @@ EXAMPLES = r"""
 
 RETURN = r"""
 snapshots:
-  description: The matching snapshots, newest (C(time_created)) first; fields as in M(ump365.upgrade.azure_snapshot)'s RV(ump365.upgrade.azure_snapshot#module:snapshot).
+  description:
+    - The matching snapshots, newest (C(time_created)) first.
+    - Each has the fields of RV(ump365.upgrade.azure_snapshot#module:snapshot).
   returned: always
   type: list
   elements: dict

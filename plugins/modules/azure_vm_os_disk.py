@@ -236,7 +236,7 @@ class Restore:
         if same_id(snap_source, vm_dict["properties"]["storageProfile"]["osDisk"]["managedDisk"]["id"]):
             return True
         node = current_disk
-        for _ in range(LINEAGE_HOPS):
+        for dummy in range(LINEAGE_HOPS):
             src = ((node or {}).get("properties", {}).get("creationData") or {}).get("sourceResourceId")
             if not src:
                 return False

@@ -693,14 +693,15 @@ class ArmHandler(LabHandler):
                 "created in the same region. Target: 'location'.",
             )
         zones = body.get("zones")
-        if zones is not None:
-            if rtype == "snapshots" or not isinstance(zones, list) or len(zones) > 1 or sku.endswith("_ZRS"):
-                raise arm_error(
-                    400,
-                    "InvalidParameter",
-                    f"The value '{zones}' of parameter 'zones' is not valid for this {what} (one zone, not for ZRS or "
-                    "snapshots). Target: 'zones'.",
-                )
+        if zones is not None and (
+            rtype == "snapshots" or not isinstance(zones, list) or len(zones) > 1 or sku.endswith("_ZRS")
+        ):
+            raise arm_error(
+                400,
+                "InvalidParameter",
+                f"The value '{zones}' of parameter 'zones' is not valid for this {what} (one zone, not for ZRS or "
+                "snapshots). Target: 'zones'.",
+            )
         size = props.get("diskSizeGB") or src_props.get("diskSizeGB")
         if size < src_props.get("diskSizeGB", 0):
             raise arm_error(
