@@ -236,7 +236,9 @@ class Restore:
         if same_id(snap_source, vm_dict["properties"]["storageProfile"]["osDisk"]["managedDisk"]["id"]):
             return True
         node = current_disk
-        for dummy in range(LINEAGE_HOPS):
+        hops = 0
+        while hops < LINEAGE_HOPS:
+            hops += 1
             src = ((node or {}).get("properties", {}).get("creationData") or {}).get("sourceResourceId")
             if not src:
                 return False

@@ -115,10 +115,15 @@ def test_conflict_and_throttling_are_retried_and_reported(fresh_lab):
     lab.fault("arm.429", op="snapshots.write", times=1, retry_after=1)
     lab.fault("arm.409", op="snapshots.write", times=1)
     result, proc = run_module(
-        lab, "azure_snapshot", {"resource_group": "rg-ump01", "vm_name": "ump01", "name": "retry-me", "retry_base_delay": 0.01}
+        lab,
+        "azure_snapshot",
+        {"resource_group": "rg-ump01", "vm_name": "ump01", "name": "retry-me", "retry_base_delay": 0.01},
     )
     assert result["changed"] is True and result["snapshot"]["provisioning_state"] == "Succeeded"
-    assert [(r["status"], r["code"]) for r in result["retries"]] == [(429, "TooManyRequests"), (409, "OperationNotAllowed")]
+    assert [(r["status"], r["code"]) for r in result["retries"]] == [
+        (429, "TooManyRequests"),
+        (409, "OperationNotAllowed"),
+    ]
     assert result["retries"][0]["delay"] == 1.0  # Retry-After honoured
     assert lab.endpoints["secrets"]["azure_client_secret"] not in proc.stdout + proc.stderr
 
@@ -126,7 +131,9 @@ def test_conflict_and_throttling_are_retried_and_reported(fresh_lab):
     again, _ = run_module(lab, "azure_snapshot", {"resource_group": "rg-ump01", "vm_name": "ump01", "name": "retry-me"})
     assert again["changed"] is False and again["id"] == result["id"]
     other = vm_disk(lab, "ump02-sql")
-    clash, _ = run_module(lab, "azure_snapshot", {"resource_group": "rg-ump01", "source_disk": other, "name": "retry-me"})
+    clash, _ = run_module(
+        lab, "azure_snapshot", {"resource_group": "rg-ump01", "source_disk": other, "name": "retry-me"}
+    )
     assert clash["failed"] and "already exists from another disk" in clash["msg"] and "Fix:" in clash["msg"]
 
 
@@ -135,7 +142,13 @@ def test_retry_budget_runs_out_with_a_clear_failure(fresh_lab):
     result, _ = run_module(
         fresh_lab,
         "azure_snapshot",
-        {"resource_group": "rg-ump01", "vm_name": "ump01", "name": "never", "retry_attempts": 3, "retry_base_delay": 0.01},
+        {
+            "resource_group": "rg-ump01",
+            "vm_name": "ump01",
+            "name": "never",
+            "retry_attempts": 3,
+            "retry_base_delay": 0.01,
+        },
     )
     assert result["failed"] and "(after 3 attempts)" in result["msg"] and "snapshots/never" in result["msg"]
     assert len(result["retries"]) == 2
@@ -165,15 +178,23 @@ def test_check_mode_changes_nothing(fresh_lab, ckdir):
     assert "failed=0" in proc.stdout
     assert snapshots(lab) == []
     assert not (ckdir / "ump01__8.0.515.json").exists()
-    result, _ = run_module(lab, "azure_snapshot", {"resource_group": "rg-ump01", "vm_name": "ump01", "name": "real"})
+    made, _ = run_module(lab, "azure_snapshot", {"resource_group": "rg-ump01", "vm_name": "ump01", "name": "real"})
+    assert made["changed"] is True
     lab.reset_counters()
     plan, _ = run_module(
-        lab, "azure_vm_os_disk", {"resource_group": "rg-ump01", "vm_name": "ump01", "snapshot": "real"}, "--check", "--diff"
+        lab,
+        "azure_vm_os_disk",
+        {"resource_group": "rg-ump01", "vm_name": "ump01", "snapshot": "real"},
+        "--check",
+        "--diff",
     )
     assert plan["changed"] is True and plan["disk_id"].endswith("/real-osdisk")
-    assert vm_disk(lab, "ump01") == before["azure"]["resources"][before["hosts"]["ump01"]["vm_id"].lower()][
-        "properties"
-    ]["storageProfile"]["osDisk"]["managedDisk"]["id"]
+    assert (
+        vm_disk(lab, "ump01")
+        == before["azure"]["resources"][before["hosts"]["ump01"]["vm_id"].lower()]["properties"]["storageProfile"][
+            "osDisk"
+        ]["managedDisk"]["id"]
+    )
     assert not any(k.endswith((".write", ".deallocate", ".start")) for k in lab.counters())
 
 
@@ -192,13 +213,30 @@ def test_restore_refusals_leave_the_vm_running(fresh_lab):
     lab.clear_faults()
     # 403 on the swap after the VM was deallocated: it is started again, and the message says so
     lab.fault("arm.403", action="Microsoft.Compute/virtualMachines/write")
-    denied, _ = run_module(lab, "azure_vm_os_disk", {"resource_group": "rg-ump01", "vm_name": "ump01", "snapshot": "mine"})
+    denied, _ = run_module(
+        lab, "azure_vm_os_disk", {"resource_group": "rg-ump01", "vm_name": "ump01", "snapshot": "mine"}
+    )
     assert denied["failed"] and "Microsoft.Compute/virtualMachines/write" in denied["msg"]
     assert "the VM is left running on its previous disk" in denied["msg"]
     st = lab.state()
     assert st["azure"]["power"][st["hosts"]["ump01"]["vm_id"].lower()] == "running"
+    lab.clear_faults()
+    # throttled while polling and a conflicting write on the swap: retried, reported, and done
+    lab.fault("arm.429", op="operations.read", times=1, retry_after=1)
+    lab.fault("arm.409", op="virtualMachines.write", times=1)
+    done, _ = run_module(
+        lab,
+        "azure_vm_os_disk",
+        {"resource_group": "rg-ump01", "vm_name": "ump01", "snapshot": "mine", "retry_base_delay": 0.01},
+    )
+    assert done["changed"] is True and done["power_state"] == "running", done
+    assert sorted(r["status"] for r in done["retries"]) == [409, 429]
+    assert any(op["resumed_polling"] for op in done["operations"])  # the poll resumed, the write was not resent
+    assert vm_disk(lab, "ump01") == done["disk_id"] and done["previous_disk_id"] != done["disk_id"]
     # a missing VM and a missing resource group
-    missing, _ = run_module(lab, "azure_vm_os_disk", {"resource_group": "rg-ump01", "vm_name": "nope", "snapshot": "mine"})
+    missing, _ = run_module(
+        lab, "azure_vm_os_disk", {"resource_group": "rg-ump01", "vm_name": "nope", "snapshot": "mine"}
+    )
     assert missing["failed"] and "rg-ump01/nope" in missing["msg"]
     norg, _ = run_module(lab, "azure_snapshot_info", {"resource_group": "rg-nope"})
     assert norg["failed"] and "ResourceGroupNotFound" in json.dumps(norg["error"])
@@ -207,7 +245,9 @@ def test_restore_refusals_leave_the_vm_running(fresh_lab):
 def test_slow_snapshot_times_out_with_the_resource_named(fresh_lab):
     fresh_lab.fault("arm.slow", op="snapshots.write", seconds=120)
     result, _ = run_module(
-        fresh_lab, "azure_snapshot", {"resource_group": "rg-ump01", "vm_name": "ump01", "name": "slow", "wait_timeout": 1}
+        fresh_lab,
+        "azure_snapshot",
+        {"resource_group": "rg-ump01", "vm_name": "ump01", "name": "slow", "wait_timeout": 1},
     )
     assert result["failed"] and "still InProgress after 1 s" in result["msg"] and "snapshots/slow" in result["msg"]
     info, _ = run_module(fresh_lab, "azure_snapshot_info", {"resource_group": "rg-ump01", "vm_name": "ump01"})

@@ -144,7 +144,9 @@ def test_lro_is_time_based_with_integer_retry_after_and_conflicting_writes(slow_
             }
         },
     }
-    r = requests.put(url, params={"api-version": SNAP_API}, json=body, headers=auth, verify=fresh_lab.ca_file, timeout=10)
+    r = requests.put(
+        url, params={"api-version": SNAP_API}, json=body, headers=auth, verify=fresh_lab.ca_file, timeout=10
+    )
     assert r.status_code == 202
     assert "/DiskOperations/" in r.headers["Azure-AsyncOperation"] and "/DiskOperations/" in r.headers["Location"]
     assert 1 <= int(r.headers["Retry-After"]) <= 30

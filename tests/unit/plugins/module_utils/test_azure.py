@@ -58,7 +58,7 @@ def http_error(status, code=None, message="boom", headers=None):
 )
 def test_arm_errors_map_to_the_error_hierarchy(status, code, cls, retriable):
     err = az.map_error(http_error(status, code, "the message"), "create snapshot", "rg/snap")
-    assert type(err) is cls
+    assert err.__class__ is cls
     assert err.retriable is retriable
     assert err.details == {"status": status, "code": code}
     text = err.render()
@@ -99,7 +99,7 @@ def test_call_retries_conflicts_and_reports_them(monkeypatch):
 
 
 def test_call_gives_up_after_the_attempts_with_a_clear_error(monkeypatch):
-    c, _ = compute(monkeypatch, retry_attempts=2)
+    c = compute(monkeypatch, retry_attempts=2)[0]
 
     def fn():
         raise http_error(409, "OperationNotAllowed", "Conflicting writes")
@@ -146,7 +146,7 @@ class FakePoller:
 
 
 def test_lro_resumes_polling_from_the_continuation_token(monkeypatch):
-    c, _ = compute(monkeypatch)
+    c = compute(monkeypatch)[0]
     seen = []
 
     def begin(**kw):
@@ -162,7 +162,7 @@ def test_lro_resumes_polling_from_the_continuation_token(monkeypatch):
 
 
 def test_lro_timeout_is_not_retried_and_says_where(monkeypatch):
-    c, _ = compute(monkeypatch)
+    c = compute(monkeypatch)[0]
     with pytest.raises(errors.OperationTimeoutError) as e:
         c.lro("create snapshot", "rg/s", lambda **kw: FakePoller(None, done=False), timeout=1)
     assert "still InProgress after 1 s" in e.value.render()
@@ -191,7 +191,12 @@ def test_client_refuses_plain_http_and_a_missing_subscription():
 
 def test_arm_id_helpers():
     rid = "/subscriptions/s/resourceGroups/RG/providers/Microsoft.Compute/disks/d1"
-    assert az.arm_id_parts(rid) == {"subscription": "s", "resource_group": "RG", "type": "Microsoft.Compute/disks", "name": "d1"}
+    assert az.arm_id_parts(rid) == {
+        "subscription": "s",
+        "resource_group": "RG",
+        "type": "Microsoft.Compute/disks",
+        "name": "d1",
+    }
     assert az.same_id(rid, rid.lower() + "/")
     assert az.resource_id("s", "RG", "disks", "d1") == rid
     assert az.resource_id("s", "x", "disks", rid) == rid
