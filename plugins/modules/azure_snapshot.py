@@ -179,6 +179,7 @@ arm_requests:
 """
 
 import re
+import time
 
 from ansible_collections.ump365.upgrade.plugins.module_utils import errors
 from ansible_collections.ump365.upgrade.plugins.module_utils.azure import (
@@ -235,8 +236,6 @@ def resolve_source(am, p):
 
 def wait_existing(am, p, snap):
     """A snapshot someone else is still creating: re-read it until it settles or the timeout passes."""
-    import time
-
     az = am.azure
     deadline = time.monotonic() + p["wait_timeout"]
     while (to_dict(snap)["properties"].get("provisioningState") or "") in ("Creating", "Updating"):

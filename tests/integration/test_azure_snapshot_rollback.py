@@ -24,10 +24,10 @@ def ckpt_vars(ckdir) -> dict:
     return {"ump_checkpoint_dir": str(ckdir)}
 
 
-def run_module(lab, module: str, args: dict, *extra: str) -> tuple[dict, subprocess.CompletedProcess]:
-    """One module on the controller, authenticated the way AWX's Azure credential does it (environment)."""
+def awx_env(lab) -> dict:
+    """The environment AWX's "Microsoft Azure Resource Manager" credential injects (plus the lab's CA)."""
     ep = lab.endpoints
-    env = lab.env(
+    return lab.env(
         AZURE_SUBSCRIPTION_ID=ep["azure"]["subscription_id"],
         AZURE_CLIENT_ID=ep["entra"]["automation_client_id"],
         AZURE_SECRET=ep["secrets"]["azure_client_secret"],
@@ -35,6 +35,12 @@ def run_module(lab, module: str, args: dict, *extra: str) -> tuple[dict, subproc
         AZURE_AUTHORITY_HOST=ep["entra"]["authority"],
         REQUESTS_CA_BUNDLE=lab.ca_file,
     )
+
+
+def run_module(lab, module: str, args: dict, *extra: str) -> tuple[dict, subprocess.CompletedProcess]:
+    """One module on the controller, authenticated the way AWX's Azure credential does it (environment)."""
+    ep = lab.endpoints
+    env = awx_env(lab)
     args = dict(args, base_url=ep["arm"]["base_url"])
     cmd = [
         str(BIN / "ansible"),
@@ -196,6 +202,16 @@ def test_check_mode_changes_nothing(fresh_lab, ckdir):
         ]["managedDisk"]["id"]
     )
     assert not any(k.endswith((".write", ".deallocate", ".start")) for k in lab.counters())
+    # the role restores a snapshot the operator names (no checkpoint needed); in check mode nothing moves
+    proc = lab.playbook(
+        "playbooks/rollback.yml",
+        "--check",
+        "--limit",
+        "ump01",
+        extra_vars={**ckpt_vars(ckdir), **NO_WINRM, "swap_os_disk_snapshot": "real"},
+    )
+    assert "failed=0" in proc.stdout and "changed=1" in proc.stdout
+    assert not any(k.endswith((".write", ".deallocate", ".start")) for k in lab.counters())
 
 
 def test_restore_refusals_leave_the_vm_running(fresh_lab):
@@ -252,3 +268,32 @@ def test_slow_snapshot_times_out_with_the_resource_named(fresh_lab):
     assert result["failed"] and "still InProgress after 1 s" in result["msg"] and "snapshots/slow" in result["msg"]
     info, _ = run_module(fresh_lab, "azure_snapshot_info", {"resource_group": "rg-ump01", "vm_name": "ump01"})
     assert [s["provisioning_state"] for s in info["snapshots"]] == ["Creating"]
+
+
+def test_snapshot_lifecycle_info_tags_restore_with_disk_removal_and_delete(fresh_lab):
+    lab = fresh_lab
+    old_disk = vm_disk(lab, "ump01")
+    extra = {"arm_base_url": lab.endpoints["arm"]["base_url"], "arm_ca_bundle": lab.ca_file}
+    proc = subprocess.run(
+        [
+            str(BIN / "ansible-playbook"),
+            "-i",
+            "localhost,",
+            "-e",
+            f"ansible_python_interpreter={sys.executable}",
+            "-e",
+            json.dumps(extra),
+            str(REPO / "tests" / "integration" / "playbooks" / "azure_lifecycle.yml"),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=600,
+        cwd=REPO,
+        env=awx_env(lab),
+    )
+    assert proc.returncode == 0, proc.stdout[-5000:] + proc.stderr[-2000:]
+    st = lab.state()
+    assert old_disk.lower() not in st["azure"]["resources"]  # deleted once the VM ran on the restored disk
+    names = sorted(r["name"] for r in st["azure"]["resources"].values() if r["type"] == "Microsoft.Compute/snapshots")
+    assert names == ["life-b"]
+    assert lab.endpoints["secrets"]["azure_client_secret"] not in proc.stdout + proc.stderr
