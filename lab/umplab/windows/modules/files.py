@@ -1,0 +1,1 @@
+"""win_file, win_find, win_copy (filled below)."""

@@ -1,0 +1,1 @@
+"""win_uri, win_certificate_info, community.windows.win_firewall_rule (filled below)."""
