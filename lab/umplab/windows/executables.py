@@ -141,6 +141,21 @@ def run_argv(
         )
     if name == "sc":
         return sc_exe(ex)
+    if name == "cmd" and not re.search(r"\s/[cCkK]\s", raw):
+        # an interactive cmd.exe reading its commands from stdin
+        out = ["Microsoft Windows [Version 10.0.17763.6414]\r\n(c) 2018 Microsoft Corporation. All rights reserved.\r\n"]
+        err = []
+        rc = 0
+        for line in stdin.decode("utf-8", errors="replace").splitlines():
+            if not line.strip():
+                continue
+            if line.strip().lower() == "exit":
+                break
+            out.append(f"\r\nC:\\Users\\{user}>{line}\r\n")
+            rc, o, e = run_cmdline(host, proc, user, line)
+            out.append(o)
+            err.append(e)
+        return rc, "".join(out), "".join(err)
     if name == "cmd":
         m = re.match(r"^\s*\S+\s+/[cCkK]\s+(.*)$", raw, re.S)
         if not m:
@@ -184,7 +199,7 @@ def run_cmdline(
         return run_argv(host, proc, user, argv, raw, stdin)
     except NotFound:
         if as_process:
-            raise NotFound(f"Could not locate the following executable {argv[0]}") from None
+            raise NotFound(f"Exception calling \"SearchPath\" with \"1\" argument(s): \"Could not find file '{argv[0]}'.\"") from None
         return (
             1,
             "",
@@ -403,6 +418,13 @@ def run_powershell(
             o = f"{last_exit}\r\n"
         elif v in ("get-content", "gc", "type", "cat"):
             rc, o, e = _get_content(host, user, rest)
+        elif v in ("start-sleep", "sleep"):
+            # a real wait on the host (not a lab duration), cut short by a terminate signal
+            secs = [a for a in _ps_args(rest) if not a.startswith("-")]
+            if proc.cancel.wait(float(secs[0]) if secs else 1.0):
+                from .process import Cancelled
+
+                raise Cancelled()
         elif v == "test-path":
             args = [a for a in _ps_args(rest) if not a.startswith("-")]
             with host.world.lock:

@@ -52,6 +52,10 @@ class Process:
 
     # ------------------------------------------------------------------ command line
     def _classify(self) -> None:
+        # WinRS takes "<exe> <args>" in Command with or without separate Arguments (pywinrm's run_ps)
+        line = (self.command + " " + self.args).strip()
+        m = re.match(r'^\s*("[^"]+"|\S+)\s*(.*)$', line, re.S)
+        self.command, self.args = (m.group(1), m.group(2)) if m else (line, "")
         exe = self.command.strip().strip('"')
         base = re.split(r"[\\/]", exe)[-1].lower()
         if base.endswith(".exe"):

@@ -138,7 +138,7 @@ class WinRMServer(LabHTTPServer):
         self.cert_hash: bytes | None = None
 
     def finish_request(self, request, client_address):  # type: ignore[override]
-        if not self.world.host_reachable(self.host_name) or self.world.peek_fault(
+        if not self.world.host_reachable(self.host_name) or self.world.take_fault(
             "winhost.unreachable", host=self.host_name
         ):
             # a VM that is stopped or has no OS disk: the connection dies without an answer

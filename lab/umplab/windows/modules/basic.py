@@ -170,7 +170,6 @@ def stat_entry(files: dict, path: str, get_checksum: bool = True, algo: str = "s
         "creationtime": _epoch((e or {}).get("created", (e or {}).get("mtime"))),
         "lastaccesstime": mtime,
         "lastwritetime": mtime,
-        "file_id": str(int(hashlib.sha1(fs.display(path).lower().encode()).hexdigest()[:12], 16)),
     }
     if not isdir:
         data = fs.read_bytes(files, path)

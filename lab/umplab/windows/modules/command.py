@@ -2,15 +2,19 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timezone
 
 from .. import fs
 from . import ModuleContext, module
 
 
 def _times(start: datetime, end: datetime) -> dict:
+    """UtcNow formatted as win_command.ps1 does ("yyyy-MM-dd HH:mm:ss.ffffff", delta "h:mm:ss.ffffff")."""
     fmt = "%Y-%m-%d %H:%M:%S.%f"
-    return {"start": start.strftime(fmt), "end": end.strftime(fmt), "delta": str(end - start)}
+    d = end - start
+    secs = int(d.total_seconds())
+    delta = f"{secs // 3600}:{secs % 3600 // 60:02d}:{secs % 60:02d}.{d.microseconds:06d}"
+    return {"start": start.strftime(fmt), "end": end.strftime(fmt), "delta": delta}
 
 
 def _creates_removes(ctx: ModuleContext, cmd: str) -> dict | None:
@@ -32,7 +36,7 @@ def _creates_removes(ctx: ModuleContext, cmd: str) -> dict | None:
 
 def _finish(ctx: ModuleContext, cmd: str, rc: int, out: str, err: str, start: datetime) -> dict:
     res = {"cmd": cmd, "rc": rc, "stdout": out, "stderr": err, "changed": True}
-    res.update(_times(start, datetime.now()))
+    res.update(_times(start, datetime.now(timezone.utc)))
     if rc != 0:
         res["failed"] = True
         res["msg"] = "non-zero return code"
@@ -55,7 +59,7 @@ def win_command(ctx: ModuleContext) -> dict:
         return skip
     if ctx.check_mode:
         return {"changed": True, "cmd": cmd, "rc": 0, "stdout": "", "stderr": "", "msg": "Check mode: skipped"}
-    start = datetime.now()
+    start = datetime.now(timezone.utc)
     try:
         rc, out, err = executables.run_cmdline(
             ctx.host,
@@ -67,7 +71,7 @@ def win_command(ctx: ModuleContext) -> dict:
             as_process=True,
         )
     except executables.NotFound as e:
-        ctx.fail(str(e), cmd=cmd, rc=2, stdout="", stderr="")
+        ctx.fail(f"Failed to run: '{cmd}': {e}", cmd=cmd, rc=2)
     return _finish(ctx, cmd, rc, out, err, start)
 
 
@@ -85,7 +89,7 @@ def win_shell(ctx: ModuleContext) -> dict:
         return skip
     if ctx.check_mode:
         return {"changed": True, "cmd": cmd, "rc": 0, "stdout": "", "stderr": "", "msg": "Check mode: skipped"}
-    start = datetime.now()
+    start = datetime.now(timezone.utc)
     exe = (p.get("executable") or "powershell").lower()
     if exe.endswith("cmd") or exe.endswith("cmd.exe"):
         rc, out, err = executables.run_cmdline(ctx.host, ctx.proc, ctx.user, cmd, chdir=p.get("chdir"))

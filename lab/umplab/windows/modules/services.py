@@ -50,6 +50,9 @@ def win_service(ctx: ModuleContext) -> dict:
                     ctx.fail(f"Unhandled exception while executing module: {e}")
                 st["services"].pop(real)
             return {"exists": False, "changed": True}
+        change_opts = ("state", "start_mode", "display_name", "description", "path", "username", "password", "dependencies")
+        if svc is None and all(p.get(o) is None for o in change_opts):
+            return {"exists": False, "changed": False}
         if svc is None:
             if p.get("path"):
                 if not ctx.check_mode:
@@ -145,7 +148,6 @@ def _info(name: str, svc: dict) -> dict:
         "state": svc.get("state", "stopped"),
         "triggers": [],
         "username": user,
-        "win32_exit_code": 0 if running else 1077,
         "wait_hint_ms": 0,
     }
 
