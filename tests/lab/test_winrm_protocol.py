@@ -97,7 +97,7 @@ def test_stdin_is_fed_to_the_command(lab):
         cmd = p.run_command(shell, "cmd")
         p.send_command_input(shell, cmd, b"hostname\r\n")
         p.send_command_input(shell, cmd, b"whoami\r\nexit\r\n", end=True)
-        out, err, rc = p.get_command_output(shell, cmd)
+        out, _err, rc = p.get_command_output(shell, cmd)
         p.cleanup_command(shell, cmd)
     finally:
         p.close_shell(shell)
@@ -133,7 +133,7 @@ def test_signal_terminate_stops_a_running_command(lab):
             p.get_command_output_raw(shell, cmd)
         p.cleanup_command(shell, cmd)
         # the command is gone from the shell
-        with pytest.raises(Exception, match="(?i)does not exist|incorrect"):
+        with pytest.raises(Exception, match=r"(?i)does not exist|incorrect"):
             p.get_command_output_raw(shell, cmd)
     finally:
         p.close_shell(shell)
