@@ -143,7 +143,9 @@ def run_argv(
         return sc_exe(ex)
     if name == "cmd" and not re.search(r"\s/[cCkK]\s", raw):
         # an interactive cmd.exe reading its commands from stdin
-        out = ["Microsoft Windows [Version 10.0.17763.6414]\r\n(c) 2018 Microsoft Corporation. All rights reserved.\r\n"]
+        out = [
+            "Microsoft Windows [Version 10.0.17763.6414]\r\n(c) 2018 Microsoft Corporation. All rights reserved.\r\n"
+        ]
         err = []
         rc = 0
         for line in stdin.decode("utf-8", errors="replace").splitlines():
@@ -199,7 +201,9 @@ def run_cmdline(
         return run_argv(host, proc, user, argv, raw, stdin)
     except NotFound:
         if as_process:
-            raise NotFound(f"Exception calling \"SearchPath\" with \"1\" argument(s): \"Could not find file '{argv[0]}'.\"") from None
+            raise NotFound(
+                f"Exception calling \"SearchPath\" with \"1\" argument(s): \"Could not find file '{argv[0]}'.\""
+            ) from None
         return (
             1,
             "",

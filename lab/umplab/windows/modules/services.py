@@ -50,7 +50,16 @@ def win_service(ctx: ModuleContext) -> dict:
                     ctx.fail(f"Unhandled exception while executing module: {e}")
                 st["services"].pop(real)
             return {"exists": False, "changed": True}
-        change_opts = ("state", "start_mode", "display_name", "description", "path", "username", "password", "dependencies")
+        change_opts = (
+            "state",
+            "start_mode",
+            "display_name",
+            "description",
+            "path",
+            "username",
+            "password",
+            "dependencies",
+        )
         if svc is None and all(p.get(o) is None for o in change_opts):
             return {"exists": False, "changed": False}
         if svc is None:
