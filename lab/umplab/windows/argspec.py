@@ -125,7 +125,7 @@ def _convert(name: str, spec: dict, value: Any) -> Any:
     return value
 
 
-def validate(fqcn: str, raw: dict, extra_options: dict | None = None) -> tuple[dict, dict]:
+def validate(fqcn: str, raw: dict, extra_options: dict | None = None, strict: bool = True) -> tuple[dict, dict]:
     """Return (params, invocation_module_args) or raise ArgError with Ansible.Basic's wording."""
     short = fqcn.rsplit(".", 1)[-1]
     options = {k: v for k, v in module_doc(fqcn)["options"].items() if k != "free_form"}
@@ -140,7 +140,10 @@ def validate(fqcn: str, raw: dict, extra_options: dict | None = None) -> tuple[d
     for k, v in user_args.items():
         target = k if k in options else aliases.get(k)
         if target is None:
-            unsupported.append(k)
+            if strict:
+                unsupported.append(k)
+            else:
+                params[k] = v
             continue
         params[target] = v
     if unsupported and options:
@@ -152,7 +155,7 @@ def validate(fqcn: str, raw: dict, extra_options: dict | None = None) -> tuple[d
             f"Unsupported parameters for ({short}) module: {', '.join(sorted(unsupported))}. "
             f"Supported parameters include: {', '.join(supported)}"
         )
-    missing = [o for o, s in options.items() if s.get("required") and params.get(o) is None]
+    missing = [o for o, s in options.items() if s.get("required") and params.get(o) is None and strict]
     if missing:
         raise ArgError(f"missing required arguments: {', '.join(sorted(missing))}")
     for opt, spec in options.items():

@@ -33,8 +33,16 @@ from .process import Cancelled, Process, ProcessTable
 SEP = b"\n\x00\x00\x00\x00\n"
 MODULE_RE = re.compile(r"^ansible_collections\.(\w+)\.(\w+)\.plugins\.modules\.(\w+)\.ps1$", re.I)
 
-# modules that use the legacy Parse-Args/Exit-Json utils: no invocation in their result
-LEGACY = {"ansible.windows.async_status", "ansible.windows.win_ping_legacy"}
+# modules written on the legacy Parse-Args/Exit-Json utils (Ansible.ModuleUtils.Legacy): they do not
+# reject unknown options and add no invocation to their result
+LEGACY = {
+    "ansible.windows.async_status",
+    "ansible.windows.win_file",
+    "ansible.windows.win_copy",
+    "ansible.windows.slurp",
+    "ansible.windows.win_shell",
+    "community.windows.win_firewall_rule",
+}
 
 
 def become_check(world: World, host: str, user: str, password: str | None) -> tuple[str | None, str]:
@@ -225,7 +233,9 @@ class WindowsHost:
             }
         legacy = fqcn.lower() in LEGACY
         try:
-            params, invocation = argspec.validate(fqcn, complex_args, getattr(handler, "extra_options", None))
+            params, invocation = argspec.validate(
+                fqcn, complex_args, getattr(handler, "extra_options", None), strict=not legacy
+            )
         except argspec.ArgError as e:
             out = {"failed": True, "msg": str(e)}
             if not legacy:
