@@ -304,15 +304,13 @@ def _step_clear_log(ex: "Exec", target: str) -> str:
 
 
 def _step_duplicates(ex: "Exec", target: str) -> str:
-    ok, why = _sql_reachable(ex)
-    if not ok:
-        raise StepFailed(why)
-    rows = ex.world.sql_rows(_sql_host(ex), "SysAdminTenant", "SELECT CustomerShortName FROM Customer")
-    names = [r["CustomerShortName"].lower() for r in rows]
+    # duplicate service registrations (the same SysAdmin service under two names differing in case)
+    with ex.world.lock:
+        names = [n.lower() for n in ex.state()["services"]]
     dups = sorted({n for n in names if names.count(n) > 1})
     if dups:
-        raise StepFailed(f"duplicate customers: {', '.join(dups)}")
-    return f"{len(names)} customers, no duplicates"
+        raise StepFailed(f"duplicate services: {', '.join(dups)}")
+    return f"{len(names)} services, no duplicates"
 
 
 def _step_sqlconn(ex: "Exec", target: str) -> str:
