@@ -1,0 +1,61 @@
+"""The host a WinRM client sees is the contents of its VM's OS disk: snapshot -> change -> restore."""
+
+from __future__ import annotations
+
+import winrm
+
+from umplab.world import arm_key
+
+
+def _session(lab, world, user: str, password: str) -> winrm.Session:
+    return winrm.Session(
+        f"https://127.0.0.1:{world.hosts['ump01']['winrm_port']}/wsman",
+        auth=(user, password),
+        transport="ntlm",
+        server_cert_validation="validate",
+        ca_trust_path=str(lab.tls.ca_file),
+    )
+
+
+def test_snapshot_change_restore_brings_the_earlier_host_back(inproc_lab):
+    lab, world = inproc_lab
+    svc = _session(lab, world, "ump-svc", world.data["secrets"]["service_account_password"])
+    vm = world.resource(world.hosts["ump01"]["vm_id"])
+    os_disk = world.host_os_disk_id("ump01")
+    snap = os_disk.rsplit("/disks/", 1)[0] + "/snapshots/ump01-pre-upgrade"
+    world.copy_disk_contents(os_disk, snap)
+
+    # change the host through WinRM: stop the services, run wyUpdate as the UmpAdmins member
+    assert svc.run_ps("Stop-Service sysadmin*, w3svc -Force").status_code == 0
+    r = svc.run_cmd("C:\\acs\\wyupdate.exe", ["/fromservice", '-logfile="C:\\acs\\wyupdate_logs\\r.log"'])
+    assert r.status_code == 0, r.std_err
+    assert svc.run_ps("Get-Content C:\\acs\\SysAdminKit\\version.txt").std_out.strip() == b"8.0.515"
+    assert world.app_setting("ump01", "SysAdminKitVersion") == "8.0.515"  # local SQL on ump01's disk
+
+    # restore: a new disk from the snapshot, swapped in as the OS disk
+    restored = os_disk.rsplit("/disks/", 1)[0] + "/disks/ump01-restored"
+    world.copy_disk_contents(snap, restored)
+    with world.lock:
+        world.resources[arm_key(restored)] = dict(world.resource(os_disk), id=restored, name="ump01-restored")
+        vm["properties"]["storageProfile"]["osDisk"]["managedDisk"]["id"] = restored
+
+    assert svc.run_ps("Get-Content C:\\acs\\SysAdminKit\\version.txt").std_out.strip() == b"8.0.400.64"
+    out = svc.run_ps("Get-Service SysAdmin.TenantSvc").std_out.decode()
+    assert "Running  SysAdmin.TenantSvc" in out
+    assert world.app_setting("ump01", "SysAdminKitVersion") == "8.0.400.64"
+    # the changed disk still holds the upgraded state
+    assert world.disk_contents[arm_key(os_disk)]["ump"]["components"]["SysAdminKit"] == "8.0.515"
+
+
+def test_wyupdate_without_elevation_and_accounts_come_from_the_disk(inproc_lab):
+    lab, world = inproc_lab
+    admin = _session(lab, world, "labadmin", world.data["secrets"]["winrm_admin_password"])
+    r = admin.run_cmd("C:\\acs\\wyupdate.exe", ["/fromservice", '-logfile="C:\\acs\\r.log"'])
+    assert r.status_code == 1
+    assert admin.run_ps("Get-Content C:\\acs\\r.log").std_out.strip() == (
+        b"error - wyUpdate needs elevation: run it as a member of UmpAdmins"
+    )
+    # a password changed on the disk is what the host checks
+    with world.lock:
+        world.host_state("ump01")["accounts"]["labadmin"]["password"] = "Changed!123"
+    assert _session(lab, world, "labadmin", "Changed!123").run_cmd("hostname").status_code == 0
