@@ -49,7 +49,9 @@ def expand_env(path: str, user: str, env: dict | None = None) -> str:
     out = re.sub(r"\$env:(\w+)", lambda m: base.get(m.group(1).upper(), ""), out, flags=re.I)
     if out == "~" or out.startswith(("~\\", "~/")):
         out = user_profile(user) + out[1:]
-    return out.replace("/", "\\")
+    out = out.replace("/", "\\")
+    # "C:\\x\\." and ".." as Windows resolves them (Ansible removes its temp dir as '<dir>\\.')
+    return ntpath.normpath(out) if out else out
 
 
 def display(path: str) -> str:

@@ -175,7 +175,7 @@ def win_copy(ctx: ModuleContext) -> dict:
             except FileNotFoundError:
                 ctx.fail(f"Cannot copy src file: '{src}' as it does not exist")
             remote_dest = dest
-            if dest.endswith(("/", "\\")) or fs.is_dir(files, dest):
+            if p["dest"].endswith(("/", "\\")) or fs.is_dir(files, dest):
                 remote_dest = ntpath.join(dest, p.get("_original_basename") or ntpath.basename(src))
             par = fs.parent(remote_dest)
             if fs.exists(files, par) and not fs.is_dir(files, par):
@@ -223,7 +223,7 @@ def win_copy(ctx: ModuleContext) -> dict:
                 ctx.fail(f"Cannot copy src file: '{src}' as it does not exist")
             if fs.is_dir(files, src):
                 base = src.rstrip("\\")
-                target_root = dest if src.endswith(("\\", "/")) else ntpath.join(dest, ntpath.basename(base))
+                target_root = dest if p["src"].endswith(("\\", "/")) else ntpath.join(dest, ntpath.basename(base))
                 fs.mkdir(files, target_root)
                 for k in fs.walk(files, base):
                     e = files[k]
