@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import base64
 
 from tests.integration.winhost_helpers import assert_contains_documented, assert_keys_documented, run_tasks
 
