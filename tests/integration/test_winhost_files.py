@@ -133,3 +133,33 @@ def test_gather_facts_in_a_play(fresh_lab, tmp_path):
     proc = fresh_lab.playbook(str(tmp_path / "facts.yml"))
     assert '"msg": "UMP01 Windows"' in proc.stdout
     assert '"msg": "UMP02 Windows"' in proc.stdout
+
+
+def test_registry_and_features(fresh_lab, tmp_path):
+    tasks = [
+        {
+            "name": "dotnet",
+            "ansible.windows.win_reg_stat": {
+                "path": "HKLM:\\SOFTWARE\\Microsoft\\NET Framework Setup\\NDP\\v4\\Full",
+                "name": "Release",
+            },
+        },
+        {
+            "name": "svc key",
+            "ansible.windows.win_reg_stat": {"path": "HKLM:\\SYSTEM\\CurrentControlSet\\Services\\SysAdmin.TenantSvc"},
+        },
+        {"name": "missing", "ansible.windows.win_reg_stat": {"path": "HKLM:\\SOFTWARE\\Nope"}},
+        {"name": "iis", "ansible.windows.win_feature": {"name": "Web-Server", "state": "present"}},
+        {"name": "telnet", "ansible.windows.win_feature": {"name": "Telnet-Client", "state": "present"}},
+        {"name": "telnet again", "ansible.windows.win_feature": {"name": "Telnet-Client", "state": "present"}},
+    ]
+    r = {k: v["ump01"] for k, v in run_tasks(fresh_lab, tmp_path, tasks).items()}
+    assert r["dotnet"]["exists"] is True and r["dotnet"]["value"] == 528449 and r["dotnet"]["type"] == "REG_DWORD"
+    assert_keys_documented("ansible.windows.win_reg_stat", r["dotnet"], must_have={"value", "type", "raw_value"})
+    assert r["svc key"]["properties"]["Start"]["value"] == 2
+    assert r["missing"] == {**r["missing"], "exists": False}
+    assert r["iis"]["changed"] is False and r["iis"]["exitcode"] == "NoChangeNeeded"
+    assert r["telnet"]["changed"] is True and r["telnet"]["feature_result"][0]["success"] is True
+    assert_keys_documented("ansible.windows.win_feature", r["telnet"])
+    assert_contains_documented("ansible.windows.win_feature", "feature_result", r["telnet"]["feature_result"])
+    assert r["telnet again"]["changed"] is False

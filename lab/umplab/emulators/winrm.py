@@ -10,6 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 from ..windows.host import WindowsHost
+from ..windows.modules.system import seed_host
 from ..windows.wsman import WinRMHandler, WinRMServer, cert_der
 
 ORDER = 30
@@ -19,6 +20,9 @@ def start(lab: Any) -> dict:
     world = lab.world
     out: dict[str, Any] = {"hosts": {}, "tls": {}}
     der = cert_der(lab.tls)
+    with world.lock:
+        for name in world.hosts:
+            seed_host(world.host_state(name))  # registry and features (part of the seed snapshot)
     for name in sorted(world.hosts):
         srv = WinRMServer(
             world,

@@ -42,6 +42,8 @@ LEGACY = {
     "ansible.windows.slurp",
     "ansible.windows.win_shell",
     "community.windows.win_firewall_rule",
+    "ansible.windows.win_feature",
+    "ansible.windows.win_reg_stat",
 }
 
 
