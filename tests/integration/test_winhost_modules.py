@@ -192,3 +192,33 @@ def test_async_runs_in_the_background_and_async_status_reports_it(fresh_lab, tmp
     assert r["wait"]["finished"] is True and r["wait"]["stdout_lines"] == ["ump01\\labadmin"]
     assert r["cleanup"]["erased"].endswith(r["fire"]["ansible_job_id"])
     assert r["gone"]["failed"] is True and "could not find job" in r["gone"]["msg"]
+
+
+def test_powershell_subset_pipelines_and_win_powershell(fresh_lab, tmp_path):
+    tasks = [
+        {"name": "stop one", "ansible.windows.win_service": {"name": "SysAdmin.PeeringSvc", "state": "stopped"}},
+        {
+            "name": "running names",
+            "ansible.windows.win_shell": "Get-Service -Name sysadmin* | Where-Object {$_.Status -eq 'Running'} | "
+            "Select-Object -ExpandProperty Name",
+        },
+        {
+            "name": "json",
+            "ansible.windows.win_shell": "Get-Service w3svc, WAS | Select-Object Name, Status | ConvertTo-Json",
+        },
+        {"name": "unsupported", "ansible.windows.win_shell": "Get-Service | Invoke-Magic", "ignore_errors": True},
+        {
+            "name": "win_powershell",
+            "ansible.windows.win_powershell": {"script": "Get-Service w3svc | Select-Object -ExpandProperty Status"},
+        },
+        {"name": "win_powershell error", "ansible.windows.win_powershell": {"script": "Get-Random"}},
+    ]
+    r = {k: v["ump01"] for k, v in run_tasks(fresh_lab, tmp_path, tasks).items()}
+    names = r["running names"]["stdout_lines"]
+    assert "SysAdmin.TenantSvc" in names and "SysAdmin.PeeringSvc" not in names
+    data = json.loads(r["json"]["stdout"])
+    assert [(d["Name"], d["Status"]) for d in data] == [("w3svc", 4), ("WAS", 4)]
+    assert r["unsupported"]["failed"] is True and "Invoke-Magic" in r["unsupported"]["stderr"]
+    assert r["win_powershell"]["output"] == ["Running"]
+    assert_keys_documented("ansible.windows.win_powershell", r["win_powershell"])
+    assert r["win_powershell error"]["error"] and r["win_powershell error"].get("failed") is not True

@@ -490,7 +490,63 @@ def _get_service(host: "WindowsHost", rest: str, pipes: list[str]) -> tuple[int,
                 if r not in rows:
                     rows.append((r[0], dict(r[1])))
     rows.sort(key=lambda r: r[0].lower())
-    if any("convertto-json" in p.lower() for p in pipes):
+    as_json = False
+    expand = None
+    for stage in pipes:
+        cmd, _, arg = stage.strip().partition(" ")
+        c = cmd.lower()
+        if c in ("where-object", "where", "?"):
+            m = re.search(r"\$_\.(Status|StartType|Name)\s+-(eq|ne|like)\s+['\"]?([\w.*]+)['\"]?", arg, re.I)
+            if not m:
+                return (
+                    1,
+                    "",
+                    f"Where-Object: the lab host supports only $_.Status/StartType/Name -eq/-ne/-like filters: {arg}\r\n",
+                )
+            prop, op, val = m.group(1).lower(), m.group(2).lower(), m.group(3).lower()
+
+            def value(r: tuple[str, dict], prop: str = prop) -> str:
+                if prop == "status":
+                    return scm.win32_state(r[1]).lower()
+                if prop == "starttype":
+                    return {
+                        "auto": "automatic",
+                        "delayed": "automatic",
+                        "manual": "manual",
+                        "disabled": "disabled",
+                    }.get(r[1].get("start_mode", "manual"), "manual")
+                return r[0].lower()
+
+            if op == "eq":
+                rows = [r for r in rows if value(r) == val]
+            elif op == "ne":
+                rows = [r for r in rows if value(r) != val]
+            else:
+                rows = [r for r in rows if fs.wildcard_match(value(r), val)]
+        elif c in ("select-object", "select"):
+            m = re.search(r"-ExpandProperty\s+(\w+)", arg, re.I)
+            if m:
+                expand = m.group(1).lower()
+        elif c in ("convertto-json",):
+            as_json = True
+        elif c in ("format-table", "ft", "out-string", "format-list", "fl", "sort-object", "sort"):
+            continue
+        else:
+            return (
+                1,
+                "",
+                NOT_RECOGNIZED.format(cmd)
+                if c not in ("foreach-object", "%")
+                else ("the lab host does not run ForEach-Object script blocks\r\n"),
+            )
+    if expand:
+        vals = {
+            "name": [n for n, _ in rows],
+            "status": [scm.win32_state(s) for _, s in rows],
+            "displayname": [s.get("display_name", n) for n, s in rows],
+        }.get(expand, [])
+        return (1 if errors else 0), "".join(v + "\r\n" for v in vals), "".join(errors)
+    if as_json:
         import json
 
         data = [

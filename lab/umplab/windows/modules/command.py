@@ -99,3 +99,54 @@ def win_shell(ctx: ModuleContext) -> dict:
 
 
 win_shell.extra_options = {"_raw_params": {"type": "str"}}  # type: ignore[attr-defined]
+
+
+@module("ansible.windows.win_powershell")
+def win_powershell(ctx: ModuleContext) -> dict:
+    """The script runs through the same PowerShell subset as win_shell; its output objects are the lines."""
+    from .. import executables
+
+    p = ctx.params
+    script = p.get("script") or ""
+    if p.get("path"):
+        ctx.fail("the lab host runs win_powershell scripts given inline (script), not from a path")
+    skip = _creates_removes(ctx, script)
+    res = {
+        "result": {},
+        "host_out": "",
+        "host_err": "",
+        "output": [],
+        "error": [],
+        "warning": [],
+        "verbose": [],
+        "debug": [],
+        "information": [],
+        "changed": True,
+    }
+    if skip:
+        res.update(changed=False, skipped=True, msg=skip["msg"])
+        return res
+    if ctx.check_mode:
+        res["changed"] = False
+        return res
+    _rc, out, err = executables.run_powershell(ctx.host, ctx.proc, ctx.user, script, chdir=p.get("chdir"))
+    res["output"] = [line for line in out.splitlines() if line.strip()]
+    if err:
+        res["error"] = [
+            {
+                "output": line,
+                "error_details": None,
+                "exception": {"message": line, "type": "System.Management.Automation.RuntimeException"},
+                "target_object": None,
+                "category_info": {"category": "NotSpecified", "category_id": 0, "reason": "RuntimeException"},
+                "fully_qualified_error_id": "RuntimeException",
+                "script_stack_trace": "at <ScriptBlock>, <No file>: line 1",
+                "pipeline_iteration_info": [],
+            }
+            for line in err.splitlines()
+            if line.strip() and not line.startswith((" ", "+", "At line"))
+        ]
+    # errors do not fail the module unless error_action=stop turns them into a terminating error
+    if res["error"] and (p.get("error_action") or "continue") == "stop":
+        res["failed"] = True
+    return res
