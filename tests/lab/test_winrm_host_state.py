@@ -59,3 +59,39 @@ def test_wyupdate_without_elevation_and_accounts_come_from_the_disk(inproc_lab):
     with world.lock:
         world.host_state("ump01")["accounts"]["labadmin"]["password"] = "Changed!123"
     assert _session(lab, world, "labadmin", "Changed!123").run_cmd("hostname").status_code == 0
+
+
+def test_processes_die_with_their_machine(inproc_lab):
+    import threading
+    import time
+
+    lab, world = inproc_lab
+    world.add_fault("wyupdate.hang", host="ump01", step="CheckDuplicates")
+    svc = _session(lab, world, "ump-svc", world.data["secrets"]["service_account_password"])
+    result: dict = {}
+
+    def run() -> None:
+        try:
+            result["r"] = svc.run_cmd("C:\\acs\\wyupdate.exe", ["/fromservice", '-logfile="C:\\acs\\r.log"'])
+        except Exception as e:  # the connection dies with the VM
+            result["e"] = e
+
+    t = threading.Thread(target=run)
+    t.start()
+    deadline = time.monotonic() + 10
+    log = "c:\\acs\\wyupdate_logs\\upgrade_8.0.515.log"
+    while time.monotonic() < deadline:  # wait until the hung step has started
+        with world.lock:
+            if "CheckDuplicates | START" in world.host_state("ump01")["files"].get(log, {}).get("content", ""):
+                break
+        time.sleep(0.05)
+    world.set_power_state(world.hosts["ump01"]["vm_id"], "deallocated")
+    t.join(15)
+    assert not t.is_alive()
+    assert "e" in result or result["r"].status_code != 0
+    # the hung wyUpdate is gone: after the restart a new run is not "another instance"
+    world.set_power_state(world.hosts["ump01"]["vm_id"], "running")
+    world.clear_faults()
+    svc.run_ps("Stop-Service sysadmin*, w3svc -Force")
+    r = svc.run_cmd("C:\\acs\\wyupdate.exe", ["/fromservice", '-logfile="C:\\acs\\r.log"'])
+    assert r.status_code == 0

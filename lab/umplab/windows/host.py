@@ -313,11 +313,10 @@ class WindowsHost:
                     final = dict(started, finished=True, failed=True, msg=f"lab host internal error: {e}")
                 final.pop("_ansible_suppress_tmpdir_delete", None)
                 with self.world.lock:
-                    try:
-                        files = self.world.host_state(self.name)["files"]
-                        fs.write_text(files, results_path, json.dumps(final))
-                    except KeyError:
-                        pass  # the OS disk went away under the job
+                    # the job ran on the disk it started on; a host restored meanwhile does not see it
+                    disk = self.world.disk_contents.get(bg.disk or "")
+                    if disk is not None:
+                        fs.write_text(disk["files"], results_path, json.dumps(final))
             finally:
                 with self.table.jobs_lock:
                     self.table.jobs.pop(jid, None)

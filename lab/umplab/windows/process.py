@@ -10,6 +10,7 @@ from __future__ import annotations
 import base64
 import re
 import threading
+import time
 from typing import Any, Callable
 
 from ..world import World
@@ -48,7 +49,19 @@ class Process:
         self.rc = 0
         self.started = False
         self.cancel = threading.Event()
+        self.disk = self._disk()
         self._classify()
+
+    def _disk(self) -> str | None:
+        try:
+            return self.table.world.host_os_disk_id(self.table.host).lower()
+        except (KeyError, TypeError):
+            return None
+
+    def host_gone(self) -> bool:
+        """The machine this process runs on was stopped or got another OS disk (processes die with it)."""
+        w = self.table.world
+        return not w.host_reachable(self.table.host) or self._disk() != self.disk
 
     # ------------------------------------------------------------------ command line
     def _classify(self) -> None:
@@ -133,13 +146,22 @@ class Process:
         self.cancel.set()
 
     def sleep(self, real_seconds: float) -> None:
-        """A lab duration that a terminate interrupts."""
+        """A lab duration that a terminate, or the machine going away, interrupts."""
         d = self.table.world.duration(real_seconds)
         self.table.world.count("lab.critical_path_seconds", d)
-        if d > 0 and self.cancel.wait(d):
-            raise Cancelled()
-        if self.cancel.is_set():
-            raise Cancelled()
+        end = time.monotonic() + d
+        while True:
+            left = end - time.monotonic()
+            if self.cancel.wait(max(0.0, min(left, 1.0))) or self.host_gone():
+                raise Cancelled()
+            if left <= 1.0:
+                return
+
+    def hang(self) -> None:
+        """A program that never finishes: returns never, raises Cancelled when killed."""
+        while True:
+            if self.cancel.wait(1.0) or self.host_gone():
+                raise Cancelled()
 
 
 class ProcessTable:

@@ -269,9 +269,8 @@ def _run_steps(ex: "Exec", target: str, update_url: str, installed: str, step_lo
 
 
 def _wait_cancel(ex: "Exec") -> None:
-    """Hang (a stuck program) until terminated; returns only to be called again."""
-    if ex.proc.cancel.wait(3600):
-        raise Cancelled()
+    """Hang (a stuck program) until terminated or its machine goes away."""
+    ex.proc.hang()
 
 
 def _noop(ex: "Exec", target: str) -> str:
