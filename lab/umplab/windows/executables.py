@@ -5,8 +5,11 @@ Only these exist (anything else is "not recognized", as on a host without it):
 ``cmd /c``, ``echo``, ``C:\\acs\\wyupdate.exe``, ``Sysadmin.CustomerUpgrade.exe``, ``LogReport.exe`` and
 ``CheckAzureTenantId_220.exe``; in PowerShell: ``Get-Service``/``Stop-Service``/``Start-Service``/
 ``Restart-Service`` (names, wildcards, ``-Force``), ``Get-Content``, ``Test-Path``, ``Write-Output``/``echo``,
-``hostname``, ``whoami``, ``$env:COMPUTERNAME``, ``exit N``, ``$LASTEXITCODE`` and the executables above
-(bare, quoted or with ``&``), statements separated by ``;`` or new lines.
+``hostname``, ``whoami``, ``$env:COMPUTERNAME``, ``Start-Sleep``, ``exit N``, ``$LASTEXITCODE`` and the
+executables above (bare, quoted or with ``&``), statements separated by ``;`` or new lines; Get-Service
+pipelines into ``Where-Object {$_.Status|StartType|Name -eq|-ne|-like ...}``, ``Select-Object
+[-ExpandProperty X]``, ``ConvertTo-Json``, ``Format-Table``/``Out-String`` (ignored). Anything else is
+"not recognized" (rc 1), never a silent success.
 """
 
 from __future__ import annotations

@@ -57,8 +57,8 @@ def win_command(ctx: ModuleContext) -> dict:
     skip = _creates_removes(ctx, cmd)
     if skip:
         return skip
-    if ctx.check_mode:
-        return {"changed": True, "cmd": cmd, "rc": 0, "stdout": "", "stderr": "", "msg": "Check mode: skipped"}
+    if ctx.check_mode:  # win_command.ps1: supports_check_mode = $false (Ansible.Basic skips the module)
+        return {"changed": False, "skipped": True, "msg": "remote module (win_command) does not support check mode"}
     start = datetime.now(timezone.utc)
     try:
         rc, out, err = executables.run_cmdline(
@@ -87,8 +87,8 @@ def win_shell(ctx: ModuleContext) -> dict:
     skip = _creates_removes(ctx, cmd)
     if skip:
         return skip
-    if ctx.check_mode:
-        return {"changed": True, "cmd": cmd, "rc": 0, "stdout": "", "stderr": "", "msg": "Check mode: skipped"}
+    if ctx.check_mode:  # win_shell.ps1: Parse-Args -supports_check_mode $false
+        return {"changed": False, "skipped": True, "msg": "remote module does not support check mode"}
     start = datetime.now(timezone.utc)
     exe = (p.get("executable") or "powershell").lower()
     if exe.endswith("cmd") or exe.endswith("cmd.exe"):
