@@ -113,9 +113,13 @@ def win_service(ctx: ModuleContext) -> dict:
             ctx.fail(f"Unhandled exception while executing module: {e}")
         res = _result(ctx.name, real, svc, diff_state if ctx.check_mode or diff_state else None)
         if ctx.diff and ctx.changed:
+            # win_service.ps1 ConvertTo-ServiceStateDiff: Running -> "started"
+            def dstate(x: str | None) -> str | None:
+                return "started" if x == "running" else x
+
             res["diff"] = {
-                "before": {"name": real, "state": before.get("state"), "start_mode": before.get("start_mode")},
-                "after": {"name": real, "state": res["state"], "start_mode": res["start_mode"]},
+                "before": {"name": real, "state": dstate(before.get("state")), "start_mode": before.get("start_mode")},
+                "after": {"name": real, "state": dstate(res["state"]), "start_mode": res["start_mode"]},
             }
     # Stop-Service / Start-Service wait for the service to reach the state
     if diff_state:
