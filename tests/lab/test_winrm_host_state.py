@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+from tests.lab import winrm_inproc
+
 import winrm
 
 from umplab.world import arm_key
+
+inproc_lab = winrm_inproc.inproc_lab  # the in-process lab fixture
 
 
 def _session(lab, world, user: str, password: str) -> winrm.Session:

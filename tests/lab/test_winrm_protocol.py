@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from tests.lab import winrm_inproc
+
 import base64
 
 import pytest
@@ -9,6 +11,8 @@ import requests
 import winrm
 from winrm.exceptions import InvalidCredentialsError, WinRMOperationTimeoutError
 from winrm.protocol import Protocol
+
+inproc_lab = winrm_inproc.inproc_lab  # the in-process lab fixture
 
 
 def _endpoint(lab, host: str = "ump01") -> str:

@@ -1,4 +1,7 @@
-"""An in-process lab (World + the WinRM emulator) for tests that change the world directly."""
+"""An in-process lab (World + the WinRM emulator) for tests that change the world directly.
+
+Imported by the winrm test modules (not a conftest.py, so other areas' fixtures stay independent).
+"""
 
 from __future__ import annotations
 
