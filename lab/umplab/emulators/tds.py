@@ -24,7 +24,9 @@ Faults: ``sql.down host=H`` (connections are reset), ``sql.wrong_collation host=
 
 from __future__ import annotations
 
+import os
 import re
+import select
 import socket
 import ssl
 import struct
@@ -33,7 +35,7 @@ from typing import Any, Iterable
 
 from ..sql import wire
 from ..sql.ntlm import NtlmExchange
-from ..sql.engine import Done, EnvChange, Info, ResultSet, RowCount, Session, SqlError, SqlServer
+from ..sql.engine import Cancelled, Done, EnvChange, Info, ResultSet, RowCount, Session, SqlError, SqlServer
 
 ORDER = 40
 
@@ -97,6 +99,13 @@ class Channel:
                 first_type = ptype
             if status & wire.STATUS_EOM:
                 return first_type, bytes(payload)
+
+    def pending(self, wakeup: int) -> bool:
+        """Block until the client sent something (True) or ``wakeup`` became readable (False)."""
+        if self.buf or (self.tls is not None and self.tls[0].pending()):
+            return True
+        ready, _, _ = select.select([self.sock, wakeup], [], [])
+        return self.sock in ready
 
     def send(self, data: bytes) -> None:
         if self.tls is None:
@@ -348,13 +357,11 @@ class TdsServer:
             return
         if ptype == wire.PKT_SQL_BATCH:
             text = wire.batch_text(payload)
-            ch.send_message(wire.PKT_REPLY, self._tokens(sess, lambda: sess.run(text), rpc=False), sess.spid)
+            self._answer(ch, sess, lambda: self._tokens(sess, lambda: sess.run(text), rpc=False))
             return
         if ptype == wire.PKT_RPC:
-            out = bytearray()
-            for call in wire.parse_rpc(payload):
-                out += self._rpc(sess, call)
-            ch.send_message(wire.PKT_REPLY, bytes(out), sess.spid)
+            calls = wire.parse_rpc(payload)
+            self._answer(ch, sess, lambda: b"".join(self._rpc(sess, call) for call in calls))
             return
         if ptype == wire.PKT_TRANSACTION:
             tm = wire.parse_tm(payload)
@@ -375,6 +382,50 @@ class TdsServer:
             ch.send_message(wire.PKT_REPLY, self._tokens(sess, run, rpc=False), sess.spid)
             return
         raise wire.ProtocolError(f"packet type {ptype} is not supported")
+
+    def _answer(self, ch: Channel, sess: Session, build: Any) -> None:
+        """Run a request in a worker while listening for an attention ([MS-TDS] 2.2.1.7): if one comes
+        before the answer is ready, the request stops at its next check (between statements, or in a slow
+        operation's sleep), its results are dropped and the answer is DONE with DONE_ATTN."""
+        sess.cancel.clear()
+        result: dict[str, Any] = {}
+        rfd, wfd = os.pipe()
+
+        def work() -> None:
+            try:
+                result["out"] = build()
+            except Cancelled:
+                result["cancelled"] = True
+            except BaseException as e:  # re-raised in the connection thread
+                result["error"] = e
+            finally:
+                os.write(wfd, b"x")
+
+        worker = threading.Thread(target=work, name=f"tds-{self.host}-req", daemon=True)
+        worker.start()
+        attention = False
+        try:
+            if ch.pending(rfd):
+                ptype, _payload = ch.read_message()
+                if ptype != wire.PKT_ATTENTION:
+                    raise wire.ProtocolError("a request arrived while another one was running")
+                attention = True
+                sess.cancel.set()
+        except BaseException:
+            sess.cancel.set()  # the client went away: stop the request before the connection closes
+            raise
+        finally:
+            worker.join()
+            os.close(rfd)
+            os.close(wfd)
+        if "error" in result:
+            raise result["error"]
+        if attention or result.get("cancelled"):
+            self.world.count("sql.attentions")
+            self.world.count("sql.cancelled_requests")
+            ch.send_message(wire.PKT_REPLY, wire.done(wire.DONE_ATTN), sess.spid)
+            return
+        ch.send_message(wire.PKT_REPLY, result["out"], sess.spid)
 
     def _rpc(self, sess: Session, call: wire.RpcRequest) -> bytes:
         proc = call.proc.lower().split(".")[-1].strip("[]")
@@ -450,6 +501,8 @@ class TdsServer:
                     parts.append(wire.message(ev.number, ev.text, ev.severity, 1, server_name))
                 elif isinstance(ev, EnvChange):
                     parts.append(wire.envchange(ev.kind, ev.new, ev.old))
+        except Cancelled:
+            raise
         except SqlError as e:
             error = e
         except Exception as e:  # a lab bug must not hang the client: report it as a server error
