@@ -25,6 +25,7 @@ Faults: ``sql.down host=H`` (connections are reset), ``sql.wrong_collation host=
 from __future__ import annotations
 
 import os
+import queue
 import re
 import select
 import socket
@@ -204,6 +205,8 @@ class TdsServer:
             if sess is not None:
                 with self.sql.lock:
                     self.sql.sessions.discard(sess)
+                if getattr(sess, "_runner", None) is not None:
+                    sess._runner.close()  # type: ignore[attr-defined]
                 sess.close()
             with self._lock:
                 self._conns.discard(sock)
@@ -384,28 +387,15 @@ class TdsServer:
         raise wire.ProtocolError(f"packet type {ptype} is not supported")
 
     def _answer(self, ch: Channel, sess: Session, build: Any) -> None:
-        """Run a request in a worker while listening for an attention ([MS-TDS] 2.2.1.7): if one comes
-        before the answer is ready, the request stops at its next check (between statements, or in a slow
-        operation's sleep), its results are dropped and the answer is DONE with DONE_ATTN."""
+        """Run a request in the connection's worker while listening for an attention ([MS-TDS] 2.2.1.7):
+        if one comes before the answer is ready, the request stops at its next check (between statements,
+        or in a slow operation's wait), its results are dropped and the answer is DONE with DONE_ATTN."""
+        runner = _runner(sess)
         sess.cancel.clear()
-        result: dict[str, Any] = {}
-        rfd, wfd = os.pipe()
-
-        def work() -> None:
-            try:
-                result["out"] = build()
-            except Cancelled:
-                result["cancelled"] = True
-            except BaseException as e:  # re-raised in the connection thread
-                result["error"] = e
-            finally:
-                os.write(wfd, b"x")
-
-        worker = threading.Thread(target=work, name=f"tds-{self.host}-req", daemon=True)
-        worker.start()
+        runner.submit(build)
         attention = False
         try:
-            if ch.pending(rfd):
+            if ch.pending(runner.rfd):
                 ptype, _payload = ch.read_message()
                 if ptype != wire.PKT_ATTENTION:
                     raise wire.ProtocolError("a request arrived while another one was running")
@@ -415,9 +405,7 @@ class TdsServer:
             sess.cancel.set()  # the client went away: stop the request before the connection closes
             raise
         finally:
-            worker.join()
-            os.close(rfd)
-            os.close(wfd)
+            result = runner.wait()
         if "error" in result:
             raise result["error"]
         if attention or result.get("cancelled"):
@@ -537,6 +525,55 @@ def _peer_open(sock: socket.socket) -> bool:
         return True
     except OSError:
         return False
+
+
+class _Runner:
+    """One worker thread per connection that runs its requests; a pipe says when one is done."""
+
+    def __init__(self) -> None:
+        self.rfd, self.wfd = os.pipe()
+        self.jobs: queue.Queue = queue.Queue()
+        self.done = threading.Event()
+        self.result: dict[str, Any] = {}
+        threading.Thread(target=self._loop, name="tds-request", daemon=True).start()
+
+    def _loop(self) -> None:
+        while True:
+            build = self.jobs.get()
+            if build is None:
+                return
+            result: dict[str, Any] = {}
+            try:
+                result["out"] = build()
+            except Cancelled:
+                result["cancelled"] = True
+            except BaseException as e:  # re-raised in the connection thread
+                result["error"] = e
+            self.result = result
+            self.done.set()
+            os.write(self.wfd, b"x")
+
+    def submit(self, build: Any) -> None:
+        self.done.clear()
+        self.jobs.put(build)
+
+    def wait(self) -> dict[str, Any]:
+        self.done.wait()
+        os.read(self.rfd, 1)
+        return self.result
+
+    def close(self) -> None:
+        self.jobs.put(None)
+        os.close(self.rfd)
+        os.close(self.wfd)
+
+
+def _runner(sess: Session) -> _Runner:
+    r = getattr(sess, "_runner", None)
+    if r is None:
+        r = _Runner()
+        sess._runner = r  # type: ignore[attr-defined]
+    return r
 
 
 def _bind(definition: str, params: list[wire.RpcParam]) -> dict[str, Any]:
