@@ -93,8 +93,9 @@ def test_snapshot_change_rollback_restores_the_host_and_reruns_change_nothing(fr
     lab.reset_counters()
 
     # ... and the rollback brings the one from before back
-    proc = lab.playbook("playbooks/rollback.yml", "-v", extra_vars={**ckpt_vars(ckdir), **NO_WINRM})
+    proc = lab.playbook("playbooks/rollback.yml", "-vvvv", extra_vars={**ckpt_vars(ckdir), **NO_WINRM})
     assert "failed=0" in proc.stdout
+    assert lab.endpoints["secrets"]["azure_client_secret"] not in proc.stdout + proc.stderr
     assert lab.host_state("ump01") == before
     new_disk = vm_disk(lab, "ump01")
     assert new_disk != old_disk and new_disk.endswith(snap["outputs"]["snapshot_name"] + "-osdisk")
@@ -268,6 +269,16 @@ def test_slow_snapshot_times_out_with_the_resource_named(fresh_lab):
     assert result["failed"] and "still InProgress after 1 s" in result["msg"] and "snapshots/slow" in result["msg"]
     info, _ = run_module(fresh_lab, "azure_snapshot_info", {"resource_group": "rg-ump01", "vm_name": "ump01"})
     assert [s["provisioning_state"] for s in info["snapshots"]] == ["Creating"]
+    # a snapshot still Creating is not restored, and nothing is touched
+    early, _ = run_module(
+        fresh_lab, "azure_vm_os_disk", {"resource_group": "rg-ump01", "vm_name": "ump01", "snapshot": "slow"}
+    )
+    assert (
+        early["failed"]
+        and "is Creating, not Succeeded" in early["msg"]
+        and "wait until it is Succeeded" in early["msg"]
+    )
+    assert not any(k.endswith((".deallocate", "disks.write")) for k in fresh_lab.counters())
 
 
 def test_snapshot_lifecycle_info_tags_restore_with_disk_removal_and_delete(fresh_lab):
