@@ -308,3 +308,22 @@ def test_snapshot_lifecycle_info_tags_restore_with_disk_removal_and_delete(fresh
     names = sorted(r["name"] for r in st["azure"]["resources"].values() if r["type"] == "Microsoft.Compute/snapshots")
     assert names == ["life-b"]
     assert lab.endpoints["secrets"]["azure_client_secret"] not in proc.stdout + proc.stderr
+
+
+def test_rollback_without_the_checkpoint_finds_the_snapshot_by_its_tags(fresh_lab, tmp_path):
+    lab = fresh_lab
+    before = lab.host_state("ump01")
+    proc = lab.playbook("playbooks/snapshot.yml", "--limit", "ump01", extra_vars=ckpt_vars(tmp_path / "node-a"))
+    assert "failed=0" in proc.stdout
+    lab.set_host_state("ump01", ["files", "c:\\acs\\upgraded.txt"], {"type": "file", "content": "8.0.515"})
+    # the rollback runs where the checkpoint is not (another AWX execution node)
+    proc = lab.playbook(
+        "playbooks/rollback.yml", "--limit", "ump01", extra_vars={**ckpt_vars(tmp_path / "node-b"), **NO_WINRM}
+    )
+    assert "failed=0" in proc.stdout, proc.stdout[-3000:]
+    assert lab.host_state("ump01") == before
+    # and with no snapshot at all, a clear failure that says what to do
+    proc = lab.playbook(
+        "playbooks/rollback.yml", "--limit", "ump02", extra_vars={**ckpt_vars(tmp_path / "node-c"), **NO_WINRM}
+    )
+    assert proc.returncode != 0 and "Name one with swap_os_disk_snapshot" in proc.stdout
