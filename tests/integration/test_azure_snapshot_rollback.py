@@ -92,9 +92,11 @@ def test_snapshot_change_rollback_restores_the_host_and_reruns_change_nothing(fr
     old_disk = vm_disk(lab, "ump01")
     lab.reset_counters()
 
-    # ... and the rollback brings the one from before back
-    proc = lab.playbook("playbooks/rollback.yml", "-vvvv", extra_vars={**ckpt_vars(ckdir), **NO_WINRM})
+    # ... and the rollback brings the one from before back, running and answering WinRM
+    proc = lab.playbook("playbooks/rollback.yml", "-vvvv", extra_vars=ckpt_vars(ckdir))
     assert "failed=0" in proc.stdout
+    ping = proc.stdout.split("Check the restored host with win_ping]", 1)[1].split("PLAY RECAP", 1)[0]
+    assert "ok: [ump01]" in ping and '"ping": "pong"' in ping
     assert lab.endpoints["secrets"]["azure_client_secret"] not in proc.stdout + proc.stderr
     assert lab.host_state("ump01") == before
     new_disk = vm_disk(lab, "ump01")
