@@ -141,9 +141,18 @@ def test_wyupdate_refusals_and_preconditions(fresh_lab, tmp_path):
 
 def test_failed_step_leaves_the_host_partially_changed(fresh_lab, tmp_path):
     fresh_lab.fault("wyupdate.fail_step", host="ump01", step="RunSqlScripts")
-    tasks = [STOP_ALL, _wy("upgrade"), _read("steps", STEPLOG), _read("result", RESULT)]
+    tasks = [
+        STOP_ALL,
+        _wy("upgrade"),
+        _read("steps", STEPLOG),
+        _read("result", RESULT),
+        {"name": "logreport", "ansible.windows.win_command": "C:\\acs\\tools\\LogReport\\LogReport.exe"},
+    ]
     r = {k: v["ump01"] for k, v in run_tasks(fresh_lab, tmp_path, tasks).items()}
     assert r["upgrade"]["rc"] == 1
+    assert r["logreport"]["stdout_lines"] == [
+        "ERROR | RunSqlScripts | RunSqlScripts failed (lab fault wyupdate.fail_step)"
+    ]
     steps = _steps(_text(r["steps"]))
     assert steps[-1][:2] == ("RunSqlScripts", "FAILED")
     assert _text(r["result"]).splitlines()[-1].startswith("error - RunSqlScripts failed:")
