@@ -137,6 +137,9 @@ class Process:
         self.start_if_ready()
         with self.cond:
             self.cond.wait_for(lambda: self.done or self.out or self.err, timeout=max(0.05, timeout))
+            if not self.done:
+                # output usually comes right before the exit: answer both in one Receive when it does
+                self.cond.wait_for(lambda: self.done, timeout=min(0.05, max(0.0, timeout)))
             out, err = bytes(self.out), bytes(self.err)
             self.out.clear()
             self.err.clear()
