@@ -92,9 +92,12 @@ def test_snapshot_change_rollback_restores_the_host_and_reruns_change_nothing(fr
     old_disk = vm_disk(lab, "ump01")
     lab.reset_counters()
 
-    # ... and the rollback brings the one from before back
-    proc = lab.playbook("playbooks/rollback.yml", "-v", extra_vars={**ckpt_vars(ckdir), **NO_WINRM})
+    # ... and the rollback brings the one from before back, running and answering WinRM
+    proc = lab.playbook("playbooks/rollback.yml", "-vvvv", extra_vars=ckpt_vars(ckdir))
     assert "failed=0" in proc.stdout
+    ping = proc.stdout.split("Check the restored host with win_ping]", 1)[1].split("PLAY RECAP", 1)[0]
+    assert "ok: [ump01]" in ping and '"ping": "pong"' in ping
+    assert lab.endpoints["secrets"]["azure_client_secret"] not in proc.stdout + proc.stderr
     assert lab.host_state("ump01") == before
     new_disk = vm_disk(lab, "ump01")
     assert new_disk != old_disk and new_disk.endswith(snap["outputs"]["snapshot_name"] + "-osdisk")
@@ -268,6 +271,16 @@ def test_slow_snapshot_times_out_with_the_resource_named(fresh_lab):
     assert result["failed"] and "still InProgress after 1 s" in result["msg"] and "snapshots/slow" in result["msg"]
     info, _ = run_module(fresh_lab, "azure_snapshot_info", {"resource_group": "rg-ump01", "vm_name": "ump01"})
     assert [s["provisioning_state"] for s in info["snapshots"]] == ["Creating"]
+    # a snapshot still Creating is not restored, and nothing is touched
+    early, _ = run_module(
+        fresh_lab, "azure_vm_os_disk", {"resource_group": "rg-ump01", "vm_name": "ump01", "snapshot": "slow"}
+    )
+    assert (
+        early["failed"]
+        and "is Creating, not Succeeded" in early["msg"]
+        and "wait until it is Succeeded" in early["msg"]
+    )
+    assert not any(k.endswith((".deallocate", "disks.write")) for k in fresh_lab.counters())
 
 
 def test_snapshot_lifecycle_info_tags_restore_with_disk_removal_and_delete(fresh_lab):
@@ -297,3 +310,22 @@ def test_snapshot_lifecycle_info_tags_restore_with_disk_removal_and_delete(fresh
     names = sorted(r["name"] for r in st["azure"]["resources"].values() if r["type"] == "Microsoft.Compute/snapshots")
     assert names == ["life-b"]
     assert lab.endpoints["secrets"]["azure_client_secret"] not in proc.stdout + proc.stderr
+
+
+def test_rollback_without_the_checkpoint_finds_the_snapshot_by_its_tags(fresh_lab, tmp_path):
+    lab = fresh_lab
+    before = lab.host_state("ump01")
+    proc = lab.playbook("playbooks/snapshot.yml", "--limit", "ump01", extra_vars=ckpt_vars(tmp_path / "node-a"))
+    assert "failed=0" in proc.stdout
+    lab.set_host_state("ump01", ["files", "c:\\acs\\upgraded.txt"], {"type": "file", "content": "8.0.515"})
+    # the rollback runs where the checkpoint is not (another AWX execution node)
+    proc = lab.playbook(
+        "playbooks/rollback.yml", "--limit", "ump01", extra_vars={**ckpt_vars(tmp_path / "node-b"), **NO_WINRM}
+    )
+    assert "failed=0" in proc.stdout, proc.stdout[-3000:]
+    assert lab.host_state("ump01") == before
+    # and with no snapshot at all, a clear failure that says what to do
+    proc = lab.playbook(
+        "playbooks/rollback.yml", "--limit", "ump02", extra_vars={**ckpt_vars(tmp_path / "node-c"), **NO_WINRM}
+    )
+    assert proc.returncode != 0 and "Name one with swap_os_disk_snapshot" in proc.stdout
