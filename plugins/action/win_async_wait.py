@@ -130,7 +130,7 @@ class ActionModule(ActionBase):
         if args["progress"] == "customer_upgrade":
             parsed = cu.parse_log(text, (args["patterns"] or {}).get("customer_line"))
             now = time.monotonic()
-            wanted = set(c.lower() for c in args["customers"])
+            wanted = {c.lower() for c in args["customers"]}
             for name, rec in parsed["customers"].items():
                 if wanted and name.lower() not in wanted:
                     continue

@@ -27,8 +27,8 @@ from ansible_collections.ump365.upgrade.plugins.module_utils.wyupdate import (
 )
 
 DEFAULT_LINE_PATTERN = (
-    r"^\s*(?P<time>\d{4}-\d{2}-\d{2}[T ][0-9:.]+(?:Z|[+-]\d{2}:?\d{2})?)\s*\|\s*(?P<customer>[^|]+?)\s*\|"
-    r"\s*(?P<status>[A-Za-z]+)\s*\|\s*(?P<version>[^|]*?)\s*(?:\|\s?(?P<reason>.*?))?\s*$"
+    r"^\s*(?P<time>\d{4}-\d\d-\d\d[T ][\d:.]+(?:Z|[+-][\d:]+)?)\s*\|\s*(?P<customer>[^|]+?)\s*\|"
+    r"\s*(?P<status>\w+)\s*\|\s*(?P<version>[^|]*?)\s*(?:\|\s?(?P<reason>.*?))?\s*$"
 )
 DEFAULT_STATUS_MAP = {"Upgrading": "upgrading", "UpToDate": "uptodate", "Failed": "failed"}
 _SHORT = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
@@ -110,10 +110,10 @@ def select_customers(found, target, requested=None, pattern=None, exclude=None, 
         raise CustomerSelectionError(
             "customer short name(s) %s are not valid (letters, digits, '.', '_', '-')" % ", ".join(repr(b) for b in bad)
         )
-    lower = dict((k.lower(), k) for k in found)
+    lower = {k.lower(): k for k in found}
     unknown = [r for r in requested if r.lower() not in lower]
     names = [lower[r.lower()] for r in requested if r.lower() in lower] if requested else sorted(found, key=str.lower)
-    finished_l = set(n.lower() for n in (finished or []))
+    finished_l = {n.lower() for n in (finished or [])}
     selected, skipped = [], []
     for name in names:
         info = found.get(name, {})
@@ -151,7 +151,7 @@ def parse_log(text, pattern=None, status_map=None, since=None):
     for g in ("time", "customer", "status", "version"):
         if g not in rx.groupindex:
             raise CustomerSelectionError("customer log pattern %r lacks the named group %s" % (pattern, g))
-    smap = dict((k.lower(), v) for k, v in (status_map or DEFAULT_STATUS_MAP).items())
+    smap = {k.lower(): v for k, v in (status_map or DEFAULT_STATUS_MAP).items()}
     since_t = parse_time(since) if since else None
     out = {}
     garbled = []
@@ -203,11 +203,11 @@ def customer_table(
     (the log says UpToDate but the version file does not show the target), or ``skipped``.
     """
     customers = (parsed_log or {}).get("customers", {})
-    lower = dict((k.lower(), v) for k, v in customers.items())
-    after = dict((k.lower(), v) for k, v in (found_after or {}).items())
-    before = dict((k.lower(), v) for k, v in (found_before or {}).items())
-    stuck_l = set(s.lower() for s in stuck or [])
-    ran = set(n.lower() for b in (batches_run or []) for n in b) if batches_run is not None else None
+    lower = {k.lower(): v for k, v in customers.items()}
+    after = {k.lower(): v for k, v in (found_after or {}).items()}
+    before = {k.lower(): v for k, v in (found_before or {}).items()}
+    stuck_l = {s.lower() for s in stuck or []}
+    ran = {n.lower() for b in (batches_run or []) for n in b} if batches_run is not None else None
     global_failure = lower.get("*") if (lower.get("*") or {}).get("status") == "failed" else None
     table = []
     for name in selected:

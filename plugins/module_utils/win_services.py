@@ -163,17 +163,17 @@ def sc_failure_command(name, recovery=None, sc_exe="sc.exe"):
 
 def came_back(action_results, matched_after):
     """Services the stop reported stopped that the host now shows running again (a recovery restart)."""
-    stopped_ok = set(
+    stopped_ok = {
         r["name"].lower()
         for r in action_results or []
         if not r.get("failed") and normalize_state(r.get("state")) == "stopped"
-    )
+    }
     return [s["name"] for s in matched_after if s["name"].lower() in stopped_ok and s["state"] != "stopped"]
 
 
 def service_table(matched_before, matched_after, action_results=None, recovery_changed=None, action_results_2=None):
     """One row per service: ``name, before, after, seconds, action, recovery_changed, error``."""
-    after = dict((s["name"].lower(), s) for s in matched_after or [])
+    after = {s["name"].lower(): s for s in matched_after or []}
     res = {}
     for r in list(action_results or []) + list(action_results_2 or []):
         key = r["name"].lower()
@@ -185,12 +185,12 @@ def service_table(matched_before, matched_after, action_results=None, recovery_c
             merged["seconds"] = round((prev.get("seconds") or 0) + (r.get("seconds") or 0), 3)
             merged["attempts"] = prev.get("attempts", 1) + 1
             res[key] = merged
-    changed_rec = set(n.lower() for n in recovery_changed or [])
+    changed_rec = {n.lower() for n in recovery_changed or []}
     names = [s["name"] for s in matched_before or []]
     for s in matched_after or []:
         if s["name"] not in names:
             names.append(s["name"])
-    before = dict((s["name"].lower(), s) for s in matched_before or [])
+    before = {s["name"].lower(): s for s in matched_before or []}
     rows = []
     for name in names:
         r = res.get(name.lower())
@@ -244,7 +244,7 @@ def evaluate(action, rows, host="host", stop_timeout=None, start_timeout=None):
 
 def whitelist_report(services, kit_version=None, whitelist=None, required_from=WHITELIST_FROM_VERSION):
     """Which whitelisted services exist; missing ones are a warning before ``required_from`` is installed."""
-    names = set((s.get("name") or "").lower() for s in services or [])
+    names = {(s.get("name") or "").lower() for s in services or []}
     wl = list(whitelist if whitelist is not None else WHITELIST)
     missing = [w for w in wl if w.lower() not in names]
     expected = bool(kit_version) and version_cmp(kit_version, required_from) >= 0

@@ -55,8 +55,7 @@ DEFAULT_ALIASES = {"Installtap-windows-9.23.3-l601-Win10": "Installtap-windows-9
 
 DEFAULT_PATTERNS = {
     # one step log line; named groups time, step, status, message
-    "step_line": r"^\s*(?P<time>\d{4}-\d{2}-\d{2}[T ][0-9:.]+(?:Z|[+-]\d{2}:?\d{2})?)\s*\|\s*(?P<step>[^|]+?)\s*\|"
-    r"\s*(?P<status>[A-Za-z]+)\s*\|\s?(?P<message>.*?)\s*$",
+    "step_line": r"^\s*(?P<time>\d{4}-\d\d-\d\d[T ][\d:.]+(?:Z|[+-][\d:]+)?)\s*\|\s*(?P<step>[^|]+?)\s*\|\s*(?P<status>\w+)\s*\|\s?(?P<message>.*?)\s*$",
     # one LogReport.txt error line; named groups step, message
     "logreport_line": r"^\s*ERROR\s*\|\s*(?P<step>[^|]+?)\s*\|\s?(?P<message>.*?)\s*$",
     # the -logfile result lines
@@ -114,7 +113,7 @@ class WyUpdateLogError(ValueError):
 
 def _compile(patterns, key, groups=()):
     merged = dict(DEFAULT_PATTERNS)
-    merged.update(dict((k, v) for k, v in (patterns or {}).items() if v))
+    merged.update({k: v for k, v in (patterns or {}).items() if v})
     try:
         rx = re.compile(merged[key], re.IGNORECASE)
     except re.error as e:
@@ -219,8 +218,8 @@ def parse_step_log(text, order=None, patterns=None, status_map=None, aliases=Non
     """
     order = list(order or GUIDE_STEPS)
     rx = _compile(patterns, "step_line", ("time", "step", "status", "message"))
-    smap = dict((k.upper(), v) for k, v in (status_map or DEFAULT_STATUS_MAP).items())
-    index = dict((s, i) for i, s in enumerate(order))
+    smap = {k.upper(): v for k, v in (status_map or DEFAULT_STATUS_MAP).items()}
+    index = {s: i for i, s in enumerate(order)}
     runs = []
     current = []
     garbled = []
@@ -388,7 +387,7 @@ def progress(events, order=None):
             current = last
     return {
         "total": len(order),
-        "done": len(set(ev["step"] for ev in ended)),
+        "done": len({ev["step"] for ev in ended}),
         "current": current,
         "ended": [{"step": ev["step"], "status": ev["status"], "time": ev["time"]} for ev in ended],
     }

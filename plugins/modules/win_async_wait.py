@@ -19,7 +19,7 @@ description:
   - Between polls it reads the job's log with M(ansible.windows.slurp) and shows a line for each wyUpdate step
     or customer that ended, and it stops waiting when a customer stays C(Upgrading) longer than O(customer_timeout).
   - A dropped WinRM connection is re-opened up to O(connection_retries) times; the job keeps running on the host.
-  - This is an action plugin: all decisions run on the controller. Run it with the same C(become) settings as the
+  - This is an action plugin, all decisions run on the controller. Run it with the same C(become) settings as the
     task that started the job (the job file lives in that user's profile).
 options:
   jid:
@@ -111,7 +111,7 @@ job:
   returned: always
   type: dict
 finished:
-  description: Whether the job finished (if not, the wait failed and RV(msg) says why).
+  description: Whether the job finished (if not, the wait failed and C(msg) says why).
   returned: always
   type: bool
 rc:
