@@ -26,6 +26,7 @@ ARGSPEC = dict(
     state=dict(type="str", required=True, choices=["stopped", "started"]),
     timeout=dict(type="int", default=60),
     force_dependent_services=dict(type="bool", default=False),
+    method=dict(type="str", default="each", choices=["each", "batch"]),
 )
 
 
@@ -78,6 +79,55 @@ class ActionModule(ActionBase):
         row["seconds"] = round(time.monotonic() - start, 3)
         return row
 
+    def _batch(self, names, args, task_vars):
+        """One Stop-Service/Start-Service for every name (one WinRM command); per-service errors from stderr."""
+        verb = "Stop-Service" if args["state"] == "stopped" else "Start-Service"
+        quoted = ", ".join("'%s'" % n.replace("'", "''") for n in names)
+        script = "%s -Name %s%s" % (
+            verb,
+            quoted,
+            " -Force" if args["force_dependent_services"] and verb == "Stop-Service" else "",
+        )
+        start = time.monotonic()
+        old = signal.signal(signal.SIGALRM, _on_alarm)
+        signal.alarm(max(1, args["timeout"]))
+        timed_out = False
+        res = {}
+        try:
+            res = self._execute_module(
+                module_name="ansible.windows.win_shell", module_args={"_raw_params": script}, task_vars=task_vars
+            )
+        except _ServiceTimeout:
+            timed_out = True
+            self._reset_connection()
+        except (AnsibleConnectionFailure, AnsibleError) as e:
+            res = {"failed": True, "stderr": str(e)}
+            self._reset_connection()
+        finally:
+            signal.alarm(0)
+            signal.signal(signal.SIGALRM, old)
+        seconds = round(time.monotonic() - start, 3)
+        module_error = (res.get("msg") or "") if (res.get("failed") and "rc" not in res) else ""
+        stderr = (res.get("stderr") or "") + "\n" + module_error
+        rows = []
+        for name in names:
+            errs = [line.strip() for line in stderr.splitlines() if name.lower() in line.lower()]
+            failed = timed_out or bool(errs)
+            rows.append(
+                {
+                    "name": name,
+                    "requested": args["state"],
+                    "changed": not failed or timed_out,
+                    "failed": failed,
+                    "timed_out": timed_out,
+                    "state": None if failed else ("stopped" if args["state"] == "stopped" else "running"),
+                    "msg": ("no answer within %ds" % args["timeout"]) if timed_out else " ".join(errs)[:500],
+                    "seconds": None,
+                    "batch_seconds": seconds,
+                }
+            )
+        return rows
+
     def _reset_connection(self):
         # the interrupted command's shell may be busy; the next call opens a fresh one
         try:
@@ -91,16 +141,18 @@ class ActionModule(ActionBase):
         _valid, args = self.validate_argument_spec(argument_spec=ARGSPEC)
         host = task_vars.get("inventory_hostname", "host")
         rows = []
-        for name in args["names"]:
-            row = self._one(name, args, task_vars)
-            rows.append(row)
+        if args["method"] == "batch" and args["names"]:
+            rows = self._batch(args["names"], args, task_vars)
+        for name in args["names"] if args["method"] == "each" else []:
+            rows.append(self._one(name, args, task_vars))
+        for row in rows:
             display.display(
-                "%s: %s %s in %.1fs%s"
+                "%s: %s %s%s%s"
                 % (
                     host,
-                    name,
+                    row["name"],
                     row["state"] or ("timed out" if row["timed_out"] else "failed"),
-                    row["seconds"],
+                    (" in %.1fs" % row["seconds"]) if row["seconds"] is not None else "",
                     (": " + row["msg"]) if row["failed"] and row["msg"] else "",
                 )
             )

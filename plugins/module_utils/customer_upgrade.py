@@ -124,7 +124,14 @@ def select_customers(found, target, requested=None, pattern=None, exclude=None, 
         elif info.get("at_target"):
             skipped.append({"name": name, "reason": "already at %s" % target, "version": info.get("version")})
         elif name.lower() in finished_l:
-            skipped.append({"name": name, "reason": "finished in an earlier run", "version": info.get("version")})
+            skipped.append(
+                {
+                    "name": name,
+                    "reason": "finished in an earlier run (checkpoint), although its version file does not show %s"
+                    % target,
+                    "version": info.get("version"),
+                }
+            )
         else:
             selected.append(name)
     return {"selected": selected, "skipped": skipped, "unknown": unknown}

@@ -38,6 +38,16 @@ options:
     description: With O(state=stopped), also stop services that depend on it.
     type: bool
     default: false
+  method:
+    description:
+      - C(each) runs M(ansible.windows.win_service) per service (one WinRM command each, a timeout and a time per
+        service).
+      - C(batch) runs one C(Stop-Service)/C(Start-Service) with every name through M(ansible.windows.win_shell)
+        (one WinRM command in all, O(timeout) for the whole batch, no time per service); a service named in an
+        error line is reported failed, the others as having reached O(state).
+    type: str
+    choices: [each, batch]
+    default: each
 attributes:
   check_mode:
     support: full
@@ -87,9 +97,13 @@ results:
       description: Whether the timeout ran out.
       type: bool
     seconds:
-      description: Seconds the call took.
+      description: Seconds the call took (None with O(method=batch)).
       type: float
       sample: 2.4
+    batch_seconds:
+      description: Seconds the whole batch took (only with O(method=batch)).
+      type: float
+      sample: 6.1
     msg:
       description: The error, when it failed.
       type: str
@@ -110,6 +124,7 @@ def main():
             state=dict(type="str", required=True, choices=["stopped", "started"]),
             timeout=dict(type="int", default=60),
             force_dependent_services=dict(type="bool", default=False),
+            method=dict(type="str", default="each", choices=["each", "batch"]),
         ),
         supports_check_mode=True,
     )

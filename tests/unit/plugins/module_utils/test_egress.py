@@ -46,9 +46,15 @@ def test_report_rows():
     rows = {x["name"]: x for x in r["rows"]}
     assert rows["EmsMainAgent"]["reachable"] and rows["EmsMainAgent"]["ok"]
     assert not rows["Chocolatey"]["reachable"] and "Unable to connect" in rows["Chocolatey"]["error"]
-    assert rows["legacy"]["reachable"] and not rows["legacy"]["ok"] and rows["legacy"]["error"] == "HTTP 503 Service Unavailable"
+    assert (
+        rows["legacy"]["reachable"]
+        and not rows["legacy"]["ok"]
+        and rows["legacy"]["error"] == "HTTP 503 Service Unavailable"
+    )
     assert not r["ok"] and r["unreachable"] == ["Chocolatey"]
-    assert r["msg"].startswith("ump01: 1 of 4 download endpoints are not reachable") and "Configure Firewall" in r["msg"]
+    assert (
+        r["msg"].startswith("ump01: 1 of 4 download endpoints are not reachable") and "Configure Firewall" in r["msg"]
+    )
 
 
 def test_report_all_reachable():

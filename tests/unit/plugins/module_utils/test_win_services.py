@@ -7,7 +7,13 @@ import pytest
 from ansible_collections.ump365.upgrade.plugins.module_utils import win_services as ws
 
 INFO = [
-    {"name": "SysAdmin.TenantSvc", "state": "started", "start_mode": "auto", "failure_actions": [{"type": "restart", "delay_ms": 60000}] * 3, "failure_reset_period_sec": 86400},
+    {
+        "name": "SysAdmin.TenantSvc",
+        "state": "started",
+        "start_mode": "auto",
+        "failure_actions": [{"type": "restart", "delay_ms": 60000}] * 3,
+        "failure_reset_period_sec": 86400,
+    },
     {"name": "SysAdmin.CacheSrv.contoso01", "state": "started", "start_mode": "auto"},
     {"name": "SysAdmin.CacheSrv.fabrikam01", "state": "stopped", "start_mode": "disabled"},
     {"name": "W3SVC", "state": "stop_pending", "start_mode": "auto"},
@@ -64,7 +70,9 @@ def test_parse_qfailure():
 
 
 def test_parse_qfailure_no_actions_and_errors():
-    r = ws.parse_qfailure("[SC] QueryServiceConfig2 SUCCESS\r\n\r\nSERVICE_NAME: x\r\n        RESET_PERIOD (in seconds)    : 0\r\n")
+    r = ws.parse_qfailure(
+        "[SC] QueryServiceConfig2 SUCCESS\r\n\r\nSERVICE_NAME: x\r\n        RESET_PERIOD (in seconds)    : 0\r\n"
+    )
     assert r["actions"] == [] and not ws.takes_action_on_failure(r)
     assert ws.parse_qfailure("[SC] OpenService FAILED 1060:\r\n") is None
     assert ws.parse_qfailure("") is None
@@ -74,8 +82,16 @@ def test_sc_failure_commands_round_trip():
     assert ws.sc_failure_command("SysAdmin.TenantSvc") == 'sc.exe failure "SysAdmin.TenantSvc" reset= 0 actions= ""'
     cmd = ws.sc_failure_command("SysAdmin.TenantSvc", ws.parse_qfailure(QF))
     assert cmd == 'sc.exe failure "SysAdmin.TenantSvc" reset= 86400 actions= restart/60000/restart/60000/run/1000'
-    rec = {"reset_period_sec": 10, "reboot_message": "bye", "command": "x.exe", "actions": [{"type": "reboot", "delay_ms": 5}]}
-    assert ws.sc_failure_command("a", rec) == 'sc.exe failure "a" reset= 10 actions= reboot/5 reboot= "bye" command= "x.exe"'
+    rec = {
+        "reset_period_sec": 10,
+        "reboot_message": "bye",
+        "command": "x.exe",
+        "actions": [{"type": "reboot", "delay_ms": 5}],
+    }
+    assert (
+        ws.sc_failure_command("a", rec)
+        == 'sc.exe failure "a" reset= 10 actions= reboot/5 reboot= "bye" command= "x.exe"'
+    )
 
 
 def test_sc_failure_command_rejects_injection():
@@ -87,7 +103,14 @@ def test_came_back_and_table():
     before = ws.match_services(INFO, ["SysAdmin*"])
     results = [
         {"name": "SysAdmin.TenantSvc", "requested": "stopped", "state": "stopped", "failed": False, "seconds": 1.5},
-        {"name": "SysAdmin.CacheSrv.contoso01", "requested": "stopped", "state": None, "failed": True, "msg": "cannot stop", "seconds": 0.2},
+        {
+            "name": "SysAdmin.CacheSrv.contoso01",
+            "requested": "stopped",
+            "state": None,
+            "failed": True,
+            "msg": "cannot stop",
+            "seconds": 0.2,
+        },
     ]
     after_info = [dict(i) for i in INFO]
     after_info[1]["state"] = "started"
@@ -138,7 +161,10 @@ def test_evaluate_start_and_verify():
 def test_whitelist_before_and_after_8_0_450():
     svcs = [{"name": "SysAdmin.UMP.Watchdog"}]
     r = ws.whitelist_report(svcs, "8.0.400.64")
-    assert r["level"] == "warning" and r["missing"] == ["SysAdmin.QuickReplicationCycleWorker", "SysAdmin.SyncAcquiredNumber"]
+    assert r["level"] == "warning" and r["missing"] == [
+        "SysAdmin.QuickReplicationCycleWorker",
+        "SysAdmin.SyncAcquiredNumber",
+    ]
     assert ws.whitelist_report(svcs, "8.0.515")["level"] == "error"
     assert ws.whitelist_report(svcs, "")["level"] == "warning"
     full = [{"name": n} for n in ws.WHITELIST]

@@ -161,10 +161,15 @@ def test_custom_status_words():
 
 # ------------------------------------------------------------------ LogReport and result line
 def test_logreport_errors_join_the_failed_steps_excerpt():
-    report = "LogReport\r\nERROR | RunSqlScripts | 006.runsqlscript.exe: Invalid object name 'dbo.X'\r\nINFO | x | y\r\n"
+    report = (
+        "LogReport\r\nERROR | RunSqlScripts | 006.runsqlscript.exe: Invalid object name 'dbo.X'\r\nINFO | x | y\r\n"
+    )
     errors = wy.parse_logreport(report)
     assert errors == [{"step": "RunSqlScripts", "message": "006.runsqlscript.exe: Invalid object name 'dbo.X'"}]
-    steps = {s["name"]: s for s in wy.step_results(wy.parse_step_log(full_log(fail_at="RunSqlScripts"))["events"], logreport=errors)}
+    steps = {
+        s["name"]: s
+        for s in wy.step_results(wy.parse_step_log(full_log(fail_at="RunSqlScripts"))["events"], logreport=errors)
+    }
     assert steps["RunSqlScripts"]["error"] == "boom / 006.runsqlscript.exe: Invalid object name 'dbo.X'"
 
 
@@ -215,7 +220,9 @@ def test_evaluate_locked_files_without_steps():
 
 def test_evaluate_another_instance():
     r = wy.evaluate_run(4, "", None, "error - another instance of wyUpdate is running\r\n", host="h")
-    assert not r["ok"] and "another wyUpdate instance" in r["msg"] and "wait until the running wyUpdate ends" in r["msg"]
+    assert (
+        not r["ok"] and "another wyUpdate instance" in r["msg"] and "wait until the running wyUpdate ends" in r["msg"]
+    )
 
 
 def test_evaluate_truncated_run_with_exit_code_3():
