@@ -19,6 +19,19 @@ import tempfile
 import time
 
 PHASE_STATUSES = ("started", "done", "failed", "skipped", "rolled_back")
+
+# Shared by the module (plugins/modules/checkpoint.py) and its controller-side action plugin.
+ARGUMENT_SPEC = dict(
+    path=dict(type="path", required=True),
+    host=dict(type="str", required=True),
+    run_id=dict(type="str", required=True),
+    phase=dict(type="str"),
+    status=dict(type="str", default="done", choices=list(PHASE_STATUSES)),
+    outputs=dict(type="dict", default={}),
+    error=dict(type="str"),
+    state=dict(type="str", default="present", choices=["present", "query", "absent"]),
+)
+REQUIRED_IF = [("state", "present", ["phase"])]
 _SAFE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,199}$")
 
 
@@ -95,3 +108,63 @@ def record(data, phase, status, outputs=None, error=None):
         ph.pop("error", None)
     new["updated"] = ts
     return new
+
+
+def _done(data):
+    return [k for k, v in data.get("phases", {}).items() if v.get("status") == "done"]
+
+
+def apply(p, check_mode=False):
+    """Do what the checkpoint module's arguments ``p`` ask; return the result dict (``failed`` on error)."""
+    try:
+        path = checkpoint_path(p["path"], p["host"], p["run_id"])
+        before = load(p["path"], p["host"], p["run_id"])
+    except ValueError as e:
+        return {"failed": True, "msg": "checkpoint for host %r: %s" % (p["host"], e)}
+
+    if p["state"] == "query":
+        return {"changed": False, "checkpoint": before, "path": path, "done_phases": _done(before)}
+
+    if p["state"] == "absent":
+        exists = os.path.exists(path)
+        if exists and not check_mode:
+            os.unlink(path)
+        return {
+            "changed": exists,
+            "checkpoint": {},
+            "path": path,
+            "done_phases": [],
+            "diff": {"before": before if exists else {}, "after": {}},
+        }
+
+    if not _SAFE.match(p["phase"] or ""):
+        return {
+            "failed": True,
+            "msg": "phase %r is not a valid phase name (letters, digits, '.', '_', '-')" % p["phase"],
+        }
+    outputs = p.get("outputs") or {}
+    old_phase = before["phases"].get(p["phase"], {})
+    unchanged = (
+        old_phase.get("status") == p["status"]
+        and all(old_phase.get("outputs", {}).get(k) == v for k, v in outputs.items())
+        and (p.get("error") is None or old_phase.get("error") == p["error"])
+    )
+    if unchanged:
+        return {"changed": False, "checkpoint": before, "path": path, "done_phases": _done(before)}
+    after = record(before, p["phase"], p["status"], outputs, p.get("error"))
+    if not check_mode:
+        try:
+            save(p["path"], p["host"], p["run_id"], after)
+        except (IOError, OSError) as e:
+            return {
+                "failed": True,
+                "msg": "cannot write checkpoint %s for host %s: %s; check the directory's permissions"
+                % (path, p["host"], e),
+            }
+    return {
+        "changed": True,
+        "checkpoint": after,
+        "path": path,
+        "done_phases": _done(after),
+        "diff": {"before": {p["phase"]: old_phase}, "after": {p["phase"]: after["phases"][p["phase"]]}},
+    }

@@ -104,78 +104,20 @@ done_phases:
   sample: [preflight, snapshot]
 """
 
-import os
-
 from ansible.module_utils.basic import AnsibleModule
 from ansible_collections.ump365.upgrade.plugins.module_utils import checkpoint as ckpt
 
 
 def main():
     module = AnsibleModule(
-        argument_spec=dict(
-            path=dict(type="path", required=True),
-            host=dict(type="str", required=True),
-            run_id=dict(type="str", required=True),
-            phase=dict(type="str"),
-            status=dict(type="str", default="done", choices=list(ckpt.PHASE_STATUSES)),
-            outputs=dict(type="dict", default={}),
-            error=dict(type="str"),
-            state=dict(type="str", default="present", choices=["present", "query", "absent"]),
-        ),
-        required_if=[("state", "present", ["phase"])],
+        argument_spec=ckpt.ARGUMENT_SPEC,
+        required_if=ckpt.REQUIRED_IF,
         supports_check_mode=True,
     )
-    p = module.params
-    try:
-        path = ckpt.checkpoint_path(p["path"], p["host"], p["run_id"])
-        before = ckpt.load(p["path"], p["host"], p["run_id"])
-    except ValueError as e:
-        module.fail_json(msg="checkpoint for host %r: %s" % (p["host"], e))
-
-    def done(data):
-        return [k for k, v in data.get("phases", {}).items() if v.get("status") == "done"]
-
-    if p["state"] == "query":
-        module.exit_json(changed=False, checkpoint=before, path=path, done_phases=done(before))
-
-    if p["state"] == "absent":
-        exists = os.path.exists(path)
-        if exists and not module.check_mode:
-            os.unlink(path)
-        module.exit_json(
-            changed=exists,
-            checkpoint={},
-            path=path,
-            done_phases=[],
-            diff={"before": before if exists else {}, "after": {}},
-        )
-
-    if p["phase"] and not ckpt._SAFE.match(p["phase"]):
-        module.fail_json(msg="phase %r is not a valid phase name (letters, digits, '.', '_', '-')" % p["phase"])
-    old_phase = before["phases"].get(p["phase"], {})
-    unchanged = (
-        old_phase.get("status") == p["status"]
-        and all(old_phase.get("outputs", {}).get(k) == v for k, v in p["outputs"].items())
-        and (p["error"] is None or old_phase.get("error") == p["error"])
-    )
-    if unchanged:
-        module.exit_json(changed=False, checkpoint=before, path=path, done_phases=done(before))
-    after = ckpt.record(before, p["phase"], p["status"], p["outputs"], p["error"])
-    if not module.check_mode:
-        try:
-            ckpt.save(p["path"], p["host"], p["run_id"], after)
-        except (IOError, OSError) as e:
-            module.fail_json(
-                msg="cannot write checkpoint %s for host %s: %s; check the directory's permissions"
-                % (path, p["host"], e)
-            )
-    module.exit_json(
-        changed=True,
-        checkpoint=after,
-        path=path,
-        done_phases=done(after),
-        diff={"before": {p["phase"]: old_phase}, "after": {p["phase"]: after["phases"][p["phase"]]}},
-    )
+    result = ckpt.apply(module.params, check_mode=module.check_mode)
+    if result.pop("failed", False):
+        module.fail_json(**result)
+    module.exit_json(**result)
 
 
 if __name__ == "__main__":

@@ -1,0 +1,99 @@
+"""OVOC (One Voice Operations Center) REST API: the topology's devices, HTTP Basic auth.
+
+``GET /ovoc/v1/topology/devices?detail=1&filter=(ipAddress='<ip>')`` (facts/ump_sbc_ovoc.md). The
+answer's field names are not public; the lab answers ``{"devices": [...]}`` with each device's
+``status`` and ``applicationsStatus.management.managementStatus`` (the AudioCodes Live API's field),
+the defaults of the ovoc_device_info module (docs/assumptions.md).
+
+Driven by the world: a UMP server whose VM is not running shows management status
+``Disconnected`` and device status ``Error`` (the guide's Device Status table: management status is
+Error when the connection status is disconnected).
+"""
+
+from __future__ import annotations
+
+import base64
+import copy
+import hmac
+import re
+import time
+
+from ..httpbase import HTTPError, LabHandler, Request
+
+ORDER = 30
+_FILTER = re.compile(r"^\(\s*ipAddress\s*=\s*'([^']*)'\s*\)$")
+
+
+class OvocHandler(LabHandler):
+    system = "ovoc"
+    routes = [("GET", r"/ovoc/v1/topology/devices", "get_devices")]
+
+    def error_body(self, status: int, code: str, message: str):
+        return {"status": status, "description": message}
+
+    def before(self, req: Request) -> None:
+        w = self.world
+        slow = w.take_fault("ovoc.slow")
+        if slow is not None:
+            time.sleep(float(slow.get("seconds", 5)))
+        auth = req.headers.get("Authorization") or ""
+        user, password = "", ""
+        if auth.startswith("Basic "):
+            try:
+                user, _, password = base64.b64decode(auth[6:]).decode().partition(":")
+            except (ValueError, UnicodeDecodeError):
+                pass
+        with w.lock:
+            ovoc = w.data["ovoc"]
+            ok = hmac.compare_digest(user, ovoc["username"]) and hmac.compare_digest(password, ovoc["password"])
+        if not ok:
+            raise HTTPError(
+                401, {"status": 401, "description": "Unauthorized"}, headers={"WWW-Authenticate": 'Basic realm="OVOC"'}
+            )
+        fault = w.take_fault("ovoc.5xx")
+        if fault is not None:
+            headers = {"Retry-After": fault["retry_after"]} if "retry_after" in fault else None
+            raise HTTPError(
+                int(fault.get("status", 500)), {"status": 500, "description": "lab fault ovoc.5xx"}, headers=headers
+            )
+        w.count("ovoc.calls")
+
+    def get_devices(self, req: Request):
+        w = self.world
+        flt = req.query.get("filter")
+        ip = None
+        if flt is not None:
+            m = _FILTER.match(flt.strip())
+            if not m:
+                raise HTTPError(400, {"status": 400, "description": f"unsupported filter {flt!r}"})
+            ip = m.group(1)
+        detail = req.query.get("detail") == "1"
+        out = []
+        with w.lock:
+            devices = copy.deepcopy(w.data["ovoc"]["devices"])
+        for host, dev in sorted(devices.items()):
+            if ip is not None and dev.get("ipAddress") != ip:
+                continue
+            match = {"host": host, "ip": dev.get("ipAddress")}
+            if w.take_fault("ovoc.device_missing", **match) is not None:
+                continue
+            reachable = True
+            if host in w.hosts:
+                with w.lock:
+                    reachable = w.host_reachable(host)
+            if not reachable or w.take_fault("ovoc.disconnected", **match) is not None:
+                dev["status"] = "Error"
+                dev.setdefault("applicationsStatus", {}).setdefault("management", {})["managementStatus"] = (
+                    "Disconnected"
+                )
+            if not detail:
+                dev = {k: dev[k] for k in ("id", "name", "ipAddress", "productType") if k in dev}
+            dev.pop("alarms", None)
+            out.append(dev)
+        return {"devices": out}
+
+
+def start(lab) -> dict:
+    srv = lab.serve(OvocHandler)
+    url = lab.url(srv)
+    return {"ovoc": {"url": url}, "tls": {"ovoc": url}}

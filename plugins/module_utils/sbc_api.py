@@ -1,0 +1,217 @@
+# -*- coding: utf-8 -*-
+# Copyright: ump365.upgrade developers
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Client of the AudioCodes Mediant SBC REST API v1 (HTTP Basic auth).
+
+Documented behaviour used here (AudioCodes "REST API for Mediant Devices", facts/ump_sbc_ovoc.md):
+``GET /api/v1/status``; ``GET /api/v1/alarms/active`` with cursor paging (``?limit=&after=``, the
+answer's ``cursor.after`` is ``"-1"`` on the last page, 204 when there are no alarms);
+``GET /api/v1/alarms/active/{id}``; ``GET /api/v1/files/ini`` (the INI text); ``GET /api/v1/license``.
+401 = bad credentials, 403/405 = the user's privilege level is too low, 409 = HA synchronisation.
+There is no JSON endpoint for dial-plan rules: they are read from the INI's ``[ DialPlanRule ]`` table.
+"""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+import re
+
+from ansible_collections.ump365.upgrade.plugins.module_utils import errors
+from ansible_collections.ump365.upgrade.plugins.module_utils.http import HttpClient
+
+try:
+    from requests.auth import HTTPBasicAuth
+except ImportError:  # pragma: no cover - http.py reports the missing library
+    HTTPBasicAuth = None
+
+ALARM_PAGE_LIMIT = 20  # the device's documented default
+MAX_ALARM_PAGES = 1000
+
+
+class SbcClient(HttpClient):
+    system = "sbc"
+
+    def __init__(self, base_url, username, password, **kw):
+        if not username or not password:
+            raise errors.ValidationError(
+                "the SBC username and password are required",
+                system=self.system,
+                operation="configure",
+                remedy="set ump_sbc_username and ump_sbc_password",
+            )
+        auth = HTTPBasicAuth(username, password) if HTTPBasicAuth is not None else None
+        super(SbcClient, self).__init__(base_url, auth=auth, **kw)
+        self.username = username
+        self.add_secret(password)
+
+    def error_for(self, resp, method, path, operation, resource):
+        err = super(SbcClient, self).error_for(resp, method, path, operation, resource)
+        if resp.status == 401:
+            err.remedy = "check ump_sbc_username and ump_sbc_password (the SBC's REST/Web user %r)" % self.username
+        elif resp.status in (403, 405):
+            err = errors.AuthorizationError(
+                err.message,
+                system=self.system,
+                operation=operation,
+                resource=resource,
+                details=err.details,
+                remedy="the SBC user %r lacks the privilege for %s %s; use a user with Security Administrator "
+                "(or Master) level" % (self.username, method, path),
+            )
+        elif resp.status == 409:
+            err.message += " (HA synchronisation in progress)"
+            err.remedy = "the SBC pair is synchronising (HA); wait until highAvailability is operational and run again"
+        return err
+
+    def status(self):
+        return self.request("GET", "/api/v1/status", operation="read status", expect=(200,)).body
+
+    def active_alarms(self, limit=ALARM_PAGE_LIMIT, details=False):
+        """Every active alarm, following the ``after`` cursor page by page; ``(alarms, pages)``."""
+        alarms = []
+        after = None
+        pages = 0
+        while pages < MAX_ALARM_PAGES:
+            params = {"limit": int(limit)}
+            if after is not None:
+                params["after"] = after
+            resp = self.request(
+                "GET", "/api/v1/alarms/active", params=params, operation="list active alarms", expect=(200, 204)
+            )
+            pages += 1
+            if resp.status == 204 or not resp.body:
+                break
+            page = resp.body.get("alarms") or []
+            alarms.extend(page)
+            nxt = str((resp.body.get("cursor") or {}).get("after", "-1"))
+            if nxt in ("-1", "", "None") or not page or nxt == after:
+                break
+            after = nxt
+        if details:
+            alarms = [self.alarm(a["id"]) if "severity" not in a else a for a in alarms]
+        return alarms, pages
+
+    def alarm(self, alarm_id):
+        return self.request(
+            "GET",
+            "/api/v1/alarms/active/%s" % alarm_id,
+            operation="read alarm",
+            resource="alarm %s" % alarm_id,
+            expect=(200,),
+        ).body
+
+    def ini(self):
+        resp = self.request("GET", "/api/v1/files/ini", operation="read INI file", expect=(200,))
+        return resp.text
+
+    def license(self):
+        return self.request("GET", "/api/v1/license", operation="read licence", expect=(200,)).body
+
+    def dial_plan_rules(self):
+        return ini_table(self.ini(), "DialPlanRule")
+
+
+_SECTION = re.compile(r"^\s*\[\s*(\\?)\s*([^\]\\]+?)\s*\]\s*$")
+
+
+def _split_values(text):
+    """Split an INI table row's values on commas outside double quotes."""
+    out = []
+    cur = []
+    quoted = False
+    for c in text:
+        if c == '"':
+            quoted = not quoted
+            cur.append(c)
+        elif c == "," and not quoted:
+            out.append("".join(cur))
+            cur = []
+        else:
+            cur.append(c)
+    out.append("".join(cur))
+    return [_unquote(v.strip()) for v in out]
+
+
+def _unquote(v):
+    if len(v) >= 2 and v[0] == '"' and v[-1] == '"':
+        return v[1:-1]
+    if v == "$$":  # the INI's empty value
+        return ""
+    return v
+
+
+def ini_table(text, table):
+    """Rows of an AudioCodes INI table as dicts (column names without the ``<Table>_`` prefix).
+
+    The format::
+
+        [ DialPlanRule ]
+        FORMAT DialPlanRule_Index = DialPlanRule_DialPlanName, DialPlanRule_Name, DialPlanRule_Prefix, DialPlanRule_Tag;
+        DialPlanRule 0 = "PLAN1", "rule1", "+4455896552", "TEAMS";
+        [ \\DialPlanRule ]
+    """
+    rows = []
+    inside = False
+    columns = None
+    key_col = None
+    prefix = table + "_"
+    for line in (text or "").splitlines():
+        m = _SECTION.match(line)
+        if m:
+            if m.group(2).lower() == table.lower():
+                inside = not m.group(1)
+            elif inside and not m.group(1):
+                inside = False
+            continue
+        if not inside:
+            continue
+        s = line.strip()
+        if not s or s.startswith(";"):
+            continue
+        if s.upper().startswith("FORMAT "):
+            left, _eq, right = s[len("FORMAT ") :].partition("=")
+            key_col = left.strip()
+            columns = [c.strip() for c in right.strip().rstrip(";").split(",")]
+            continue
+        if columns is None or "=" not in s:
+            continue
+        left, _eq, right = s.partition("=")
+        parts = left.split()
+        if len(parts) != 2 or parts[0].lower() != table.lower():
+            continue
+        values = _split_values(right.strip().rstrip(";"))
+        row = {_strip(key_col, prefix): _int_or(parts[1])}
+        for col, val in zip(columns, values):  # noqa: B905 - short rows leave columns out
+            row[_strip(col, prefix)] = val
+        rows.append(row)
+    return rows
+
+
+def _strip(col, prefix):
+    return col[len(prefix) :] if col.lower().startswith(prefix.lower()) else col
+
+
+def _int_or(v):
+    try:
+        return int(v)
+    except ValueError:
+        return v
+
+
+def sbc_argument_spec():
+    from ansible_collections.ump365.upgrade.plugins.module_utils.http import rest_argument_spec
+
+    spec = dict(
+        sbc_url=dict(type="str", required=True),
+        sbc_username=dict(type="str", required=True),
+        sbc_password=dict(type="str", required=True, no_log=True),
+    )
+    spec.update(rest_argument_spec())
+    return spec
+
+
+def client_from_params(params):
+    from ansible_collections.ump365.upgrade.plugins.module_utils.http import rest_client_kwargs
+
+    return SbcClient(params["sbc_url"], params["sbc_username"], params["sbc_password"], **rest_client_kwargs(params))

@@ -1,0 +1,178 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# Copyright: ump365.upgrade developers
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+DOCUMENTATION = r"""
+---
+module: sbc_info
+short_description: Read an AudioCodes SBC's status, active alarms, dial-plan rules and licence
+version_added: "0.1.0"
+description:
+  - Reads an AudioCodes Mediant SBC over its REST API v1 with HTTP Basic auth.
+  - C(status) - C(GET /api/v1/status) (C(versionID), C(operationalState), C(highAvailability), ...).
+  - C(alarms) - every active alarm, following the C(GET /api/v1/alarms/active) cursor page by page (no alarms
+    is a 204 answer and an empty list).
+  - C(dial_plan_rules) - the rows of the C([ DialPlanRule ]) table of the INI file (C(GET /api/v1/files/ini));
+    the SBC has no JSON endpoint for them. Their prefixes are linted (see O(prefix_syntax)).
+  - C(license) - C(GET /api/v1/license).
+  - A 409 answer (HA synchronisation in progress) is retried; 401 and 403/405 fail with what to fix.
+  - This is an info module; it changes nothing and always reports C(changed=false).
+options:
+  gather:
+    description: What to read.
+    type: list
+    elements: str
+    choices: [status, alarms, dial_plan_rules, license]
+    default: [status, alarms, dial_plan_rules]
+  alarm_page_size:
+    description: Alarms per page (the C(limit) parameter); the SBC may return fewer.
+    type: int
+    default: 20
+  alarm_details:
+    description: Read each alarm's details (C(severity), C(source), C(date)) with C(GET /api/v1/alarms/active/{id}).
+    type: bool
+    default: false
+  prefix_syntax:
+    description:
+      - The rule the dial-plan prefixes are linted against; V(both) applies the SBC's syntax and the upgrade
+        guide's stricter UMP rule (for customers with a Hosted Essentials licence), V(none) skips the lint.
+    type: str
+    choices: [ump, sbc, both, none]
+    default: both
+extends_documentation_fragment:
+  - ump365.upgrade.sbc
+  - ump365.upgrade.rest
+attributes:
+  check_mode:
+    support: full
+    description: Reads only, so it runs the same in check mode.
+  diff_mode:
+    support: none
+    description: Changes nothing, so there is no diff.
+author:
+  - ump365.upgrade developers (@ump365)
+"""
+
+EXAMPLES = r"""
+- name: Read the customer's SBC
+  ump365.upgrade.sbc_info:
+    sbc_url: "{{ ump_sbc_url }}"
+    sbc_username: "{{ ump_sbc_username }}"
+    sbc_password: "{{ ump_sbc_password }}"
+    ca_bundle: "{{ ump_ca_bundle | default(omit) }}"
+  delegate_to: localhost
+  register: sbc
+
+- name: Dial-plan prefixes follow the UMP syntax rules
+  ansible.builtin.assert:
+    that: sbc.prefix_findings | selectattr('rule', 'equalto', 'ump') | list | length == 0
+    fail_msg: "{{ sbc.prefix_findings | map(attribute='why') | list }}"
+"""
+
+RETURN = r"""
+status:
+  description: The SBC's status object.
+  returned: when C(status) is gathered
+  type: dict
+  sample: {versionID: 7.40A.500.775, operationalState: UNLOCKED, highAvailability: Not Operational}
+alarms:
+  description: The active alarms (C(id), C(description), C(url); with O(alarm_details) also C(severity),
+    C(source) and C(date)).
+  returned: when C(alarms) is gathered
+  type: list
+  elements: dict
+  sample: [{id: "1", description: "Proxy lost", url: /api/v1/alarms/active/1}]
+alarm_pages:
+  description: How many pages were read to get every alarm.
+  returned: when C(alarms) is gathered
+  type: int
+  sample: 1
+dial_plan_rules:
+  description: The INI's DialPlanRule rows (C(Index), C(DialPlanName), C(Name), C(Prefix), C(Tag)).
+  returned: when C(dial_plan_rules) is gathered
+  type: list
+  elements: dict
+  sample: [{Index: 0, DialPlanName: contoso-dp, Name: rule1, Prefix: "+4455896552", Tag: TEAMS}]
+prefix_findings:
+  description:
+    - Prefix problems, each with C(entry), C(position), C(why), C(rule) (C(ump) or C(sbc)), C(code) and the
+      dial-plan rule's C(dial_plan) and C(rule_name).
+  returned: when C(dial_plan_rules) is gathered
+  type: list
+  elements: dict
+  sample: [{entry: "+44x", position: 3, rule: ump, code: notation, why: "notation 'x' is not allowed in UMP prefixes"}]
+license:
+  description: The SBC's licence object.
+  returned: when C(license) is gathered
+  type: dict
+  sample: {FeatureKey: "SBC-Sessions=100"}
+retries:
+  description: Requests that were retried (status, error, delay), for the run report.
+  returned: always
+  type: list
+  elements: dict
+  sample: []
+"""
+
+from ansible.module_utils.basic import AnsibleModule
+from ansible_collections.ump365.upgrade.plugins.module_utils import errors
+from ansible_collections.ump365.upgrade.plugins.module_utils import prefix as prefix_lint
+from ansible_collections.ump365.upgrade.plugins.module_utils.http import require_requests
+from ansible_collections.ump365.upgrade.plugins.module_utils.sbc_api import client_from_params, sbc_argument_spec
+
+
+def main():
+    spec = sbc_argument_spec()
+    spec.update(
+        gather=dict(
+            type="list",
+            elements="str",
+            choices=["status", "alarms", "dial_plan_rules", "license"],
+            default=["status", "alarms", "dial_plan_rules"],
+        ),
+        alarm_page_size=dict(type="int", default=20),
+        alarm_details=dict(type="bool", default=False),
+        prefix_syntax=dict(type="str", default="both", choices=["ump", "sbc", "both", "none"]),
+    )
+    module = AnsibleModule(argument_spec=spec, supports_check_mode=True)
+    require_requests(module)
+    p = module.params
+    if p["alarm_page_size"] < 1:
+        errors.fail_module(
+            module,
+            errors.ValidationError(
+                "alarm_page_size must be >= 1, got %r" % p["alarm_page_size"], operation="configure"
+            ),
+        )
+    client = None
+    result = {}
+    try:
+        client = client_from_params(p)
+        if "status" in p["gather"]:
+            result["status"] = client.status()
+        if "alarms" in p["gather"]:
+            result["alarms"], result["alarm_pages"] = client.active_alarms(p["alarm_page_size"], p["alarm_details"])
+        if "dial_plan_rules" in p["gather"]:
+            rules = client.dial_plan_rules()
+            findings = []
+            if p["prefix_syntax"] != "none":
+                findings = prefix_lint.lint_many([r.get("Prefix") for r in rules], p["prefix_syntax"])
+                for f in findings:
+                    f["dial_plan"] = rules[f["item"]].get("DialPlanName")
+                    f["rule_name"] = rules[f["item"]].get("Name")
+            result["dial_plan_rules"] = rules
+            result["prefix_findings"] = findings
+        if "license" in p["gather"]:
+            result["license"] = client.license()
+    except errors.UmpError as e:
+        errors.fail_module(module, e, retries=client.retries_seen if client else [])
+    module.exit_json(changed=False, retries=client.retries_seen, **result)
+
+
+if __name__ == "__main__":
+    main()
