@@ -229,6 +229,8 @@ class ActionModule(ActionBase):
             job = dict(job)
             result["job"] = job
             result["rc"] = job.get("rc")
+            # the job's own outcome (a non-zero rc, failed) is for the caller to judge: waiting succeeded
+            result["failed"] = False
             result["changed"] = bool(job.get("changed"))
             if args["cleanup"]:
                 try:

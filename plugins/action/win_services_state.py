@@ -15,7 +15,6 @@ __metaclass__ = type
 import signal
 import time
 
-from ansible.errors import AnsibleConnectionFailure, AnsibleError
 from ansible.plugins.action import ActionBase
 from ansible.utils.display import Display
 
@@ -70,8 +69,8 @@ class ActionModule(ActionBase):
                 msg="no answer within %ds (the service did not reach %s)" % (args["timeout"], args["state"]),
             )
             self._reset_connection()
-        except (AnsibleConnectionFailure, AnsibleError) as e:
-            row.update(changed=False, failed=True, state=None, timed_out=False, msg=str(e))
+        except Exception as e:  # a dropped connection (requests/winrm errors) or an Ansible error
+            row.update(changed=False, failed=True, state=None, timed_out=False, msg="%s: %s" % (type(e).__name__, e))
             self._reset_connection()
         finally:
             signal.alarm(0)
@@ -100,8 +99,8 @@ class ActionModule(ActionBase):
         except _ServiceTimeout:
             timed_out = True
             self._reset_connection()
-        except (AnsibleConnectionFailure, AnsibleError) as e:
-            res = {"failed": True, "stderr": str(e)}
+        except Exception as e:  # a dropped connection: every service is then judged by the next reading
+            res = {"failed": True, "msg": "%s: %s" % (type(e).__name__, e)}
             self._reset_connection()
         finally:
             signal.alarm(0)
@@ -112,7 +111,7 @@ class ActionModule(ActionBase):
         rows = []
         for name in names:
             errs = [line.strip() for line in stderr.splitlines() if name.lower() in line.lower()]
-            failed = timed_out or bool(errs)
+            failed = timed_out or bool(errs) or bool(module_error)
             rows.append(
                 {
                     "name": name,
@@ -121,7 +120,9 @@ class ActionModule(ActionBase):
                     "failed": failed,
                     "timed_out": timed_out,
                     "state": None if failed else ("stopped" if args["state"] == "stopped" else "running"),
-                    "msg": ("no answer within %ds" % args["timeout"]) if timed_out else " ".join(errs)[:500],
+                    "msg": ("no answer within %ds" % args["timeout"])
+                    if timed_out
+                    else (" ".join(errs) or module_error)[:500],
                     "seconds": None,
                     "batch_seconds": seconds,
                 }
