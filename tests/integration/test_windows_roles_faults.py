@@ -138,3 +138,16 @@ def test_unknown_requested_customer(wlab):
     assert run.rc != 0
     assert "customer(s) nosuchcustomer requested" in run.failure()
     assert services_state(wlab)["SysAdmin.TenantSvc"] == "running"
+
+
+def test_a_hanging_step_is_caught_by_the_timeout(wlab):
+    wlab.fault("wyupdate.hang", host="ump01", step="InstallDotNet")
+    ev = {"flow_steps": ["stop", "wyupdate"], "wyupdate_steps_timeout": 4, "wyupdate_steps_poll_delay": 1}
+    run = run_playbook(wlab, "windows_upgrade_flow.yml", ev)
+    assert run.rc != 0
+    msg = run.failure()
+    assert msg.startswith(
+        "ump01: wyUpdate 8.0.515 did not finish within 4s (last progress: ump01: wyUpdate 8.0.515 step 15/26"
+    )
+    assert "InstallChocolatey ok" in msg and "The SysAdmin services are left stopped" in msg
+    assert checkpoint(wlab)["phases"]["wyupdate"]["status"] == "failed"
