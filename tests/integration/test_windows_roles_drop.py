@@ -15,7 +15,7 @@ def test_the_wait_survives_a_dropped_connection(fresh_lab):
     assert lab.counters().get("fault.winhost.drop") == 1
 
 
-def test_a_drop_in_a_plain_task_fails_clearly_and_a_rerun_finishes(fresh_lab):
+def test_a_drop_in_a_plain_task_fails_clearly(fresh_lab):
     lab = fresh_lab
     needs_winrm(lab)
     lab.fault("winhost.drop", host="ump01", times=1)
@@ -27,8 +27,5 @@ def test_a_drop_in_a_plain_task_fails_clearly_and_a_rerun_finishes(fresh_lab):
     )
     assert "The WinRM connection to the host broke" in msg and "Fix:" in msg
     assert lab.counters().get("fault.winhost.drop") == 1
-
-    run = run_playbook(lab, "windows_upgrade_flow.yml")
-    assert run.rc == 0, run.stdout[-3000:]
-    assert lab.host_state("ump01")["ump"]["components"]["SysAdminKit"] == "8.0.515"
+    # nothing was changed: the drop hit the first reading
     assert services_state(lab)["SysAdmin.TenantSvc"] == "running"

@@ -13,18 +13,52 @@ def wlab(fresh_lab):
     return fresh_lab
 
 
-def test_a_failing_wyupdate_step_is_named_with_its_excerpt(wlab):
+def test_a_failing_step_and_another_instance_running(wlab):
+    # two hosts, one fault each, one playbook run
     wlab.fault("wyupdate.fail_step", host="ump01", step="RunSqlScripts", message="Invalid object name dbo.Foo")
-    run = run_playbook(wlab, "windows_upgrade_flow.yml", {"flow_steps": ["stop", "wyupdate"]})
+    wlab.fault("wyupdate.already_running", host="ump02")
+    run = run_playbook(
+        wlab, "windows_upgrade_flow.yml", {"flow_steps": ["stop", "wyupdate"], "target_hosts": "ump01,ump02"}
+    )
     assert run.rc != 0
-    msg = run.failure()
+
+    msg = run.failure("ump01")
     assert msg.startswith("ump01: wyUpdate failed (exit 1: wyUpdate ended with an error): step RunSqlScripts failed")
     assert "Invalid object name dbo.Foo" in msg and "Fix:" in msg and "left stopped" in msg
-    steps = {s["name"]: s for s in run.facts()["ump_wyupdate_steps"]}
+    steps = {s["name"]: s for s in run.facts("ump01")["ump_wyupdate_steps"]}
     assert steps["renameSysAdminKitFolder"]["status"] == "ok"
     assert steps["RunSqlScripts"]["status"] == "failed"
     assert steps["AddAuthPool"]["status"] == "not_run"
-    assert checkpoint(wlab)["phases"]["wyupdate"]["status"] == "failed"
+    assert checkpoint(wlab, "ump01")["phases"]["wyupdate"]["status"] == "failed"
+
+    msg = run.failure("ump02")
+    assert msg.startswith("ump02: wyUpdate failed (exit 4: another wyUpdate instance is already running on the host")
+    assert "wait until the running wyUpdate ends" in msg
+    assert run.facts("ump02")["ump_wyupdate"]["rc"] == 4
+
+
+def test_locked_files_and_a_hanging_step(wlab):
+    wlab.fault("winhost.locked_files", host="ump01", path="C:\\acs\\tenants\\x\\logs\\sync.log")
+    wlab.fault("wyupdate.hang", host="ump02", step="InstallDotNet")
+    ev = {
+        "flow_steps": ["stop", "wyupdate"],
+        "target_hosts": "ump01,ump02",
+        "wyupdate_steps_timeout": 4,
+        "wyupdate_steps_poll_delay": 1,
+    }
+    run = run_playbook(wlab, "windows_upgrade_flow.yml", ev)
+    assert run.rc != 0
+
+    msg = run.failure("ump01")
+    assert "files in use: C:\\acs\\tenants\\x\\logs\\sync.log" in msg
+    assert "close every file and folder opened under C:\\acs" in msg
+
+    msg = run.failure("ump02")
+    assert msg.startswith(
+        "ump02: wyUpdate 8.0.515 did not finish within 4s (last progress: ump02: wyUpdate 8.0.515 step 15/26"
+    )
+    assert "InstallChocolatey ok" in msg and "The SysAdmin services are left stopped" in msg
+    assert checkpoint(wlab, "ump02")["phases"]["wyupdate"]["status"] == "failed"
 
 
 def test_wyupdate_with_services_still_running_fails_at_checkservices(wlab):
@@ -33,24 +67,6 @@ def test_wyupdate_with_services_still_running_fails_at_checkservices(wlab):
     msg = run.failure()
     assert "step CheckServices failed" in msg and "SysAdmin services still running" in msg
     assert "services_action=stop" in msg
-
-
-def test_wyupdate_already_running(wlab):
-    wlab.fault("wyupdate.already_running", host="ump01")
-    run = run_playbook(wlab, "windows_upgrade_flow.yml", {"flow_steps": ["stop", "wyupdate"]})
-    assert run.rc != 0
-    msg = run.failure()
-    assert "exit 4" in msg and "another wyUpdate instance is already running" in msg
-    assert run.facts()["ump_wyupdate"]["rc"] == 4
-
-
-def test_locked_files(wlab):
-    wlab.fault("winhost.locked_files", host="ump01", path="C:\\acs\\tenants\\x\\logs\\sync.log")
-    run = run_playbook(wlab, "windows_upgrade_flow.yml", {"flow_steps": ["stop", "wyupdate"]})
-    assert run.rc != 0
-    msg = run.failure()
-    assert "files in use: C:\\acs\\tenants\\x\\logs\\sync.log" in msg
-    assert "close every file and folder opened under C:\\acs" in msg
 
 
 def test_a_service_that_will_not_stop(wlab):
@@ -138,16 +154,3 @@ def test_unknown_requested_customer(wlab):
     assert run.rc != 0
     assert "customer(s) nosuchcustomer requested" in run.failure()
     assert services_state(wlab)["SysAdmin.TenantSvc"] == "running"
-
-
-def test_a_hanging_step_is_caught_by_the_timeout(wlab):
-    wlab.fault("wyupdate.hang", host="ump01", step="InstallDotNet")
-    ev = {"flow_steps": ["stop", "wyupdate"], "wyupdate_steps_timeout": 4, "wyupdate_steps_poll_delay": 1}
-    run = run_playbook(wlab, "windows_upgrade_flow.yml", ev)
-    assert run.rc != 0
-    msg = run.failure()
-    assert msg.startswith(
-        "ump01: wyUpdate 8.0.515 did not finish within 4s (last progress: ump01: wyUpdate 8.0.515 step 15/26"
-    )
-    assert "InstallChocolatey ok" in msg and "The SysAdmin services are left stopped" in msg
-    assert checkpoint(wlab)["phases"]["wyupdate"]["status"] == "failed"
