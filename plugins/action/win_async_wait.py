@@ -1,0 +1,265 @@
+# -*- coding: utf-8 -*-
+# Copyright: ump365.upgrade developers
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Wait for a Windows async job, showing progress from its log, on the controller.
+
+The host is asked only through ansible.windows.async_status and ansible.windows.slurp; the progress,
+the timeouts, the stuck-customer detection and the WinRM reconnects are decided here (docs in
+plugins/modules/win_async_wait.py).
+"""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+import base64
+import time
+
+from ansible.errors import AnsibleConnectionFailure, AnsibleError
+from ansible.module_utils.common.text.converters import to_text
+from ansible.plugins.action import ActionBase
+from ansible.utils.display import Display
+
+from ansible_collections.ump365.upgrade.plugins.module_utils import customer_upgrade as cu
+from ansible_collections.ump365.upgrade.plugins.module_utils import wyupdate as wy
+
+display = Display()
+
+ARGSPEC = dict(
+    jid=dict(type="str", required=True),
+    what=dict(type="str", default="the job"),
+    timeout=dict(type="int", default=3600),
+    delay=dict(type="int", default=10),
+    progress=dict(type="str", default="none", choices=["none", "wyupdate", "customer_upgrade"]),
+    progress_path=dict(type="str"),
+    progress_every=dict(type="int", default=1),
+    step_order=dict(type="list", elements="str"),
+    patterns=dict(type="dict", default={}),
+    customers=dict(type="list", elements="str", default=[]),
+    customer_timeout=dict(type="int", default=0),
+    connection_retries=dict(type="int", default=5),
+    cleanup=dict(type="bool", default=True),
+)
+
+
+def _is_connection_error(exc):
+    """Whether ``exc`` means the WinRM connection broke (not that the module failed)."""
+    if isinstance(exc, AnsibleConnectionFailure):
+        return True
+    for cls in type(exc).__mro__:
+        mod = getattr(cls, "__module__", "") or ""
+        if mod.startswith(("requests", "urllib3", "winrm", "http.client")) or cls.__name__ in (
+            "ConnectionError",
+            "ConnectionResetError",
+            "BrokenPipeError",
+            "RemoteDisconnected",
+        ):
+            return True
+    return False
+
+
+class _ConnectionLost(AnsibleConnectionFailure):
+    pass
+
+
+class ActionModule(ActionBase):
+    TRANSFERS_FILES = False
+    _requires_connection = True
+
+    def _host(self, task_vars):
+        return task_vars.get("inventory_hostname", "host")
+
+    def _async_dir(self):
+        return self._remote_expand_user(self.get_shell_option("async_dir", default="~/.ansible_async"))
+
+    def _call(self, name, args, task_vars, state):
+        """One module call, reconnecting after a dropped WinRM connection up to ``connection_retries``."""
+        while True:
+            try:
+                return self._execute_module(module_name=name, module_args=args, task_vars=task_vars)
+            except Exception as e:  # a dropped connection surfaces as requests/urllib3/winrm errors too
+                if not _is_connection_error(e):
+                    raise
+                state["connection_errors"] += 1
+                if state["connection_errors"] > state["connection_retries"]:
+                    raise _ConnectionLost("%s: %s" % (type(e).__name__, e))
+                display.warning(
+                    "%s: WinRM connection lost while waiting for %s (%s); reconnecting (%d of %d)"
+                    % (state["host"], state["what"], e, state["connection_errors"], state["connection_retries"])
+                )
+                time.sleep(min(30, 2 ** state["connection_errors"]))
+                try:
+                    self._connection.close()
+                except Exception:  # the connection is already gone; a new one is made on the next call
+                    pass
+
+    def _status(self, jid, task_vars, state):
+        args = {"jid": jid, "mode": "status", "_async_dir": self._async_dir()}
+        res = self._call("ansible.legacy.async_status", args, task_vars, state)
+        for k in ("started", "finished"):
+            if k in res:
+                res[k] = bool(res[k])
+        return res
+
+    def _read_log(self, path, task_vars, state):
+        res = self._call("ansible.windows.slurp", {"src": path}, task_vars, state)
+        if res.get("failed") or "content" not in res:
+            return None
+        return to_text(base64.b64decode(res["content"]), errors="surrogate_or_replace")
+
+    def _progress(self, text, args, state):
+        """Show lines for what ended since the last read; return stuck customers (if any)."""
+        host = state["host"]
+        if args["progress"] == "wyupdate":
+            order = args["step_order"] or wy.GUIDE_STEPS
+            parsed = wy.parse_step_log(text, order, args["patterns"] or None)
+            for ev in parsed["events"]:
+                if ev["status"] == "start":
+                    continue
+                key = (ev["step"], ev["status"], ev["time"])
+                if key in state["seen"]:
+                    continue
+                state["seen"].add(key)
+                pos = order.index(ev["step"]) + 1 if ev["step"] in order else "?"
+                line = "%s: %s step %s/%d %s %s" % (host, state["what"], pos, len(order), ev["step"], ev["status"])
+                if ev["status"] != "ok" and ev["message"]:
+                    line += ": %s" % ev["message"][:200]
+                state["events"].append(line)
+                display.display(line)
+            return []
+        if args["progress"] == "customer_upgrade":
+            parsed = cu.parse_log(text, (args["patterns"] or {}).get("customer_line"))
+            now = time.monotonic()
+            wanted = {c.lower() for c in args["customers"]}
+            for name, rec in parsed["customers"].items():
+                if wanted and name.lower() not in wanted:
+                    continue
+                if rec["status"] == "upgrading":
+                    state["first_seen"].setdefault(name, now)
+                key = (name, rec["status"], rec.get("end") or rec.get("start"))
+                if key in state["seen"]:
+                    continue
+                state["seen"].add(key)
+                line = "%s: %s: customer %s %s" % (host, state["what"], name, rec["status"])
+                if rec.get("reason"):
+                    line += " (%s)" % rec["reason"][:200]
+                state["events"].append(line)
+                display.display(line)
+            if args["customer_timeout"] > 0:
+                return cu.stuck_customers(parsed, state["first_seen"], now, args["customer_timeout"])
+        return []
+
+    def run(self, tmp=None, task_vars=None):
+        result = super(ActionModule, self).run(tmp, task_vars)
+        task_vars = task_vars or {}
+        _valid, args = self.validate_argument_spec(argument_spec=ARGSPEC)
+        host = self._host(task_vars)
+        if args["progress"] != "none" and not args["progress_path"]:
+            raise AnsibleError("win_async_wait: progress=%s needs progress_path" % args["progress"])
+        state = {
+            "host": host,
+            "what": args["what"],
+            "connection_errors": 0,
+            "connection_retries": max(0, args["connection_retries"]),
+            "seen": set(),
+            "events": [],
+            "first_seen": {},
+        }
+        start = time.monotonic()
+        deadline = start + max(1, args["timeout"])
+        polls = 0
+        log_text = None
+        stuck = []
+        job = None
+        try:
+            while True:
+                job = self._status(args["jid"], task_vars, state)
+                polls += 1
+                finished = job.get("finished", False)
+                read_now = args["progress"] != "none" and (
+                    finished or (args["progress_every"] > 0 and polls % args["progress_every"] == 0)
+                )
+                if read_now:
+                    text = self._read_log(args["progress_path"], task_vars, state)
+                    if text is not None:
+                        log_text = text
+                        stuck = self._progress(text, args, state)
+                if finished:
+                    break
+                if job.get("failed") and "could not find job" in to_text(job.get("msg", "")):
+                    break
+                if stuck:
+                    break
+                if time.monotonic() + args["delay"] > deadline:
+                    break
+                if args["progress"] == "none" or not read_now:
+                    display.display(
+                        "%s: %s still running after %ds (poll %d)"
+                        % (host, args["what"], time.monotonic() - start, polls)
+                    )
+                time.sleep(max(0, args["delay"]))
+        except AnsibleConnectionFailure as e:
+            result.update(
+                failed=True,
+                finished=False,
+                connection_lost=True,
+                polls=polls,
+                elapsed=round(time.monotonic() - start, 3),
+                progress_log=log_text,
+                events=state["events"],
+                msg="%s: WinRM connection lost while waiting for %s (job %s) after %d reconnects: %s. The job may still "
+                "be running on the host; check it there (%s) before running again"
+                % (host, args["what"], args["jid"], state["connection_retries"], e, args["progress_path"] or "its log"),
+            )
+            return result
+        elapsed = round(time.monotonic() - start, 3)
+        result.update(
+            polls=polls,
+            elapsed=elapsed,
+            progress_log=log_text,
+            events=state["events"],
+            connection_errors=state["connection_errors"],
+            stuck=stuck,
+            timed_out=False,
+            changed=False,
+        )
+        finished = bool(job and job.get("finished"))
+        result["finished"] = finished
+        if finished:
+            job = dict(job)
+            result["job"] = job
+            result["rc"] = job.get("rc")
+            # the job's own outcome (a non-zero rc, failed) is for the caller to judge: waiting succeeded
+            result["failed"] = False
+            result["changed"] = bool(job.get("changed"))
+            if args["cleanup"]:
+                try:
+                    self._call(
+                        "ansible.legacy.async_status",
+                        {"jid": args["jid"], "mode": "cleanup", "_async_dir": self._async_dir()},
+                        task_vars,
+                        state,
+                    )
+                except AnsibleError as e:
+                    display.warning("%s: could not remove the async job file of %s: %s" % (host, args["what"], e))
+            return result
+        result["job"] = job or {}
+        result["failed"] = True
+        if stuck:
+            result["msg"] = (
+                "%s: %s: customer(s) %s still Upgrading after the per-customer timeout of %ds. The executable keeps "
+                "running on the host until its async limit; check %s and C:\\acs\\tenants\\<customer>\\logs, and when it "
+                "has ended run again (finished customers are skipped)"
+                % (host, args["what"], ", ".join(stuck), args["customer_timeout"], args["progress_path"])
+            )
+        elif job and job.get("failed"):
+            result["msg"] = "%s: cannot follow %s (job %s): %s" % (host, args["what"], args["jid"], job.get("msg"))
+        else:
+            result["timed_out"] = True
+            last = state["events"][-1] if state["events"] else "no progress line yet"
+            result["msg"] = (
+                "%s: %s did not finish within %ds (last progress: %s). It keeps running on the host until its async "
+                "limit; check %s, and when it has ended run again or raise the timeout"
+                % (host, args["what"], args["timeout"], last, args["progress_path"] or "the host")
+            )
+        return result

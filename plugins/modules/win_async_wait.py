@@ -1,0 +1,182 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# Copyright: ump365.upgrade developers
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+DOCUMENTATION = r"""
+---
+module: win_async_wait
+short_description: Wait for a Windows async job on the controller, with progress from its log
+version_added: "0.1.0"
+description:
+  - Polls an C(async) job started on a Windows host (for example a C(win_command) with C(async) and C(poll=0))
+    through M(ansible.windows.async_status) until it finishes, with an overall timeout, so no WinRM call lasts
+    longer than one poll.
+  - Between polls it reads the job's log with M(ansible.windows.slurp) and shows a line for each wyUpdate step
+    or customer that ended, and it stops waiting when a customer stays C(Upgrading) longer than O(customer_timeout).
+  - A dropped WinRM connection is re-opened up to O(connection_retries) times; the job keeps running on the host.
+  - This is an action plugin, all decisions run on the controller. Run it with the same C(become) settings as the
+    task that started the job (the job file lives in that user's profile).
+options:
+  jid:
+    description: The C(ansible_job_id) of the async task.
+    type: str
+    required: true
+  what:
+    description: What the job is, for progress lines and messages (for example C(wyUpdate)).
+    type: str
+    default: the job
+  timeout:
+    description: Seconds to wait for the job in total before failing.
+    type: int
+    default: 3600
+  delay:
+    description: Seconds between polls.
+    type: int
+    default: 10
+  progress:
+    description: How to read O(progress_path) for progress lines.
+    type: str
+    choices: [none, wyupdate, customer_upgrade]
+    default: none
+  progress_path:
+    description: Path on the host of the log to read between polls (required unless O(progress=none)).
+    type: str
+  progress_every:
+    description: Read the log every this many polls (C(0) reads it only once the job finished).
+    type: int
+    default: 1
+  step_order:
+    description: The wyUpdate steps in order (default the guide's order).
+    type: list
+    elements: str
+  patterns:
+    description:
+      - Regular expressions for the log lines, as the role defaults C(wyupdate_patterns) (keys C(step_line) ...)
+        or C(customer_line) for the Customer Upgrade log.
+    type: dict
+    default: {}
+  customers:
+    description: Customers the job upgrades (progress lines and the stuck check are limited to them).
+    type: list
+    elements: str
+    default: []
+  customer_timeout:
+    description: Seconds a customer may stay C(Upgrading) before the wait fails naming it (C(0) = no limit).
+    type: int
+    default: 0
+  connection_retries:
+    description: How often to re-open a dropped WinRM connection while waiting.
+    type: int
+    default: 5
+  cleanup:
+    description: Remove the async job file on the host once the job finished.
+    type: bool
+    default: true
+attributes:
+  check_mode:
+    support: full
+    description: Only reads; in check mode the role skips starting the job, so there is nothing to wait for.
+  diff_mode:
+    support: none
+    description: Changes nothing.
+author:
+  - ump365.upgrade developers (@ump365)
+"""
+
+EXAMPLES = r"""
+- name: Run wyUpdate unattended
+  ansible.windows.win_command: C:\acs\wyupdate.exe /fromservice -logfile="C:\acs\wyupdate_logs\result.log"
+  async: 7200
+  poll: 0
+  register: job
+
+- name: Wait for it, showing each step as it ends
+  ump365.upgrade.win_async_wait:
+    jid: "{{ job.ansible_job_id }}"
+    what: wyUpdate
+    timeout: 7200
+    delay: 15
+    progress: wyupdate
+    progress_path: C:\acs\wyupdate_logs\upgrade_8.0.515.log
+"""
+
+RETURN = r"""
+job:
+  description: The async_status result of the finished job (the module result of the waited task).
+  returned: always
+  type: dict
+finished:
+  description: Whether the job finished (if not, the wait failed and C(msg) says why).
+  returned: always
+  type: bool
+rc:
+  description: The job's exit code, when it finished.
+  returned: when the job finished
+  type: int
+  sample: 0
+polls:
+  description: How many times the job status was read.
+  returned: always
+  type: int
+  sample: 3
+elapsed:
+  description: Seconds spent waiting.
+  returned: always
+  type: float
+  sample: 42.1
+progress_log:
+  description: The text of O(progress_path) as last read (None if it could not be read).
+  returned: always
+  type: str
+events:
+  description: The progress lines shown while waiting.
+  returned: always
+  type: list
+  elements: str
+stuck:
+  description: Customers found C(Upgrading) for longer than O(customer_timeout).
+  returned: always
+  type: list
+  elements: str
+timed_out:
+  description: Whether the wait gave up because O(timeout) ran out.
+  returned: always
+  type: bool
+connection_errors:
+  description: How many times the WinRM connection was re-opened.
+  returned: always
+  type: int
+"""
+
+from ansible.module_utils.basic import AnsibleModule
+
+
+def main():
+    module = AnsibleModule(
+        argument_spec=dict(
+            jid=dict(type="str", required=True),
+            what=dict(type="str", default="the job"),
+            timeout=dict(type="int", default=3600),
+            delay=dict(type="int", default=10),
+            progress=dict(type="str", default="none", choices=["none", "wyupdate", "customer_upgrade"]),
+            progress_path=dict(type="str"),
+            progress_every=dict(type="int", default=1),
+            step_order=dict(type="list", elements="str"),
+            patterns=dict(type="dict", default={}),
+            customers=dict(type="list", elements="str", default=[]),
+            customer_timeout=dict(type="int", default=0),
+            connection_retries=dict(type="int", default=5),
+            cleanup=dict(type="bool", default=True),
+        ),
+        supports_check_mode=True,
+    )
+    module.fail_json(msg="ump365.upgrade.win_async_wait runs on the controller as an action plugin only")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,135 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# Copyright: ump365.upgrade developers
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+DOCUMENTATION = r"""
+---
+module: win_services_state
+short_description: Stop or start Windows services one by one, each within a timeout
+version_added: "0.1.0"
+description:
+  - Calls M(ansible.windows.win_service) for each service in O(names) with O(state), one WinRM command per
+    service, and stops waiting for a service after O(timeout) seconds (win_service itself waits as long as
+    the service takes).
+  - Returns, per service, the state it reached, how long it took, and the error; it does not fail when a
+    service does not reach the state, so the caller can report every service and decide.
+  - This is an action plugin; the decisions and the timing run on the controller.
+options:
+  names:
+    description: The services, by service name.
+    type: list
+    elements: str
+    required: true
+  state:
+    description: The state each service should reach.
+    type: str
+    required: true
+    choices: [stopped, started]
+  timeout:
+    description: Seconds to wait for each service.
+    type: int
+    default: 60
+  force_dependent_services:
+    description: With O(state=stopped), also stop services that depend on it.
+    type: bool
+    default: false
+  method:
+    description:
+      - C(each) runs M(ansible.windows.win_service) per service (one WinRM command each, a timeout and a time per
+        service).
+      - C(batch) runs one C(Stop-Service)/C(Start-Service) with every name through M(ansible.windows.win_shell)
+        (one WinRM command in all, O(timeout) for the whole batch, no time per service); a service named in an
+        error line is reported failed, the others as having reached O(state).
+    type: str
+    choices: [each, batch]
+    default: each
+attributes:
+  check_mode:
+    support: full
+    description: Passes check mode to M(ansible.windows.win_service), which then changes nothing.
+  diff_mode:
+    support: none
+    description: No diff; the per-service results show before and after.
+author:
+  - ump365.upgrade developers (@ump365)
+"""
+
+EXAMPLES = r"""
+- name: Stop the UMP services, 120 s each at most
+  ump365.upgrade.win_services_state:
+    names: [SysAdmin.TenantSvc, SysAdmin.PeeringSvc, w3svc]
+    state: stopped
+    timeout: 120
+  register: stopped
+"""
+
+RETURN = r"""
+results:
+  description: One entry per service, in the order of O(names).
+  returned: always
+  type: list
+  elements: dict
+  contains:
+    name:
+      description: The service.
+      type: str
+      sample: SysAdmin.TenantSvc
+    requested:
+      description: The state asked for.
+      type: str
+      sample: stopped
+    state:
+      description: The state win_service reported afterwards (None on a timeout or error).
+      type: str
+      sample: stopped
+    changed:
+      description: Whether win_service changed the service.
+      type: bool
+    failed:
+      description: Whether the service did not reach the state (error or timeout).
+      type: bool
+    timed_out:
+      description: Whether the timeout ran out.
+      type: bool
+    seconds:
+      description: Seconds the call took (None with O(method=batch)).
+      type: float
+      sample: 2.4
+    batch_seconds:
+      description: Seconds the whole batch took (only with O(method=batch)).
+      type: float
+      sample: 6.1
+    msg:
+      description: The error, when it failed.
+      type: str
+failed_services:
+  description: Names of the services that did not reach the state.
+  returned: always
+  type: list
+  elements: str
+"""
+
+from ansible.module_utils.basic import AnsibleModule
+
+
+def main():
+    module = AnsibleModule(
+        argument_spec=dict(
+            names=dict(type="list", elements="str", required=True),
+            state=dict(type="str", required=True, choices=["stopped", "started"]),
+            timeout=dict(type="int", default=60),
+            force_dependent_services=dict(type="bool", default=False),
+            method=dict(type="str", default="each", choices=["each", "batch"]),
+        ),
+        supports_check_mode=True,
+    )
+    module.fail_json(msg="ump365.upgrade.win_services_state runs on the controller as an action plugin only")
+
+
+if __name__ == "__main__":
+    main()

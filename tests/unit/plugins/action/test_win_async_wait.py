@@ -1,0 +1,202 @@
+"""The controller-side wait for a Windows async job: progress, timeouts, stuck customers, reconnects."""
+
+from __future__ import annotations
+
+import base64
+from unittest.mock import MagicMock
+
+import pytest
+from ansible.errors import AnsibleConnectionFailure
+
+from ansible_collections.ump365.upgrade.plugins.action import win_async_wait as mod
+
+
+class Clock:
+    def __init__(self):
+        self.t = 1000.0
+
+    def monotonic(self):
+        return self.t
+
+    def sleep(self, s):
+        self.t += s
+
+
+def make_action(args, host="ump01"):
+    task = MagicMock()
+    task.args = args
+    task.async_val = 0
+    task.check_mode = False
+    task.diff = False
+    conn = MagicMock()
+    action = mod.ActionModule(task, conn, MagicMock(), loader=None, templar=None, shared_loader_obj=None)
+    action._async_dir = lambda: "C:\\Users\\ump-svc\\.ansible_async"
+    return action, {"inventory_hostname": host}
+
+
+@pytest.fixture
+def clock(monkeypatch):
+    c = Clock()
+    monkeypatch.setattr(mod.time, "monotonic", c.monotonic)
+    monkeypatch.setattr(mod.time, "sleep", c.sleep)
+    monkeypatch.setattr(mod.display, "display", lambda *a, **k: None)
+    monkeypatch.setattr(mod.display, "warning", lambda *a, **k: None)
+    return c
+
+
+def b64(text):
+    return base64.b64encode(text.encode()).decode()
+
+
+STEP_LOG_1 = (
+    "2026-11-23T10:00:00Z | ClearWyupdateLog | START | x\r\n2026-11-23T10:00:01Z | ClearWyupdateLog | OK | y\r\n"
+)
+STEP_LOG_2 = (
+    STEP_LOG_1
+    + "2026-11-23T10:00:01Z | CheckDuplicates | START | x\r\n2026-11-23T10:00:02Z | CheckDuplicates | FAILED | dup\r\n"
+)
+
+
+def scripted(responses):
+    """_execute_module that answers from a list per module name (the last answer repeats)."""
+    calls = []
+
+    def fake(module_name, module_args, task_vars):
+        calls.append((module_name, dict(module_args)))
+        seq = responses[module_name]
+        item = seq.pop(0) if len(seq) > 1 else seq[0]
+        if isinstance(item, Exception):
+            raise item
+        return dict(item)
+
+    return fake, calls
+
+
+def test_progress_lines_and_the_finished_job(clock):
+    action, tv = make_action(
+        {"jid": "j1", "what": "wyUpdate", "progress": "wyupdate", "progress_path": "C:\\l.log", "delay": 5}
+    )
+    action._execute_module, calls = scripted(
+        {
+            "ansible.legacy.async_status": [
+                {"started": 1, "finished": 0},
+                {"started": 1, "finished": 1, "rc": 1, "failed": True, "changed": True},
+                {"erased": "x"},
+            ],
+            "ansible.windows.slurp": [{"content": b64(STEP_LOG_1)}, {"content": b64(STEP_LOG_2)}],
+        }
+    )
+    r = action.run(task_vars=tv)
+    assert r["finished"] and r["rc"] == 1 and not r.get("failed")
+    assert r["polls"] == 2 and r["progress_log"] == STEP_LOG_2
+    assert r["events"] == [
+        "ump01: wyUpdate step 1/26 ClearWyupdateLog ok",
+        "ump01: wyUpdate step 2/26 CheckDuplicates failed: dup",
+    ]
+    assert calls[-1] == (
+        "ansible.legacy.async_status",
+        {"jid": "j1", "mode": "cleanup", "_async_dir": "C:\\Users\\ump-svc\\.ansible_async"},
+    )
+    assert calls[0][1]["_async_dir"] == "C:\\Users\\ump-svc\\.ansible_async"
+
+
+def test_timeout_names_the_host_and_the_last_progress(clock):
+    action, tv = make_action(
+        {
+            "jid": "j1",
+            "what": "wyUpdate",
+            "progress": "wyupdate",
+            "progress_path": "C:\\l.log",
+            "delay": 10,
+            "timeout": 35,
+        }
+    )
+    action._execute_module, _calls = scripted(
+        {
+            "ansible.legacy.async_status": [{"started": 1, "finished": 0}],
+            "ansible.windows.slurp": [{"content": b64(STEP_LOG_1)}],
+        }
+    )
+    r = action.run(task_vars=tv)
+    assert r["failed"] and r["timed_out"] and not r["finished"]
+    assert r["msg"].startswith("ump01: wyUpdate did not finish within 35s (last progress: ump01: wyUpdate step 1/26")
+    assert r["polls"] == 4
+
+
+def test_a_stuck_customer_stops_the_wait_and_is_named(clock):
+    log = "2026-11-23T10:00:00Z | a01 | Upgrading | 8.0.400.64 | \r\n"
+    action, tv = make_action(
+        {
+            "jid": "j2",
+            "what": "Customer Upgrade batch 1",
+            "progress": "customer_upgrade",
+            "progress_path": "C:\\cu.log",
+            "customers": ["a01", "b01"],
+            "customer_timeout": 25,
+            "delay": 10,
+            "cleanup": False,
+        }
+    )
+    action._execute_module, calls = scripted(
+        {
+            "ansible.legacy.async_status": [{"started": 1, "finished": 0}],
+            "ansible.windows.slurp": [{"content": b64(log)}],
+        }
+    )
+    r = action.run(task_vars=tv)
+    assert r["failed"] and r["stuck"] == ["a01"]
+    assert "customer(s) a01 still Upgrading after the per-customer timeout of 25s" in r["msg"]
+    assert r["events"] == ["ump01: Customer Upgrade batch 1: customer a01 upgrading"]
+    assert not any(c[1].get("mode") == "cleanup" for c in calls)
+
+
+def test_a_dropped_connection_is_reopened(clock):
+    action, tv = make_action({"jid": "j3", "what": "wyUpdate", "cleanup": False})
+    action._execute_module, _calls = scripted(
+        {
+            "ansible.legacy.async_status": [
+                AnsibleConnectionFailure("connection reset"),
+                ConnectionResetError("peer reset"),
+                {"started": 1, "finished": 1, "rc": 0},
+            ]
+        }
+    )
+    r = action.run(task_vars=tv)
+    assert r["finished"] and r["rc"] == 0 and r["connection_errors"] == 2
+    assert action._connection.close.call_count == 2
+
+
+def test_connection_lost_for_good(clock):
+    action, tv = make_action({"jid": "j4", "what": "wyUpdate", "connection_retries": 1, "progress_path": "C:\\x.log"})
+    action._execute_module, _calls = scripted({"ansible.legacy.async_status": [AnsibleConnectionFailure("gone")]})
+    r = action.run(task_vars=tv)
+    assert r["failed"] and r["connection_lost"] and not r["finished"]
+    assert r["msg"].startswith("ump01: WinRM connection lost while waiting for wyUpdate (job j4)")
+    assert "C:\\x.log" in r["msg"]
+
+
+def test_a_module_error_is_not_taken_for_a_dropped_connection(clock):
+    action, tv = make_action({"jid": "j5"})
+    action._execute_module, _calls = scripted({"ansible.legacy.async_status": [ValueError("bug")]})
+    with pytest.raises(ValueError):
+        action.run(task_vars=tv)
+
+
+def test_unknown_job(clock):
+    action, tv = make_action({"jid": "nope"})
+    action._execute_module, _calls = scripted(
+        {
+            "ansible.legacy.async_status": [
+                {"failed": True, "finished": 1, "started": 1, "msg": "could not find job at 'x'"}
+            ]
+        }
+    )
+    r = action.run(task_vars=tv)
+    # async_status says finished (the job file is gone): returned as a finished, failed job for the role to judge
+    assert r["finished"] and r["job"]["failed"]
+
+
+def test_progress_needs_a_path(clock):
+    action, tv = make_action({"jid": "j", "progress": "wyupdate"})
+    with pytest.raises(mod.AnsibleError, match="needs progress_path"):
+        action.run(task_vars=tv)
