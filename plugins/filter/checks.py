@@ -66,6 +66,26 @@ def parse_keyvalue(text):
     return c.parse_keyvalue(text)
 
 
+def disk_free_gb(disks, drive="C"):
+    return c.disk_free_gb(disks or [], drive)
+
+
+def parse_openfiles(text):
+    return c.parse_openfiles(text)
+
+
+def certificates_from_info(certs):
+    return c.certificates_from_info(certs or [])
+
+
+def egress_from_uri_results(results):
+    return c.egress_from_uri_results(results or [])
+
+
+def versions_summary(versions):
+    return c.versions_summary(versions or {})
+
+
 class FilterModule(object):
     def filters(self):
         return {
@@ -78,4 +98,9 @@ class FilterModule(object):
             "token_migration_status": token_migration_status,
             "token_migration_checks": token_migration_checks,
             "parse_keyvalue": parse_keyvalue,
+            "disk_free_gb": disk_free_gb,
+            "versions_summary": versions_summary,
+            "parse_openfiles": parse_openfiles,
+            "certificates_from_info": certificates_from_info,
+            "egress_from_uri_results": egress_from_uri_results,
         }

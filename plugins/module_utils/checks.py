@@ -617,6 +617,7 @@ def check_free_disk(obs, min_gb):
 def preflight_checks(obs, params=None):
     """Every check of "Before Upgrading UMP-365" (and the Additional SysAdmin Verifications)."""
     p = dict(params or {})
+    obs, errs = split_errors(obs)
     now = parse_time(p.get("now")) or datetime.now(timezone.utc)
     target = p.get("target_version") or obs.get("target_version")
     fqdn = p.get("fqdn") or obs.get("fqdn")
@@ -635,7 +636,7 @@ def preflight_checks(obs, params=None):
     for c in out:
         if c["name"] in non_blocking:
             c["blocking"] = False
-    return out
+    return apply_errors(out, errs)
 
 
 # --------------------------------------------------------------------------- post_verify
@@ -1055,6 +1056,7 @@ def check_customers_unchanged(obs):
 
 def post_verify_checks(obs, params=None):
     p = dict(params or {})
+    obs, errs = split_errors(obs)
     rollback = bool(p.get("rollback"))
     fqdn = p.get("fqdn") or obs.get("fqdn")
     expected = p.get("expect_version")
@@ -1091,7 +1093,7 @@ def post_verify_checks(obs, params=None):
     for c in out:
         if c["name"] in non_blocking:
             c["blocking"] = False
-    return out
+    return apply_errors(out, errs)
 
 
 # --------------------------------------------------------------------------- token migration
@@ -1163,3 +1165,133 @@ def token_migration_checks(status):
             )
         )
     return out
+
+
+# --------------------------------------------------------------------------- Windows primitives -> observations
+def disk_free_gb(disks, drive="C"):
+    """Free GB of ``drive`` from community.windows.win_disk_facts (``ansible_facts.disks``); None if not found."""
+    d = _lower(drive).rstrip(":\\")
+    for disk in disks or []:
+        for part in disk.get("partitions") or []:
+            if _lower(part.get("drive_letter")) != d:
+                continue
+            for vol in part.get("volumes") or []:
+                if vol.get("size_remaining") is not None:
+                    return round(float(vol["size_remaining"]) / 1024**3, 1)
+    return None
+
+
+def parse_openfiles(text):
+    """Paths from ``openfiles.exe /query /fo csv /v`` (the last column is the open file's path)."""
+    rows = list(csv.reader(io.StringIO(text or "")))
+    out = []
+    for row in rows:
+        if not row or row[0].strip().lower() in ("hostname", "info:"):
+            continue
+        path = row[-1].strip()
+        if re.match(r"^[a-zA-Z]:\\", path):
+            out.append(path)
+    return out
+
+
+def certificates_from_info(certs):
+    """ansible.windows.win_certificate_info ``certificates`` -> the fields the certificate check reads."""
+    out = []
+    for c in certs or []:
+        out.append(
+            {
+                "subject": c.get("subject"),
+                "dns_names": c.get("dns_names") or [],
+                "not_after": c.get("valid_to_iso8601"),
+                "has_private_key": c.get("has_private_key", True),
+                "thumbprint": c.get("thumbprint"),
+            }
+        )
+    return out
+
+
+def egress_from_uri_results(results):
+    """A looped ansible.windows.win_uri (loop over dict2items of the endpoints) -> egress probe list."""
+    out = []
+    for r in results or []:
+        item = r.get("item") or {}
+        status = r.get("status_code")
+        ok = not r.get("failed") and status is not None and 200 <= int(status) < 400
+        out.append(
+            {
+                "name": item.get("key"),
+                "url": item.get("value"),
+                "ok": ok,
+                "status": status,
+                "error": None if ok else (r.get("msg") or "")[:200],
+            }
+        )
+    return out
+
+
+def versions_summary(versions):
+    """The Tenants page as the report's versions: SysAdminKit, MultiTenant and each customer's version."""
+    v = versions or {}
+    return {
+        "sysadminkit": v.get("sysadminkit_version"),
+        "multitenant": v.get("multitenant_version"),
+        "customers": {str(c.get("name")): c.get("version") for c in v.get("customers") or []},
+    }
+
+
+# Which observation each check reads; when that observation is {"error": ...} (its source failed), the
+# check fails with the error instead of being skipped.
+CHECK_SOURCES = {
+    "wyupdate_update_available": "wyupdate",
+    "host_egress": "egress",
+    "password_authenticated_customers": "auth_status",
+    "replication_queue_empty": "replication_queue",
+    "sql_collation": "sql",
+    "ssl_certificate": "certificates",
+    "no_open_files": "open_files",
+    "auth_status_app_credentials": "auth_status",
+    "whitelist_services_8_0_450": "services",
+    "free_disk_space": "disk_free_gb",
+    "ovoc_device_active": "ovoc",
+    "ovoc_ump_management_connected": "ovoc",
+    "ovoc_alarms": "ovoc_alarms",
+    "sysadminkit_version": "versions",
+    "multitenant_version": "versions",
+    "customer_versions": "versions",
+    "customers_deployed": "versions",
+    "customers_as_before": "versions",
+    "licence_present": "licence",
+    "invitation_portal_url": "invitation_settings",
+    "customer_sbc_exists": "customers",
+    "site_locations_deployed": "customers",
+    "customers_enabled": "customers",
+    "customers_counts": "customers",
+    "customers_azure_tenant_id": "customers",
+    "services_running": "service_states",
+    "api_allowed_ips_ovoc": "api_allowed_ips",
+    "dial_plan_prefixes": "customers",
+    "script_templates": "script_templates",
+    "tenant_admin_auth_verified": "auth_status",
+}
+
+
+def split_errors(obs):
+    """Observations whose source failed (``{"error": msg}``) become None; their errors are returned apart."""
+    clean, errs = {}, {}
+    for k, v in (obs or {}).items():
+        if isinstance(v, dict) and "error" in v and len(v) == 1:
+            errs[k] = v["error"]
+            clean[k] = None
+        else:
+            clean[k] = v
+    return clean, errs
+
+
+def apply_errors(checks, errs):
+    for c in checks:
+        key = CHECK_SOURCES.get(c["name"])
+        if c["status"] == SKIP and key in errs:
+            c["status"] = FAIL
+            c["observed"] = "could not read %s: %s" % (key, str(errs[key])[:300])
+            c["fix"] = "fix the error above (the UMP server, its API or the connection to it) and run again"
+    return checks
