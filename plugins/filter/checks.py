@@ -50,8 +50,8 @@ def password_customers(auth_status):
     return c.password_customers(_dict("password_customers", auth_status or {}))
 
 
-def customers_csv(rows):
-    return c.customers_csv(_checks("customers_csv", rows or []))
+def customers_csv(rows, fields=None):
+    return c.customers_csv(_checks("customers_csv", rows or []), fields or c.CSV_FIELDS)
 
 
 def token_migration_status(auth_status, invitations, targets=None):

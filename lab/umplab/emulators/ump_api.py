@@ -483,7 +483,6 @@ class UmpApiHandler(LabHandler):
     def portal_invitation_settings(self, req: Request):
         return {"CustomerAuthenticationPortalUrl": self._setting("InvitationPortalUrl")}
 
-
     # ------------------------------------------------------------------ [checks] token migration, templates
     def switch_to_token(self, req: Request):
         """Security > Authentication Status > Switch to token: an invitation e-mail to the customer's admin."""
