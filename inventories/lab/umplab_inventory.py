@@ -96,7 +96,9 @@ def build(ep):
             sql_host = h.get("sql_host", name)
             sqlh = hosts.get(sql_host, {})
             hv["ump_sql_backend"] = sql_host if sql_host != name else ""
-            _set(hv, "ump_sql_server", "127.0.0.1" if sqlh.get("sql_port") else None)
+            # "localhost": the lab certificate carries it as a DNS name; python-tds's host-name check
+            # matches DNS names only, never IP addresses (docs/sql_driver.md)
+            _set(hv, "ump_sql_server", "localhost" if sqlh.get("sql_port") else None)
             _set(hv, "ump_sql_port", sqlh.get("sql_port"))
             _set(hv, "ump_api_url", h.get("ump_api_url"))
             app = h.get("ump_api_app_id")
@@ -109,7 +111,7 @@ def build(ep):
                 hv["ump_sbc_password"] = sec.get("sbc_password")
         else:
             inv["sql_backends"]["hosts"].append(name)
-            _set(hv, "ump_sql_server", "127.0.0.1" if h.get("sql_port") else None)
+            _set(hv, "ump_sql_server", "localhost" if h.get("sql_port") else None)
             _set(hv, "ump_sql_port", h.get("sql_port"))
         inv["_meta"]["hostvars"][name] = {k: v for k, v in hv.items() if v is not None}
     return inv

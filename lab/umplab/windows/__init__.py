@@ -1,0 +1,1 @@
+"""The emulated Windows hosts: WinRM, Ansible payloads, modules, the UMP server, wyUpdate."""

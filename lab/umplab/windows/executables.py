@@ -1,0 +1,626 @@
+"""The programs an emulated host can run, for win_command / win_shell / pywinrm's run_cmd and run_ps.
+
+Only these exist (anything else is "not recognized", as on a host without it):
+``hostname``, ``whoami``, ``sc.exe`` (query, qc, qfailure, failure, stop, start), ``ipconfig``,
+``cmd /c``, ``echo``, ``C:\\acs\\wyupdate.exe``, ``Sysadmin.CustomerUpgrade.exe``, ``LogReport.exe`` and
+``CheckAzureTenantId_220.exe``; in PowerShell: ``Get-Service``/``Stop-Service``/``Start-Service``/
+``Restart-Service`` (names, wildcards, ``-Force``), ``Get-Content``, ``Test-Path``, ``Write-Output``/``echo``,
+``hostname``, ``whoami``, ``$env:COMPUTERNAME``, ``Start-Sleep``, ``exit N``, ``$LASTEXITCODE`` and the
+executables above (bare, quoted or with ``&``), statements separated by ``;`` or new lines; Get-Service
+pipelines into ``Where-Object {$_.Status|StartType|Name -eq|-ne|-like ...}``, ``Select-Object
+[-ExpandProperty X]``, ``ConvertTo-Json``, ``Format-Table``/``Out-String`` (ignored). Anything else is
+"not recognized" (rc 1), never a silent success.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import TYPE_CHECKING
+
+from . import fs
+from . import services as scm
+
+if TYPE_CHECKING:
+    from .host import WindowsHost
+    from .process import Process
+
+
+class NotFound(Exception):
+    pass
+
+
+def quote(arg: str) -> str:
+    if arg and not re.search(r'[\s"]', arg):
+        return arg
+    return '"' + arg.replace('"', '\\"') + '"'
+
+
+def split_cmdline(cmd: str) -> list[str]:
+    """CommandLineToArgvW-ish: double quotes group, backslash-quote escapes a quote."""
+    args: list[str] = []
+    cur = ""
+    inq = False
+    had = False
+    i = 0
+    while i < len(cmd):
+        c = cmd[i]
+        if c == "\\" and i + 1 < len(cmd) and cmd[i + 1] == '"':
+            cur += '"'
+            i += 2
+            had = True
+            continue
+        if c == '"':
+            inq = not inq
+            had = True
+        elif c.isspace() and not inq:
+            if cur or had:
+                args.append(cur)
+            cur = ""
+            had = False
+        else:
+            cur += c
+            had = True
+        i += 1
+    if cur or had:
+        args.append(cur)
+    return args
+
+
+class Exec:
+    """What a program sees: its host, identity, arguments, and a way to wait (lab durations)."""
+
+    def __init__(self, host: "WindowsHost", proc: "Process", user: str, argv: list[str], raw: str, stdin: bytes = b""):
+        self.host = host
+        self.world = host.world
+        self.name = host.name
+        self.proc = proc
+        self.user = user
+        self.argv = argv
+        self.raw = raw
+        self.stdin = stdin
+
+    def sleep(self, real_seconds: float) -> None:
+        self.proc.sleep(real_seconds)
+
+    def state(self) -> dict:
+        return self.world.host_state(self.name)
+
+
+def _exe_name(token: str) -> str:
+    base = re.split(r"[\\/]", token.strip().strip('"').strip("'"))[-1].lower()
+    return base[:-4] if base.endswith(".exe") else base
+
+
+# programs that live on the C:\ drive of the UMP server (must exist in host files to run)
+ON_DISK = {
+    "wyupdate": "C:\\acs\\wyupdate.exe",
+    "sysadmin.customerupgrade": "C:\\acs\\SysAdmin.CustomerUpgrade\\Sysadmin.CustomerUpgrade.exe",
+    "logreport": "C:\\acs\\tools\\LogReport\\LogReport.exe",
+    "checkazuretenantid_220": "C:\\acs\\CheckAzureTenantId_220\\CheckAzureTenantId_220.exe",
+}
+SYSTEM = {"hostname", "whoami", "sc", "ipconfig", "cmd", "powershell", "pwsh", "ping"}
+
+
+def _resolve(host: "WindowsHost", token: str, user: str) -> str | None:
+    name = _exe_name(token)
+    if name in SYSTEM:
+        return name
+    if name in ON_DISK:
+        path = fs.expand_env(token.strip('"').strip("'"), user)
+        with host.world.lock:
+            files = host.world.host_state(host.name)["files"]
+            if "\\" in path:
+                return name if fs.exists(files, path) else None
+            return name if fs.exists(files, ON_DISK[name]) else None
+    return None
+
+
+def run_argv(
+    host: "WindowsHost", proc: "Process", user: str, argv: list[str], raw: str, stdin: bytes = b""
+) -> tuple[int, str, str]:
+    from . import ump
+
+    name = _resolve(host, argv[0], user)
+    if name is None:
+        raise NotFound(argv[0])
+    ex = Exec(host, proc, user, argv, raw, stdin)
+    if name == "hostname":
+        with host.world.lock:
+            return 0, host.world.host_state(host.name)["os"]["hostname"] + "\r\n", ""
+    if name == "whoami":
+        return 0, f"{host.name.lower()}\\{user.lower()}\r\n", ""
+    if name == "ipconfig":
+        with host.world.lock:
+            ip = host.world.host_state(host.name)["os"]["ip"]
+        return (
+            0,
+            (
+                "\r\nWindows IP Configuration\r\n\r\n\r\nEthernet adapter Ethernet:\r\n\r\n"
+                f"   Connection-specific DNS Suffix  . : \r\n   IPv4 Address. . . . . . . . . . . : {ip}\r\n"
+                "   Subnet Mask . . . . . . . . . . . : 255.255.255.0\r\n"
+                f"   Default Gateway . . . . . . . . . : {ip.rsplit('.', 1)[0]}.1\r\n"
+            ),
+            "",
+        )
+    if name == "sc":
+        return sc_exe(ex)
+    if name == "cmd" and not re.search(r"\s/[cCkK]\s", raw):
+        # an interactive cmd.exe reading its commands from stdin
+        out = [
+            "Microsoft Windows [Version 10.0.17763.6414]\r\n(c) 2018 Microsoft Corporation. All rights reserved.\r\n"
+        ]
+        err = []
+        rc = 0
+        for line in stdin.decode("utf-8", errors="replace").splitlines():
+            if not line.strip():
+                continue
+            if line.strip().lower() == "exit":
+                break
+            out.append(f"\r\nC:\\Users\\{user}>{line}\r\n")
+            rc, o, e = run_cmdline(host, proc, user, line)
+            out.append(o)
+            err.append(e)
+        return rc, "".join(out), "".join(err)
+    if name == "cmd":
+        m = re.match(r"^\s*\S+\s+/[cCkK]\s+(.*)$", raw, re.S)
+        if not m:
+            return 0, "Microsoft Windows [Version 10.0.17763.6414]\r\n", ""
+        return run_cmdline(
+            host,
+            proc,
+            user,
+            m.group(1).strip().strip('"')
+            if m.group(1).count('"') == 2 and m.group(1).strip().startswith('"') and m.group(1).strip().endswith('"')
+            else m.group(1),
+        )
+    if name in ("powershell", "pwsh"):
+        m = re.search(r"-(?:Command|c)\s+(.*)$", raw, re.I | re.S)
+        script = m.group(1).strip() if m else ""
+        if script.startswith('"') and script.endswith('"'):
+            script = script[1:-1]
+        return run_powershell(host, proc, user, script)
+    if name == "ping":
+        return 0, "Pinging ...\r\nReply\r\n", ""
+    return ump.run(name, ex)
+
+
+def run_cmdline(
+    host: "WindowsHost",
+    proc: "Process",
+    user: str,
+    cmdline: str,
+    stdin: bytes = b"",
+    chdir: str | None = None,
+    as_process: bool = False,
+) -> tuple[int, str, str]:
+    """cmd.exe semantics for a command line (or CreateProcess when ``as_process``: win_command)."""
+    raw = cmdline.strip()
+    if not raw:
+        return 0, "", ""
+    argv = split_cmdline(raw)
+    if not as_process and _exe_name(argv[0]) == "echo":
+        return 0, raw[4:].strip() + "\r\n", ""
+    try:
+        return run_argv(host, proc, user, argv, raw, stdin)
+    except NotFound:
+        if as_process:
+            raise NotFound(
+                f"Exception calling \"SearchPath\" with \"1\" argument(s): \"Could not find file '{argv[0]}'.\""
+            ) from None
+        return (
+            1,
+            "",
+            f"'{argv[0]}' is not recognized as an internal or external command,\r\noperable program or batch file.\r\n",
+        )
+
+
+# ---------------------------------------------------------------------- sc.exe
+def sc_exe(ex: Exec) -> tuple[int, str, str]:
+    args = ex.argv[1:]
+    if args and args[0].startswith("\\\\"):
+        args = args[1:]
+    if not args:
+        return (
+            0,
+            "DESCRIPTION:\r\n        SC is a command line program used for communicating with the\r\n        Service Control Manager and services.\r\n",
+            "",
+        )
+    verb = args[0].lower()
+    name = args[1] if len(args) > 1 else ""
+    world = ex.world
+    with world.lock:
+        st = ex.state()
+        scm.refresh(world, ex.name, st)
+        real, svc = scm.find(st, name) if name else (None, None)
+        if verb in ("query", "qc", "qfailure", "failure", "stop", "start", "config") and svc is None:
+            return (
+                1060,
+                "[SC] OpenService FAILED 1060:\r\n\r\nThe specified service does not exist as an installed service.\r\n\r\n",
+                "",
+            )
+        if verb == "qfailure":
+            return 0, scm.qfailure(real, svc), ""
+        if verb == "failure":
+            if not _admin(ex):
+                return 5, "[SC] OpenService FAILED 5:\r\n\r\nAccess is denied.\r\n\r\n", ""
+            opts = _sc_opts(args[2:])
+            reset = int(opts["reset"]) if opts.get("reset", "").lstrip("-").isdigit() else None
+            if "actions" in opts and reset is None:
+                return 87, "[SC] ChangeServiceConfig2 FAILED 87:\r\n\r\nThe parameter is incorrect.\r\n\r\n", ""
+            scm.set_failure(svc, reset, opts.get("actions"))
+            world.count("winhost.sc_failure")
+            return 0, "[SC] ChangeServiceConfig2 SUCCESS\r\n", ""
+        if verb in ("query", "qc"):
+            state_code = {"running": "4  RUNNING", "stopped": "1  STOPPED", "paused": "7  PAUSED"}[svc["state"]]
+            if verb == "query":
+                return (
+                    0,
+                    (
+                        f"\r\nSERVICE_NAME: {real} \r\n        TYPE               : 10  WIN32_OWN_PROCESS  \r\n"
+                        f"        STATE              : {state_code} \r\n        WIN32_EXIT_CODE    : 0  (0x0)\r\n"
+                        "        SERVICE_EXIT_CODE  : 0  (0x0)\r\n        CHECKPOINT         : 0x0\r\n        WAIT_HINT          : 0x0\r\n"
+                    ),
+                    "",
+                )
+            mode = {
+                "auto": "2   AUTO_START",
+                "delayed": "2   AUTO_START  (DELAYED)",
+                "manual": "3   DEMAND_START",
+                "disabled": "4   DISABLED",
+            }[svc.get("start_mode", "manual")]
+            return (
+                0,
+                (
+                    f"[SC] QueryServiceConfig SUCCESS\r\n\r\nSERVICE_NAME: {real}\r\n        TYPE               : 10  WIN32_OWN_PROCESS \r\n"
+                    f"        START_TYPE         : {mode}\r\n        BINARY_PATH_NAME   : {svc.get('path', '')}\r\n"
+                    f"        DISPLAY_NAME       : {svc.get('display_name', real)}\r\n"
+                    f"        DEPENDENCIES       : {' '.join(svc.get('dependencies', []))}\r\n"
+                    f"        SERVICE_START_NAME : {svc.get('username', 'LocalSystem')}\r\n"
+                ),
+                "",
+            )
+        if verb == "config":
+            opts = _sc_opts(args[2:])
+            mode = {"auto": "auto", "delayed-auto": "delayed", "demand": "manual", "disabled": "disabled"}.get(
+                opts.get("start", "")
+            )
+            if mode:
+                svc["start_mode"] = mode
+            return 0, "[SC] ChangeServiceConfig SUCCESS\r\n", ""
+        if verb in ("stop", "start"):
+            try:
+                if verb == "stop":
+                    scm.stop(world, ex.name, st, real)
+                else:
+                    scm.start(world, ex.name, st, real)
+            except scm.ServiceError as e:
+                code = 1051 if "dependent" in str(e) else 1061
+                return code, f"[SC] ControlService FAILED {code}:\r\n\r\n{e}\r\n\r\n", ""
+            return (
+                0,
+                f"\r\nSERVICE_NAME: {real} \r\n        STATE              : {'3  STOP_PENDING' if verb == 'stop' else '2  START_PENDING'}\r\n",
+                "",
+            )
+    return 1639, "[SC] invalid option\r\n", ""
+
+
+def _sc_opts(args: list[str]) -> dict[str, str]:
+    """``reset= 0 actions= ""`` -> {"reset": "0", "actions": ""} (sc.exe wants the space after '=')."""
+    out: dict[str, str] = {}
+    i = 0
+    while i < len(args):
+        a = args[i]
+        if a.endswith("="):
+            out[a[:-1].lower()] = args[i + 1] if i + 1 < len(args) else ""
+            i += 2
+        elif "=" in a:
+            k, v = a.split("=", 1)
+            out[k.lower()] = v
+            i += 1
+        else:
+            i += 1
+    return out
+
+
+def _admin(ex: Exec) -> bool:
+    from .accounts import is_admin
+
+    with ex.world.lock:
+        return is_admin(ex.state(), ex.user)
+
+
+# ---------------------------------------------------------------------- PowerShell one-liners
+NOT_RECOGNIZED = (
+    "{0} : The term '{0}' is not recognized as the name of a cmdlet, function, script file, or operable program. "
+    "Check the spelling of the name, or if a path was included, verify that the path is correct and try again.\r\n"
+    "At line:1 char:1\r\n+ {0}\r\n+ ~~~~\r\n    + CategoryInfo          : ObjectNotFound: ({0}:String) [], CommandNotFoundException\r\n"
+    "    + FullyQualifiedErrorId : CommandNotFoundException\r\n"
+)
+
+
+def _split_statements(script: str) -> list[str]:
+    out: list[str] = []
+    cur = ""
+    q: str | None = None
+    for c in script:
+        if q:
+            cur += c
+            if c == q:
+                q = None
+            continue
+        if c in "'\"":
+            q = c
+            cur += c
+        elif c in ";\n\r":
+            if cur.strip():
+                out.append(cur.strip())
+            cur = ""
+        else:
+            cur += c
+    if cur.strip():
+        out.append(cur.strip())
+    return out
+
+
+def _ps_args(text: str) -> list[str]:
+    """PowerShell argument list: quotes ('' and ""), commas join names."""
+    toks: list[str] = []
+    for m in re.finditer(r"'((?:[^']|'')*)'|\"([^\"]*)\"|([^\s,]+)|,", text):
+        if m.group(0) == ",":
+            continue
+        if m.group(1) is not None:
+            toks.append(m.group(1).replace("''", "'"))
+        elif m.group(2) is not None:
+            toks.append(m.group(2))
+        else:
+            toks.append(m.group(3))
+    return toks
+
+
+def _service_table(rows: list[tuple[str, dict]]) -> str:
+    lines = ["", "Status   Name               DisplayName", "------   ----               -----------"]
+    for n, s in rows:
+        short = n if len(n) <= 18 else n[:15] + "..."
+        lines.append(f"{scm.win32_state(s):<8} {short:<18} {s.get('display_name', n)}")
+    return "\r\n".join(lines) + "\r\n\r\n\r\n"
+
+
+def run_powershell(
+    host: "WindowsHost", proc: "Process", user: str, script: str, chdir: str | None = None
+) -> tuple[int, str, str]:
+    out: list[str] = []
+    err: list[str] = []
+    last_exit = 0
+    failed = False
+    for stmt in _split_statements(script):
+        stmt_l = stmt.lower()
+        m = re.match(r"^exit\s*(-?\d+)?$", stmt_l)
+        if m:
+            return (int(m.group(1)) if m.group(1) else last_exit), "".join(out), "".join(err)
+        if (
+            stmt_l.startswith("set-strictmode")
+            or stmt_l.startswith("$erroractionpreference")
+            or stmt_l.startswith("$progresspreference")
+        ):
+            continue
+        if stmt_l.startswith("if (-not $?)"):
+            if failed:
+                return (last_exit or 1), "".join(out), "".join(err)
+            continue
+        pipe = [p.strip() for p in stmt.split("|")]
+        head = pipe[0]
+        verb, _, rest = head.partition(" ")
+        v = verb.lower()
+        rc, o, e = 0, "", ""
+        if v in ("get-service", "gsv"):
+            rc, o, e = _get_service(host, rest, pipe[1:])
+        elif v in ("stop-service", "spsv", "start-service", "sasv", "restart-service"):
+            rc, o, e = _set_service(host, proc, v, rest)
+        elif v in ("write-output", "echo", "write-host"):
+            o = " ".join(_ps_args(rest)) + "\r\n"
+        elif v == "$env:computername":
+            with host.world.lock:
+                o = host.world.host_state(host.name)["os"]["hostname"] + "\r\n"
+        elif v in ("$lastexitcode",):
+            o = f"{last_exit}\r\n"
+        elif v in ("get-content", "gc", "type", "cat"):
+            rc, o, e = _get_content(host, user, rest)
+        elif v in ("start-sleep", "sleep"):
+            # a real wait on the host (not a lab duration), cut short by a terminate signal
+            secs = [a for a in _ps_args(rest) if not a.startswith("-")]
+            if proc.cancel.wait(float(secs[0]) if secs else 1.0):
+                from .process import Cancelled
+
+                raise Cancelled()
+        elif v == "test-path":
+            args = [a for a in _ps_args(rest) if not a.startswith("-")]
+            with host.world.lock:
+                files = host.world.host_state(host.name)["files"]
+                o = ("True" if args and fs.exists(files, fs.expand_env(args[0], user)) else "False") + "\r\n"
+        else:
+            target = head
+            if target.startswith("&"):
+                target = target[1:].strip()
+            argv = _ps_args(target)
+            # an executable (bare, quoted or with the call operator)
+            try:
+                if not argv:
+                    raise NotFound(head)
+                rc, o, e = run_argv(host, proc, user, argv, target)
+                last_exit = rc
+            except NotFound:
+                name = argv[0] if argv else head
+                err.append(NOT_RECOGNIZED.format(name))
+                failed = True
+                last_exit = 1
+                continue
+        out.append(o)
+        err.append(e)
+        if rc:
+            failed = True
+            last_exit = rc
+    return (1 if failed and last_exit == 0 else last_exit) if failed else 0, "".join(out), "".join(err)
+
+
+def _get_service(host: "WindowsHost", rest: str, pipes: list[str]) -> tuple[int, str, str]:
+    args = _ps_args(rest)
+    names = []
+    i = 0
+    while i < len(args):
+        a = args[i]
+        if a.lower() in ("-name",):
+            i += 1
+            continue
+        if a.lower() == "-erroraction":
+            i += 2
+            continue
+        names.append(a)
+        i += 1
+    names = names or ["*"]
+    rows: list[tuple[str, dict]] = []
+    errors = []
+    with host.world.lock:
+        st = host.world.host_state(host.name)
+        scm.refresh(host.world, host.name, st)
+        for n in names:
+            found = scm.matching(st, n)
+            if not found and "*" not in n:
+                errors.append(
+                    f"Get-Service : Cannot find any service with service name '{n}'.\r\n"
+                    "    + CategoryInfo          : ObjectNotFound: ({n}:String) [Get-Service], ServiceCommandException\r\n"
+                )
+            for r in found:
+                if r not in rows:
+                    rows.append((r[0], dict(r[1])))
+    rows.sort(key=lambda r: r[0].lower())
+    as_json = False
+    expand = None
+    for stage in pipes:
+        cmd, _, arg = stage.strip().partition(" ")
+        c = cmd.lower()
+        if c in ("where-object", "where", "?"):
+            m = re.search(r"\$_\.(Status|StartType|Name)\s+-(eq|ne|like)\s+['\"]?([\w.*]+)['\"]?", arg, re.I)
+            if not m:
+                return (
+                    1,
+                    "",
+                    f"Where-Object: the lab host supports only $_.Status/StartType/Name -eq/-ne/-like filters: {arg}\r\n",
+                )
+            prop, op, val = m.group(1).lower(), m.group(2).lower(), m.group(3).lower()
+
+            def value(r: tuple[str, dict], prop: str = prop) -> str:
+                if prop == "status":
+                    return scm.win32_state(r[1]).lower()
+                if prop == "starttype":
+                    return {
+                        "auto": "automatic",
+                        "delayed": "automatic",
+                        "manual": "manual",
+                        "disabled": "disabled",
+                    }.get(r[1].get("start_mode", "manual"), "manual")
+                return r[0].lower()
+
+            if op == "eq":
+                rows = [r for r in rows if value(r) == val]
+            elif op == "ne":
+                rows = [r for r in rows if value(r) != val]
+            else:
+                rows = [r for r in rows if fs.wildcard_match(value(r), val)]
+        elif c in ("select-object", "select"):
+            m = re.search(r"-ExpandProperty\s+(\w+)", arg, re.I)
+            if m:
+                expand = m.group(1).lower()
+        elif c in ("convertto-json",):
+            as_json = True
+        elif c in ("format-table", "ft", "out-string", "format-list", "fl", "sort-object", "sort"):
+            continue
+        else:
+            return (
+                1,
+                "",
+                NOT_RECOGNIZED.format(cmd)
+                if c not in ("foreach-object", "%")
+                else ("the lab host does not run ForEach-Object script blocks\r\n"),
+            )
+    if expand:
+        vals = {
+            "name": [n for n, _ in rows],
+            "status": [scm.win32_state(s) for _, s in rows],
+            "displayname": [s.get("display_name", n) for n, s in rows],
+        }.get(expand, [])
+        return (1 if errors else 0), "".join(v + "\r\n" for v in vals), "".join(errors)
+    if as_json:
+        import json
+
+        data = [
+            {
+                "Name": n,
+                "DisplayName": s.get("display_name", n),
+                "Status": {"running": 4, "stopped": 1, "paused": 7}[s["state"]],
+                "StartType": {"auto": 2, "delayed": 2, "manual": 3, "disabled": 4}.get(
+                    s.get("start_mode", "manual"), 3
+                ),
+            }
+            for n, s in rows
+        ]
+        return (1 if errors else 0), json.dumps(data[0] if len(data) == 1 else data, indent=4) + "\r\n", "".join(errors)
+    return (1 if errors else 0), _service_table(rows) if rows else "", "".join(errors)
+
+
+def _set_service(host: "WindowsHost", proc: "Process", verb: str, rest: str) -> tuple[int, str, str]:
+    args = _ps_args(rest)
+    force = any(a.lower() == "-force" for a in args)
+    names = [a for a in args if not a.startswith("-")]
+    errors = []
+    changed = 0
+    with host.world.lock:
+        st = host.world.host_state(host.name)
+        scm.refresh(host.world, host.name, st)
+        for n in names:
+            found = scm.matching(st, n)
+            if not found and "*" not in n:
+                errors.append(f"{verb} : Cannot find any service with service name '{n}'.\r\n")
+            for real, _svc in sorted(found):
+                try:
+                    if verb in ("stop-service", "spsv"):
+                        changed += len(scm.stop(host.world, host.name, st, real, force=force))
+                    elif verb in ("start-service", "sasv"):
+                        changed += len(scm.start(host.world, host.name, st, real))
+                    else:
+                        scm.stop(host.world, host.name, st, real, force=force)
+                        st["services"][real].pop("restart_pending", None)
+                        scm.start(host.world, host.name, st, real)
+                        changed += 1
+                except scm.ServiceError as e:
+                    errors.append(f"{verb.title()} : {e}\r\n")
+    if changed:
+        proc.sleep(5)
+    return (1 if errors else 0), "", "".join(errors)
+
+
+def _get_content(host: "WindowsHost", user: str, rest: str) -> tuple[int, str, str]:
+    args = _ps_args(rest)
+    tail = None
+    paths = []
+    i = 0
+    while i < len(args):
+        a = args[i].lower()
+        if a in ("-tail", "-last"):
+            tail = int(args[i + 1])
+            i += 2
+            continue
+        if a in ("-path", "-literalpath", "-raw"):
+            i += 1
+            continue
+        paths.append(args[i])
+        i += 1
+    with host.world.lock:
+        files = host.world.host_state(host.name)["files"]
+        try:
+            text = fs.read_text(files, fs.expand_env(paths[0], user)) if paths else ""
+        except FileNotFoundError:
+            return 1, "", f"Get-Content : Cannot find path '{paths[0]}' because it does not exist.\r\n"
+    lines = text.splitlines()
+    if tail is not None:
+        lines = lines[-tail:] if tail else []
+    return 0, "".join(line + "\r\n" for line in lines), ""

@@ -1,0 +1,172 @@
+"""win_feature and win_reg_stat (both on the legacy module utils in ansible.windows 3.3).
+
+Registry: ``host_state["registry"]`` = {``HKLM:\\<key>``: {value name: {"type": "REG_SZ", "value": ...}}};
+``HKLM:\\SYSTEM\\CurrentControlSet\\Services\\<name>`` is a live view of the service (Start, ImagePath,
+DisplayName, ObjectName), as on Windows. Features: ``host_state["features"]`` = {name: {"display_name",
+"installed"}}.
+"""
+
+from __future__ import annotations
+
+import re
+
+from .. import services as scm
+from . import ModuleContext, module
+
+HIVES = {
+    "hkey_local_machine": "HKLM",
+    "hklm": "HKLM",
+    "hkey_current_user": "HKCU",
+    "hkcu": "HKCU",
+    "hkey_classes_root": "HKCR",
+    "hkcr": "HKCR",
+    "hkey_users": "HKU",
+    "hku": "HKU",
+    "hkey_current_config": "HKCC",
+    "hkcc": "HKCC",
+}
+
+SERVICE_KEY = re.compile(r"^hklm:\\system\\currentcontrolset\\services\\([^\\]+)$", re.I)
+
+
+def norm_key(path: str) -> str | None:
+    m = re.match(r"^([A-Za-z_]+):?\\(.*)$", path.strip().replace("/", "\\"))
+    if not m or m.group(1).lower() not in HIVES:
+        return None
+    rest = re.sub(r"\\+", r"\\", m.group(2)).strip("\\")
+    return f"{HIVES[m.group(1).lower()]}:\\{rest}"
+
+
+def _key_values(state: dict, key: str) -> dict | None:
+    m = SERVICE_KEY.match(key)
+    if m:
+        real, svc = scm.find(state, m.group(1))
+        if svc is None:
+            return None
+        start = {"auto": 2, "delayed": 2, "manual": 3, "disabled": 4}.get(svc.get("start_mode", "manual"), 3)
+        vals = {
+            "Start": {"type": "REG_DWORD", "value": start},
+            "ImagePath": {"type": "REG_EXPAND_SZ", "value": svc.get("path", "")},
+            "DisplayName": {"type": "REG_SZ", "value": svc.get("display_name", real)},
+            "ObjectName": {"type": "REG_SZ", "value": svc.get("username", "LocalSystem")},
+        }
+        if svc.get("start_mode") == "delayed":
+            vals["DelayedAutostart"] = {"type": "REG_DWORD", "value": 1}
+        return vals
+    reg = state.get("registry", {})
+    for k, v in reg.items():
+        if k.lower() == key.lower():
+            return v
+    # an intermediate key exists when something below it does
+    if any(k.lower().startswith(key.lower() + "\\") for k in reg):
+        return {}
+    return None
+
+
+def _sub_keys(state: dict, key: str) -> list[str]:
+    out = set()
+    prefix = key.lower() + "\\"
+    keys = list(state.get("registry", {}))
+    if key.lower() == "hklm:\\system\\currentcontrolset\\services":
+        return sorted(state.get("services", {}))
+    for k in keys:
+        if k.lower().startswith(prefix):
+            out.add(k[len(prefix) :].split("\\")[0])
+    return sorted(out)
+
+
+def _raw(v: dict):
+    if v["type"] in ("REG_DWORD", "REG_QWORD"):
+        return v["value"]
+    return v["value"]
+
+
+@module("ansible.windows.win_reg_stat")
+def win_reg_stat(ctx: ModuleContext) -> dict:
+    path = ctx.params["path"]
+    name = ctx.params.get("name")
+    key = norm_key(path)
+    if key is None:
+        ctx.fail(f"path: {path} is not a valid registry path, see module documentation for examples.")
+    with ctx.lock:
+        st = ctx.state()
+        values = _key_values(st, key)
+        if values is None:
+            return {"changed": False, "exists": False}
+        if name is None:
+            props = {
+                n: {"type": v["type"], "value": v["value"], "raw_value": _raw(v)} for n, v in sorted(values.items())
+            }
+            return {"changed": False, "exists": True, "properties": props, "sub_keys": _sub_keys(st, key)}
+        v = next((val for n, val in values.items() if n.lower() == name.lower()), None)
+        if v is None:
+            return {"changed": False, "exists": False}
+        return {"changed": False, "exists": True, "type": v["type"], "value": v["value"], "raw_value": _raw(v)}
+
+
+@module("ansible.windows.win_feature")
+def win_feature(ctx: ModuleContext) -> dict:
+    p = ctx.params
+    names = p.get("name") or []
+    want = p.get("state") or "present"
+    results = []
+    with ctx.lock:
+        feats = ctx.state().setdefault("features", {})
+        for n in names:
+            real = next((k for k in feats if k.lower() == n.lower()), None)
+            if real is None:
+                ctx.fail(
+                    f"Failed to {'install' if want == 'present' else 'uninstall'} Windows Feature: ArgumentNotValid: The role, role service, or feature name is not valid: '{n}'. The name was not found."
+                )
+            f = feats[real]
+            if f.get("installed") == (want == "present"):
+                continue
+            if not ctx.check_mode:
+                f["installed"] = want == "present"
+            results.append(
+                {
+                    "id": f.get("id", 0),
+                    "display_name": f.get("display_name", real),
+                    "message": [],
+                    "reboot_required": False,
+                    "skip_reason": "NotSkipped",
+                    "success": True,
+                }
+            )
+    return {
+        "changed": bool(results),
+        "feature_result": results,
+        "success": True,
+        "exitcode": "Success" if results else "NoChangeNeeded",
+        "reboot_required": False,
+    }
+
+
+def seed_host(state: dict) -> None:
+    """Registry values and Windows features of a freshly seeded lab host (what the modules read)."""
+    os_ = state.get("os", {})
+    reg = state.setdefault("registry", {})
+    reg.setdefault(
+        "HKLM:\\SOFTWARE\\Microsoft\\NET Framework Setup\\NDP\\v4\\Full",
+        {"Release": {"type": "REG_DWORD", "value": 528449}, "Version": {"type": "REG_SZ", "value": "4.8.03761"}},
+    )
+    reg.setdefault(
+        "HKLM:\\SOFTWARE\\Microsoft\\Windows NT\\CurrentVersion",
+        {
+            "ProductName": {"type": "REG_SZ", "value": os_.get("product_name", "Windows Server 2019 Datacenter")},
+            "CurrentBuild": {"type": "REG_SZ", "value": os_.get("build", "17763")},
+            "ReleaseId": {"type": "REG_SZ", "value": "1809"},
+        },
+    )
+    feats = state.setdefault("features", {})
+    ump = state.get("ump", {}).get("role") == "ump"
+    for i, (n, d, inst) in enumerate(
+        [
+            ("Web-Server", "Web Server (IIS)", ump),
+            ("Web-Asp-Net45", "ASP.NET 4.8", ump),
+            ("Web-Mgmt-Console", "IIS Management Console", ump),
+            ("NET-Framework-45-Core", ".NET Framework 4.8", True),
+            ("Telnet-Client", "Telnet Client", False),
+        ]
+    ):
+        feats.setdefault(n, {"id": 100 + i, "display_name": d, "installed": inst})

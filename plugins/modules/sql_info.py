@@ -1,0 +1,177 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# Copyright: ump365.upgrade developers
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+DOCUMENTATION = r"""
+---
+module: sql_info
+short_description: Facts about the SQL Server behind a UMP-365 server
+version_added: "0.1.0"
+description:
+  - Reads the server version, edition and collation, the databases (SysAdminTenant and one
+    C(SysAdmin<customer>) per customer), and the free space of the server's fixed drives where the server
+    reports it (C(xp_fixeddrives); a login without permission gets C(free_space=null) and a warning).
+  - Compares the server collation with the one the upgrade guide requires (C(SQL_Latin1_General_CP1_CI_AS)).
+  - Read-only; runs on the controller (C(delegate_to=localhost)) and talks TDS to the SQL Server.
+extends_documentation_fragment:
+  - ump365.upgrade.sql
+options:
+  expected_collation:
+    description: The server collation the UMP upgrade requires.
+    type: str
+    default: SQL_Latin1_General_CP1_CI_AS
+  tenant_database:
+    description: The UMP portal database.
+    type: str
+    default: SysAdminTenant
+  customer_database_prefix:
+    description: Per-customer databases are named this prefix followed by the customer's short name.
+    type: str
+    default: SysAdmin
+attributes:
+  check_mode:
+    support: full
+    description: Read-only; runs the same in check mode.
+  diff_mode:
+    support: none
+    description: Changes nothing, so there is no diff.
+author:
+  - ump365.upgrade developers (@ump365)
+"""
+
+EXAMPLES = r"""
+- name: Read the SQL Server's facts
+  ump365.upgrade.sql_info:
+    server: "{{ ump_sql_server }}"
+    port: "{{ ump_sql_port }}"
+    username: "{{ ump_sql_username }}"
+    password: "{{ ump_sql_password }}"
+    ca_bundle: "{{ ump_sql_ca_bundle }}"
+  delegate_to: localhost
+  register: sql
+
+- name: The guide requires SQL_Latin1_General_CP1_CI_AS
+  ansible.builtin.assert:
+    that: sql.collation_ok
+    fail_msg: "server collation is {{ sql.server.collation }}"
+"""
+
+RETURN = r"""
+server:
+  description: Server properties.
+  returned: always
+  type: dict
+  sample: {"collation": "SQL_Latin1_General_CP1_CI_AS", "product_version": "15.0.4375.4", "product_level": "RTM",
+           "edition": "Standard Edition (64-bit)", "machine_name": "UMP01", "version_string": "Microsoft SQL Server 2019 ..."}
+collation_ok:
+  description: Whether the server collation is O(expected_collation).
+  returned: always
+  type: bool
+  sample: true
+databases:
+  description: Every database with its id, collation, state and size in MB (data and log files).
+  returned: always
+  type: list
+  elements: dict
+  sample: [{"name": "SysAdminTenant", "database_id": 5, "collation_name": "SQL_Latin1_General_CP1_CI_AS",
+            "state_desc": "ONLINE", "size_mb": 16}]
+tenant_database:
+  description: Whether the UMP portal database exists.
+  returned: always
+  type: bool
+  sample: true
+customer_databases:
+  description: The per-customer databases (name starts with O(customer_database_prefix), other than O(tenant_database)).
+  returned: always
+  type: list
+  elements: str
+  sample: [SysAdmincontoso01, SysAdminfabrikam02]
+ump_databases:
+  description: O(tenant_database) (when it exists) followed by the customer databases; what a backup must cover.
+  returned: always
+  type: list
+  elements: str
+  sample: [SysAdminTenant, SysAdmincontoso01]
+free_space:
+  description: Free megabytes per fixed drive, as C(xp_fixeddrives) reports them; null when not permitted.
+  returned: always
+  type: dict
+  sample: {"C": 61000}
+"""
+
+from ansible.module_utils.basic import AnsibleModule, missing_required_lib
+from ansible_collections.ump365.upgrade.plugins.module_utils import errors
+from ansible_collections.ump365.upgrade.plugins.module_utils.sql import (
+    HAS_PYTDS,
+    PYTDS_IMPORT_ERROR,
+    SqlClient,
+    sql_argument_spec,
+)
+
+SYSTEM_DATABASES = ("master", "tempdb", "model", "msdb")
+
+
+def free_space(client, module):
+    try:
+        rows = client.query("EXEC master.dbo.xp_fixeddrives", operation="read free space")
+    except errors.RemoteError as e:
+        module.warn("free space not reported by %s: %s" % (client.target, e.message))
+        return None
+    return {str(r.get("drive")): int(r.get("MB free") or 0) for r in rows}
+
+
+def main():
+    module = AnsibleModule(
+        argument_spec=sql_argument_spec(
+            expected_collation=dict(type="str", default="SQL_Latin1_General_CP1_CI_AS"),
+            tenant_database=dict(type="str", default="SysAdminTenant"),
+            customer_database_prefix=dict(type="str", default="SysAdmin"),
+        ),
+        supports_check_mode=True,
+    )
+    if not HAS_PYTDS:
+        module.fail_json(msg=missing_required_lib("python-tds"), exception=PYTDS_IMPORT_ERROR)
+    p = module.params
+    client = SqlClient.from_module(module)
+
+    def work(c):
+        return c.server_info(), c.databases(), free_space(c, module)
+
+    try:
+        server, dbs, free = client.run(work)
+    except errors.UmpError as e:
+        client.close()
+        errors.fail_module(module, e)
+    finally:
+        client.close()
+    names = [d["name"] for d in dbs]
+    tenant = p["tenant_database"]
+    prefix = p["customer_database_prefix"].lower()
+    customers = [
+        n
+        for n in names
+        if n.lower().startswith(prefix) and n.lower() != tenant.lower() and n.lower() not in SYSTEM_DATABASES
+    ]
+    has_tenant = any(n.lower() == tenant.lower() for n in names)
+    result = dict(
+        changed=False,
+        server=server,
+        collation_ok=(server.get("collation") or "").lower() == p["expected_collation"].lower(),
+        databases=dbs,
+        tenant_database=has_tenant,
+        customer_databases=customers,
+        ump_databases=([tenant] if has_tenant else []) + customers,
+        free_space=free,
+    )
+    if client.retries:
+        result["retries"] = client.retries
+    module.exit_json(**result)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,299 @@
+"""The Azure modules, roles and rollback.yml through ansible-playbook against the lab's ARM emulator."""
+
+from __future__ import annotations
+
+import json
+import re
+import subprocess
+import sys
+
+import pytest
+
+from tests.conftest import BIN, REPO
+
+NO_WINRM = {"swap_os_disk_verify_reachable": False}
+
+
+@pytest.fixture
+def ckdir(tmp_path):
+    """Checkpoints of this test only (the session lab's state dir outlives a test)."""
+    return tmp_path / "checkpoints"
+
+
+def ckpt_vars(ckdir) -> dict:
+    return {"ump_checkpoint_dir": str(ckdir)}
+
+
+def awx_env(lab) -> dict:
+    """The environment AWX's "Microsoft Azure Resource Manager" credential injects (plus the lab's CA)."""
+    ep = lab.endpoints
+    return lab.env(
+        AZURE_SUBSCRIPTION_ID=ep["azure"]["subscription_id"],
+        AZURE_CLIENT_ID=ep["entra"]["automation_client_id"],
+        AZURE_SECRET=ep["secrets"]["azure_client_secret"],
+        AZURE_TENANT=ep["entra"]["tenant_id"],
+        AZURE_AUTHORITY_HOST=ep["entra"]["authority"],
+        REQUESTS_CA_BUNDLE=lab.ca_file,
+    )
+
+
+def run_module(lab, module: str, args: dict, *extra: str) -> tuple[dict, subprocess.CompletedProcess]:
+    """One module on the controller, authenticated the way AWX's Azure credential does it (environment)."""
+    ep = lab.endpoints
+    env = awx_env(lab)
+    args = dict(args, base_url=ep["arm"]["base_url"])
+    cmd = [
+        str(BIN / "ansible"),
+        "localhost",
+        "-i",
+        "localhost,",
+        "-c",
+        "local",
+        "-e",
+        f"ansible_python_interpreter={sys.executable}",
+        "-m",
+        f"ump365.upgrade.{module}",
+        "-a",
+        json.dumps(args),
+        *extra,
+    ]
+    proc = subprocess.run(cmd, capture_output=True, text=True, timeout=300, cwd=REPO, env=env)
+    m = re.search(r"^localhost \| (\w+)!? => ", proc.stdout, re.M)
+    assert m, proc.stdout + proc.stderr
+    result = json.loads(proc.stdout[m.end() - 1 :].split("\n}\n", 1)[0] + "\n}")
+    result["failed"] = m.group(1) == "FAILED"
+    return result, proc
+
+
+def vm_disk(lab, host: str) -> str:
+    st = lab.state()
+    vm = st["azure"]["resources"][st["hosts"][host]["vm_id"].lower()]
+    return vm["properties"]["storageProfile"]["osDisk"]["managedDisk"]["id"]
+
+
+def snapshots(lab) -> list[dict]:
+    return [r for r in lab.state()["azure"]["resources"].values() if r["type"] == "Microsoft.Compute/snapshots"]
+
+
+def test_snapshot_change_rollback_restores_the_host_and_reruns_change_nothing(fresh_lab, ckdir):
+    lab = fresh_lab
+    before = lab.host_state("ump01")
+    proc = lab.playbook("playbooks/snapshot.yml", extra_vars=ckpt_vars(ckdir))
+    assert "failed=0" in proc.stdout
+    ck = json.loads((ckdir / "ump01__8.0.515.json").read_text())
+    snap = ck["phases"]["snapshot"]
+    assert snap["status"] == "done" and snap["outputs"]["snapshot_id"].endswith(snap["outputs"]["snapshot_name"])
+    assert snap["outputs"]["snapshot_name"].startswith("ump01-current-to-8.0.515-")
+    assert len(snapshots(lab)) == 2
+
+    # the upgrade changes the host ...
+    lab.set_host_state("ump01", ["files", "c:\\acs\\upgraded.txt"], {"type": "file", "content": "8.0.515"})
+    lab.set_host_state("ump01", ["ump", "components", "SysAdminKit"], "8.0.515")
+    old_disk = vm_disk(lab, "ump01")
+    lab.reset_counters()
+
+    # ... and the rollback brings the one from before back
+    proc = lab.playbook("playbooks/rollback.yml", "-v", extra_vars={**ckpt_vars(ckdir), **NO_WINRM})
+    assert "failed=0" in proc.stdout
+    assert lab.host_state("ump01") == before
+    new_disk = vm_disk(lab, "ump01")
+    assert new_disk != old_disk and new_disk.endswith(snap["outputs"]["snapshot_name"] + "-osdisk")
+    st = lab.state()
+    assert st["azure"]["power"][st["hosts"]["ump01"]["vm_id"].lower()] == "running"
+    assert st["azure"]["resources"][old_disk.lower()]["properties"]["diskState"] == "Unattached"  # kept
+    # at most 8 requests besides the LRO polls, per host
+    c = lab.counters()
+    polls = c.get("arm.requests.diskOperations.read", 0) + c.get("arm.requests.operations.read", 0)
+    assert c["arm.requests"] - polls <= 2 * 10
+
+    # second runs: no second snapshot, no second restore
+    proc = lab.playbook("playbooks/snapshot.yml", extra_vars=ckpt_vars(ckdir))
+    assert "changed=0" in proc.stdout.split("PLAY RECAP")[1].splitlines()[1]
+    assert len(snapshots(lab)) == 2
+    proc = lab.playbook("playbooks/rollback.yml", extra_vars={**ckpt_vars(ckdir), **NO_WINRM})
+    recap = proc.stdout.split("PLAY RECAP")[1]
+    assert vm_disk(lab, "ump01") == new_disk
+    assert all("changed=0" in line and "failed=0" in line for line in recap.splitlines()[1:3]), recap
+
+
+def test_conflict_and_throttling_are_retried_and_reported(fresh_lab):
+    lab = fresh_lab
+    lab.fault("arm.429", op="snapshots.write", times=1, retry_after=1)
+    lab.fault("arm.409", op="snapshots.write", times=1)
+    result, proc = run_module(
+        lab,
+        "azure_snapshot",
+        {"resource_group": "rg-ump01", "vm_name": "ump01", "name": "retry-me", "retry_base_delay": 0.01},
+    )
+    assert result["changed"] is True and result["snapshot"]["provisioning_state"] == "Succeeded"
+    assert [(r["status"], r["code"]) for r in result["retries"]] == [
+        (429, "TooManyRequests"),
+        (409, "OperationNotAllowed"),
+    ]
+    assert result["retries"][0]["delay"] == 1.0  # Retry-After honoured
+    assert lab.endpoints["secrets"]["azure_client_secret"] not in proc.stdout + proc.stderr
+
+    # same name, same source: unchanged; same name from another disk: a clear failure
+    again, _ = run_module(lab, "azure_snapshot", {"resource_group": "rg-ump01", "vm_name": "ump01", "name": "retry-me"})
+    assert again["changed"] is False and again["id"] == result["id"]
+    other = vm_disk(lab, "ump02-sql")
+    clash, _ = run_module(
+        lab, "azure_snapshot", {"resource_group": "rg-ump01", "source_disk": other, "name": "retry-me"}
+    )
+    assert clash["failed"] and "already exists from another disk" in clash["msg"] and "Fix:" in clash["msg"]
+
+
+def test_retry_budget_runs_out_with_a_clear_failure(fresh_lab):
+    fresh_lab.fault("arm.409", op="snapshots.write")
+    result, _ = run_module(
+        fresh_lab,
+        "azure_snapshot",
+        {
+            "resource_group": "rg-ump01",
+            "vm_name": "ump01",
+            "name": "never",
+            "retry_attempts": 3,
+            "retry_base_delay": 0.01,
+        },
+    )
+    assert result["failed"] and "(after 3 attempts)" in result["msg"] and "snapshots/never" in result["msg"]
+    assert len(result["retries"]) == 2
+
+
+def test_failed_snapshot_fails_the_task_and_the_checkpoint_says_so(fresh_lab, ckdir):
+    lab = fresh_lab
+    lab.fault("arm.snapshot_failed", host="ump01")
+    proc = lab.playbook("playbooks/snapshot.yml", "--limit", "ump01", extra_vars=ckpt_vars(ckdir))
+    assert proc.returncode != 0
+    assert "InternalDiskManagementError" in proc.stdout or "ended Failed" in proc.stdout
+    ck = json.loads((ckdir / "ump01__8.0.515.json").read_text())
+    assert ck["phases"]["snapshot"]["status"] == "failed"
+    # the rerun (fault gone) reuses the planned name and provisions the failed snapshot again
+    lab.clear_faults()
+    proc = lab.playbook("playbooks/snapshot.yml", "--limit", "ump01", extra_vars=ckpt_vars(ckdir))
+    assert "failed=0" in proc.stdout
+    ck2 = json.loads((ckdir / "ump01__8.0.515.json").read_text())
+    assert ck2["phases"]["snapshot"]["outputs"]["snapshot_name"] == ck["phases"]["snapshot"]["outputs"]["snapshot_name"]
+    assert [s["properties"]["provisioningState"] for s in snapshots(lab)] == ["Succeeded"]
+
+
+def test_check_mode_changes_nothing(fresh_lab, ckdir):
+    lab = fresh_lab
+    before = lab.state()
+    proc = lab.playbook("playbooks/snapshot.yml", "--check", extra_vars=ckpt_vars(ckdir))
+    assert "failed=0" in proc.stdout
+    assert snapshots(lab) == []
+    assert not (ckdir / "ump01__8.0.515.json").exists()
+    made, _ = run_module(lab, "azure_snapshot", {"resource_group": "rg-ump01", "vm_name": "ump01", "name": "real"})
+    assert made["changed"] is True
+    lab.reset_counters()
+    plan, _ = run_module(
+        lab,
+        "azure_vm_os_disk",
+        {"resource_group": "rg-ump01", "vm_name": "ump01", "snapshot": "real"},
+        "--check",
+        "--diff",
+    )
+    assert plan["changed"] is True and plan["disk_id"].endswith("/real-osdisk")
+    assert (
+        vm_disk(lab, "ump01")
+        == before["azure"]["resources"][before["hosts"]["ump01"]["vm_id"].lower()]["properties"]["storageProfile"][
+            "osDisk"
+        ]["managedDisk"]["id"]
+    )
+    assert not any(k.endswith((".write", ".deallocate", ".start")) for k in lab.counters())
+    # the role restores a snapshot the operator names (no checkpoint needed); in check mode nothing moves
+    proc = lab.playbook(
+        "playbooks/rollback.yml",
+        "--check",
+        "--limit",
+        "ump01",
+        extra_vars={**ckpt_vars(ckdir), **NO_WINRM, "swap_os_disk_snapshot": "real"},
+    )
+    assert "failed=0" in proc.stdout and "changed=1" in proc.stdout
+    assert not any(k.endswith((".write", ".deallocate", ".start")) for k in lab.counters())
+
+
+def test_restore_refusals_leave_the_vm_running(fresh_lab):
+    lab = fresh_lab
+    mine, _ = run_module(lab, "azure_snapshot", {"resource_group": "rg-ump01", "vm_name": "ump01", "name": "mine"})
+    # a snapshot of another VM's disk
+    theirs, _ = run_module(
+        lab, "azure_vm_os_disk", {"resource_group": "rg-ump02", "vm_name": "ump02", "snapshot": mine["id"]}
+    )
+    assert theirs["failed"] and "never an OS disk of this VM" in theirs["msg"] and "force=true" in theirs["msg"]
+    # an ADE-encrypted VM
+    lab.fault("arm.ade", host="ump01")
+    ade, _ = run_module(lab, "azure_vm_os_disk", {"resource_group": "rg-ump01", "vm_name": "ump01", "snapshot": "mine"})
+    assert ade["failed"] and "Azure Disk Encryption" in ade["msg"]
+    lab.clear_faults()
+    # 403 on the swap after the VM was deallocated: it is started again, and the message says so
+    lab.fault("arm.403", action="Microsoft.Compute/virtualMachines/write")
+    denied, _ = run_module(
+        lab, "azure_vm_os_disk", {"resource_group": "rg-ump01", "vm_name": "ump01", "snapshot": "mine"}
+    )
+    assert denied["failed"] and "Microsoft.Compute/virtualMachines/write" in denied["msg"]
+    assert "the VM is left running on its previous disk" in denied["msg"]
+    st = lab.state()
+    assert st["azure"]["power"][st["hosts"]["ump01"]["vm_id"].lower()] == "running"
+    lab.clear_faults()
+    # throttled while polling and a conflicting write on the swap: retried, reported, and done
+    lab.fault("arm.429", op="operations.read", times=1, retry_after=1)
+    lab.fault("arm.409", op="virtualMachines.write", times=1)
+    done, _ = run_module(
+        lab,
+        "azure_vm_os_disk",
+        {"resource_group": "rg-ump01", "vm_name": "ump01", "snapshot": "mine", "retry_base_delay": 0.01},
+    )
+    assert done["changed"] is True and done["power_state"] == "running", done
+    assert sorted(r["status"] for r in done["retries"]) == [409, 429]
+    assert any(op["resumed_polling"] for op in done["operations"])  # the poll resumed, the write was not resent
+    assert vm_disk(lab, "ump01") == done["disk_id"] and done["previous_disk_id"] != done["disk_id"]
+    # a missing VM and a missing resource group
+    missing, _ = run_module(
+        lab, "azure_vm_os_disk", {"resource_group": "rg-ump01", "vm_name": "nope", "snapshot": "mine"}
+    )
+    assert missing["failed"] and "rg-ump01/nope" in missing["msg"]
+    norg, _ = run_module(lab, "azure_snapshot_info", {"resource_group": "rg-nope"})
+    assert norg["failed"] and "ResourceGroupNotFound" in json.dumps(norg["error"])
+
+
+def test_slow_snapshot_times_out_with_the_resource_named(fresh_lab):
+    fresh_lab.fault("arm.slow", op="snapshots.write", seconds=120)
+    result, _ = run_module(
+        fresh_lab,
+        "azure_snapshot",
+        {"resource_group": "rg-ump01", "vm_name": "ump01", "name": "slow", "wait_timeout": 1},
+    )
+    assert result["failed"] and "still InProgress after 1 s" in result["msg"] and "snapshots/slow" in result["msg"]
+    info, _ = run_module(fresh_lab, "azure_snapshot_info", {"resource_group": "rg-ump01", "vm_name": "ump01"})
+    assert [s["provisioning_state"] for s in info["snapshots"]] == ["Creating"]
+
+
+def test_snapshot_lifecycle_info_tags_restore_with_disk_removal_and_delete(fresh_lab):
+    lab = fresh_lab
+    old_disk = vm_disk(lab, "ump01")
+    extra = {"arm_base_url": lab.endpoints["arm"]["base_url"], "arm_ca_bundle": lab.ca_file}
+    proc = subprocess.run(
+        [
+            str(BIN / "ansible-playbook"),
+            "-i",
+            "localhost,",
+            "-e",
+            f"ansible_python_interpreter={sys.executable}",
+            "-e",
+            json.dumps(extra),
+            str(REPO / "tests" / "integration" / "playbooks" / "azure_lifecycle.yml"),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=600,
+        cwd=REPO,
+        env=awx_env(lab),
+    )
+    assert proc.returncode == 0, proc.stdout[-5000:] + proc.stderr[-2000:]
+    st = lab.state()
+    assert old_disk.lower() not in st["azure"]["resources"]  # deleted once the VM ran on the restored disk
+    names = sorted(r["name"] for r in st["azure"]["resources"].values() if r["type"] == "Microsoft.Compute/snapshots")
+    assert names == ["life-b"]
+    assert lab.endpoints["secrets"]["azure_client_secret"] not in proc.stdout + proc.stderr

@@ -1,0 +1,101 @@
+"""The host a WinRM client sees is the contents of its VM's OS disk: snapshot -> change -> restore."""
+
+from __future__ import annotations
+
+from tests.lab import winrm_inproc
+
+import winrm
+
+from umplab.world import arm_key
+
+inproc_lab = winrm_inproc.inproc_lab  # the in-process lab fixture
+
+
+def _session(lab, world, user: str, password: str) -> winrm.Session:
+    return winrm.Session(
+        f"https://127.0.0.1:{world.hosts['ump01']['winrm_port']}/wsman",
+        auth=(user, password),
+        transport="ntlm",
+        server_cert_validation="validate",
+        ca_trust_path=str(lab.tls.ca_file),
+    )
+
+
+def test_snapshot_change_restore_brings_the_earlier_host_back(inproc_lab):
+    lab, world = inproc_lab
+    svc = _session(lab, world, "ump-svc", world.data["secrets"]["service_account_password"])
+    vm = world.resource(world.hosts["ump01"]["vm_id"])
+    os_disk = world.host_os_disk_id("ump01")
+    snap = os_disk.rsplit("/disks/", 1)[0] + "/snapshots/ump01-pre-upgrade"
+    world.copy_disk_contents(os_disk, snap)
+
+    # change the host through WinRM: stop the services, run wyUpdate as the UmpAdmins member
+    assert svc.run_ps("Stop-Service sysadmin*, w3svc -Force").status_code == 0
+    r = svc.run_cmd("C:\\acs\\wyupdate.exe", ["/fromservice", '-logfile="C:\\acs\\wyupdate_logs\\r.log"'])
+    assert r.status_code == 0, r.std_err
+    assert svc.run_ps("Get-Content C:\\acs\\SysAdminKit\\version.txt").std_out.strip() == b"8.0.515"
+    assert world.app_setting("ump01", "SysAdminKitVersion") == "8.0.515"  # local SQL on ump01's disk
+
+    # restore: a new disk from the snapshot, swapped in as the OS disk
+    restored = os_disk.rsplit("/disks/", 1)[0] + "/disks/ump01-restored"
+    world.copy_disk_contents(snap, restored)
+    with world.lock:
+        world.resources[arm_key(restored)] = dict(world.resource(os_disk), id=restored, name="ump01-restored")
+        vm["properties"]["storageProfile"]["osDisk"]["managedDisk"]["id"] = restored
+
+    assert svc.run_ps("Get-Content C:\\acs\\SysAdminKit\\version.txt").std_out.strip() == b"8.0.400.64"
+    out = svc.run_ps("Get-Service SysAdmin.TenantSvc").std_out.decode()
+    assert "Running  SysAdmin.TenantSvc" in out
+    assert world.app_setting("ump01", "SysAdminKitVersion") == "8.0.400.64"
+    # the changed disk still holds the upgraded state
+    assert world.disk_contents[arm_key(os_disk)]["ump"]["components"]["SysAdminKit"] == "8.0.515"
+
+
+def test_wyupdate_without_elevation_and_accounts_come_from_the_disk(inproc_lab):
+    lab, world = inproc_lab
+    admin = _session(lab, world, "labadmin", world.data["secrets"]["winrm_admin_password"])
+    r = admin.run_cmd("C:\\acs\\wyupdate.exe", ["/fromservice", '-logfile="C:\\acs\\r.log"'])
+    assert r.status_code == 1
+    assert admin.run_ps("Get-Content C:\\acs\\r.log").std_out.strip() == (
+        b"error - wyUpdate needs elevation: run it as a member of UmpAdmins"
+    )
+    # a password changed on the disk is what the host checks
+    with world.lock:
+        world.host_state("ump01")["accounts"]["labadmin"]["password"] = "Changed!123"
+    assert _session(lab, world, "labadmin", "Changed!123").run_cmd("hostname").status_code == 0
+
+
+def test_processes_die_with_their_machine(inproc_lab):
+    import threading
+    import time
+
+    lab, world = inproc_lab
+    world.add_fault("wyupdate.hang", host="ump01", step="CheckDuplicates")
+    svc = _session(lab, world, "ump-svc", world.data["secrets"]["service_account_password"])
+    result: dict = {}
+
+    def run() -> None:
+        try:
+            result["r"] = svc.run_cmd("C:\\acs\\wyupdate.exe", ["/fromservice", '-logfile="C:\\acs\\r.log"'])
+        except Exception as e:  # the connection dies with the VM
+            result["e"] = e
+
+    t = threading.Thread(target=run)
+    t.start()
+    deadline = time.monotonic() + 10
+    log = "c:\\acs\\wyupdate_logs\\upgrade_8.0.515.log"
+    while time.monotonic() < deadline:  # wait until the hung step has started
+        with world.lock:
+            if "CheckDuplicates | START" in world.host_state("ump01")["files"].get(log, {}).get("content", ""):
+                break
+        time.sleep(0.05)
+    world.set_power_state(world.hosts["ump01"]["vm_id"], "deallocated")
+    t.join(15)
+    assert not t.is_alive()
+    assert "e" in result or result["r"].status_code != 0
+    # the hung wyUpdate is gone: after the restart a new run is not "another instance"
+    world.set_power_state(world.hosts["ump01"]["vm_id"], "running")
+    world.clear_faults()
+    svc.run_ps("Stop-Service sysadmin*, w3svc -Force")
+    r = svc.run_cmd("C:\\acs\\wyupdate.exe", ["/fromservice", '-logfile="C:\\acs\\r.log"'])
+    assert r.status_code == 0
