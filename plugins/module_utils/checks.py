@@ -366,8 +366,8 @@ def check_replication_queue(obs):
         return not_gathered(name, exp, "replication queue not read", True, S_BEFORE)
     o, e, qu = q.get("open_commands"), q.get("executing"), q.get("queued")
     seen = "Open Commands: %s, Executing: %s, Queued: %s" % (o, e, qu)
-    if q.get("waited"):
-        seen += " (after waiting %ss)" % q.get("waited")
+    if (q.get("reads") or 1) > 1:
+        seen += " (after waiting %ss, %s reads)" % (q.get("waited") or 0, q.get("reads"))
     if (o or 0) == 0 and (e or 0) == 0 and (qu or 0) == 0:
         return check(name, PASS, seen, exp, None, True, S_BEFORE)
     cmds = q.get("commands") or []
