@@ -1106,7 +1106,15 @@ def token_migration_status(auth_status, invitations, targets=None):
         key = _lower(i.get("Customer") or i.get("customer"))
         if key not in inv_by or (i.get("Id") or 0) >= (inv_by[key].get("Id") or 0):
             inv_by[key] = i
-    names = targets if targets is not None else [r["customer"] for r in password_customers(auth_status)]
+    if targets is None:
+        # the customers still on password, and those switched by an invitation of ours ("Request")
+        names = [r["customer"] for r in password_customers(auth_status)]
+        for i in invitations or []:
+            n = i.get("Customer") or i.get("customer")
+            if _lower(i.get("InvitationType")) == "request" and n and _lower(n) not in [_lower(x) for x in names]:
+                names.append(n)
+    else:
+        names = targets
     out = []
     for n in names:
         c = custs.get(_lower(n), {})
