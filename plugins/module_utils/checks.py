@@ -126,7 +126,7 @@ def parse_keyvalue(text):
         line = line.strip().lstrip("\ufeff")
         if not line or line.startswith("#") or "=" not in line:
             continue
-        k, _, v = line.partition("=")
+        k, v = line.split("=", 1)
         out[k.strip().lower()] = v.strip()
     return out
 
@@ -686,9 +686,14 @@ def check_ovoc_alarms(obs, fail_severities=("critical",), warn_severities=("majo
     alarms = obs.get("ovoc_alarms")
     if alarms is None:
         return not_gathered(name, exp, "OVOC alarms not read", True, S_COMPONENTS)
-    crit = [a for a in alarms if _lower(a.get("severity")) in fail_severities]
-    warn = [a for a in alarms if _lower(a.get("severity")) in warn_severities]
-    desc = lambda a: "%s: %s" % (a.get("severity"), a.get("description") or a.get("name"))  # noqa: E731
+    fail_sev = [_lower(x) for x in fail_severities]
+    warn_sev = [_lower(x) for x in warn_severities]
+    crit = [a for a in alarms if _lower(a.get("severity")) in fail_sev]
+    warn = [a for a in alarms if _lower(a.get("severity")) in warn_sev]
+
+    def desc(a):
+        return "%s: %s" % (a.get("severity"), a.get("description") or a.get("name"))
+
     fix = "OVOC: Alarms > Active Alarms for the UMP device; clear the cause of each alarm"
     if crit:
         return check(name, FAIL, _short(desc(a) for a in crit), exp, fix, True, S_COMPONENTS, details=alarms)

@@ -33,6 +33,8 @@ def test_verify_red_naming_each_broken_item(fresh_lab, tmp_path):
     # ump01: OVOC lost the device connection, one customer not Deployed, the invitation URL, the licence,
     # a notation in a Hosted Essentials dial plan, one customer still on the old version
     lab.fault("ovoc.disconnected", host="ump01")
+    lab.fault("ovoc.alarm", host="ump01", severity="Critical", description="UMP service down")
+    lab.fault("ovoc.alarm", host="ump02", severity="Major", description="replication slow")
     first = rows(lab, "ump01", "SELECT UmpCustomerGuid, CustomerShortName FROM Customer ORDER BY CustomerShortName")
     sql(lab, "ump01", "UPDATE Customer SET State='Ready' WHERE UmpCustomerGuid=?", (first[0][0],))
     sql(lab, "ump01", "UPDATE Customer SET Version='8.0.400.64' WHERE UmpCustomerGuid=?", (first[1][0],))
@@ -85,6 +87,7 @@ def test_verify_red_naming_each_broken_item(fresh_lab, tmp_path):
         "invitation_portal_url",
         "licence_present",
         "dial_plan_prefixes",
+        "ovoc_alarms",
     }
     assert statuses(report, "ump02", "fail") == {
         "api_allowed_ips_ovoc",
@@ -95,12 +98,13 @@ def test_verify_red_naming_each_broken_item(fresh_lab, tmp_path):
         "customers_azure_tenant_id",
         "tenant_admin_auth_verified",
     }
-    assert statuses(report, "ump02", "warn") == {"script_templates"}
+    assert statuses(report, "ump02", "warn") == {"script_templates", "ovoc_alarms"}
     c1 = checks(report, "ump01")
     assert "+4455896x" in c1["dial_plan_prefixes"]["observed"]
     assert "Disconnected" in c1["ovoc_ump_management_connected"]["observed"]
     out = proc.stdout
-    assert "ump01: 7 check(s) failed" in out and "ump02: 7 check(s) failed" in out
+    assert "UMP service down" in c1["ovoc_alarms"]["observed"]
+    assert "ump01: 8 check(s) failed" in out and "ump02: 7 check(s) failed" in out
     assert "ApiAllowedIps in SysAdminTenant, or run verify.yml with post_verify_fix=true" in out
     assert "SysAdmin.UMP.Watchdog stopped" in out
     # reported, not fixed
