@@ -240,8 +240,12 @@ def main():
     shown_before = aps.MASK if secret and current is not None else current
     shown_after = aps.MASK if secret and new_value is not None else new_value
     outcome.update(name=name, exists=after_exists, value=shown_after, changed=changed)
-    if p["members"] is not None:
+    if p["members"] is not None and not secret:
         outcome.update(members=extra["members"], added=extra["added"], removed=extra["removed"])
+    elif p["members"] is not None:
+        outcome.update(
+            members=[aps.MASK], added=[aps.MASK] * len(extra["added"]), removed=[aps.MASK] * len(extra["removed"])
+        )
     if changed and module._diff:
         if p["members"] is not None and not secret:
             before = "".join(m + "\n" for m in extra["before_list"])

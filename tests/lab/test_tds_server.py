@@ -258,3 +258,21 @@ def test_prepared_statements_as_mssql_python_sends_them(lab):
         assert cur.fetchall() == [("5",)]
         while cur.nextset():
             pass
+
+
+def test_attention_stops_a_running_backup(fresh_lab):
+    # a backup takes 60 s of real time; at scale 1/30 that is 2 s, longer than the client waits
+    fresh_lab.set_scale(1 / 30)
+    path = "C:\\acs\\dbbackup\\cancelled.bak"
+    try:
+        with connect(fresh_lab, host=BACKEND, database="master", timeout=0.3) as conn:
+            cur = conn.cursor()
+            with pytest.raises(tds_base.TimeoutError):
+                cur.execute("BACKUP DATABASE [SysAdminTenant] TO DISK = %s WITH INIT", (path,))
+            # python-tds sent an attention on the timeout; the server stopped and answered DONE(ATTN)
+            conn._tds_socket.sock.settimeout(5)
+            assert rows(conn, "SELECT DB_NAME()") == [("master",)]
+    finally:
+        fresh_lab.set_scale(0)
+    assert fresh_lab.counters().get("sql.cancelled_requests") == 1
+    assert path.lower() not in fresh_lab.host_state(BACKEND)["files"]

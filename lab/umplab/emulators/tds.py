@@ -24,7 +24,10 @@ Faults: ``sql.down host=H`` (connections are reset), ``sql.wrong_collation host=
 
 from __future__ import annotations
 
+import os
+import queue
 import re
+import select
 import socket
 import ssl
 import struct
@@ -33,7 +36,7 @@ from typing import Any, Iterable
 
 from ..sql import wire
 from ..sql.ntlm import NtlmExchange
-from ..sql.engine import Done, EnvChange, Info, ResultSet, RowCount, Session, SqlError, SqlServer
+from ..sql.engine import Cancelled, Done, EnvChange, Info, ResultSet, RowCount, Session, SqlError, SqlServer
 
 ORDER = 40
 
@@ -97,6 +100,13 @@ class Channel:
                 first_type = ptype
             if status & wire.STATUS_EOM:
                 return first_type, bytes(payload)
+
+    def pending(self, wakeup: int) -> bool:
+        """Block until the client sent something (True) or ``wakeup`` became readable (False)."""
+        if self.buf or (self.tls is not None and self.tls[0].pending()):
+            return True
+        ready, _, _ = select.select([self.sock, wakeup], [], [])
+        return self.sock in ready
 
     def send(self, data: bytes) -> None:
         if self.tls is None:
@@ -195,6 +205,8 @@ class TdsServer:
             if sess is not None:
                 with self.sql.lock:
                     self.sql.sessions.discard(sess)
+                if getattr(sess, "_runner", None) is not None:
+                    sess._runner.close()  # type: ignore[attr-defined]
                 sess.close()
             with self._lock:
                 self._conns.discard(sock)
@@ -348,13 +360,11 @@ class TdsServer:
             return
         if ptype == wire.PKT_SQL_BATCH:
             text = wire.batch_text(payload)
-            ch.send_message(wire.PKT_REPLY, self._tokens(sess, lambda: sess.run(text), rpc=False), sess.spid)
+            self._answer(ch, sess, lambda: self._tokens(sess, lambda: sess.run(text), rpc=False))
             return
         if ptype == wire.PKT_RPC:
-            out = bytearray()
-            for call in wire.parse_rpc(payload):
-                out += self._rpc(sess, call)
-            ch.send_message(wire.PKT_REPLY, bytes(out), sess.spid)
+            calls = wire.parse_rpc(payload)
+            self._answer(ch, sess, lambda: b"".join(self._rpc(sess, call) for call in calls))
             return
         if ptype == wire.PKT_TRANSACTION:
             tm = wire.parse_tm(payload)
@@ -375,6 +385,35 @@ class TdsServer:
             ch.send_message(wire.PKT_REPLY, self._tokens(sess, run, rpc=False), sess.spid)
             return
         raise wire.ProtocolError(f"packet type {ptype} is not supported")
+
+    def _answer(self, ch: Channel, sess: Session, build: Any) -> None:
+        """Run a request in the connection's worker while listening for an attention ([MS-TDS] 2.2.1.7):
+        if one comes before the answer is ready, the request stops at its next check (between statements,
+        or in a slow operation's wait), its results are dropped and the answer is DONE with DONE_ATTN."""
+        runner = _runner(sess)
+        sess.cancel.clear()
+        runner.submit(build)
+        attention = False
+        try:
+            if ch.pending(runner.rfd):
+                ptype, _payload = ch.read_message()
+                if ptype != wire.PKT_ATTENTION:
+                    raise wire.ProtocolError("a request arrived while another one was running")
+                attention = True
+                sess.cancel.set()
+        except BaseException:
+            sess.cancel.set()  # the client went away: stop the request before the connection closes
+            raise
+        finally:
+            result = runner.wait()
+        if "error" in result:
+            raise result["error"]
+        if attention or result.get("cancelled"):
+            self.world.count("sql.attentions")
+            self.world.count("sql.cancelled_requests")
+            ch.send_message(wire.PKT_REPLY, wire.done(wire.DONE_ATTN), sess.spid)
+            return
+        ch.send_message(wire.PKT_REPLY, result["out"], sess.spid)
 
     def _rpc(self, sess: Session, call: wire.RpcRequest) -> bytes:
         proc = call.proc.lower().split(".")[-1].strip("[]")
@@ -450,6 +489,8 @@ class TdsServer:
                     parts.append(wire.message(ev.number, ev.text, ev.severity, 1, server_name))
                 elif isinstance(ev, EnvChange):
                     parts.append(wire.envchange(ev.kind, ev.new, ev.old))
+        except Cancelled:
+            raise
         except SqlError as e:
             error = e
         except Exception as e:  # a lab bug must not hang the client: report it as a server error
@@ -484,6 +525,55 @@ def _peer_open(sock: socket.socket) -> bool:
         return True
     except OSError:
         return False
+
+
+class _Runner:
+    """One worker thread per connection that runs its requests; a pipe says when one is done."""
+
+    def __init__(self) -> None:
+        self.rfd, self.wfd = os.pipe()
+        self.jobs: queue.Queue = queue.Queue()
+        self.done = threading.Event()
+        self.result: dict[str, Any] = {}
+        threading.Thread(target=self._loop, name="tds-request", daemon=True).start()
+
+    def _loop(self) -> None:
+        while True:
+            build = self.jobs.get()
+            if build is None:
+                return
+            result: dict[str, Any] = {}
+            try:
+                result["out"] = build()
+            except Cancelled:
+                result["cancelled"] = True
+            except BaseException as e:  # re-raised in the connection thread
+                result["error"] = e
+            self.result = result
+            self.done.set()
+            os.write(self.wfd, b"x")
+
+    def submit(self, build: Any) -> None:
+        self.done.clear()
+        self.jobs.put(build)
+
+    def wait(self) -> dict[str, Any]:
+        self.done.wait()
+        os.read(self.rfd, 1)
+        return self.result
+
+    def close(self) -> None:
+        self.jobs.put(None)
+        os.close(self.rfd)
+        os.close(self.wfd)
+
+
+def _runner(sess: Session) -> _Runner:
+    r = getattr(sess, "_runner", None)
+    if r is None:
+        r = _Runner()
+        sess._runner = r  # type: ignore[attr-defined]
+    return r
 
 
 def _bind(definition: str, params: list[wire.RpcParam]) -> dict[str, Any]:

@@ -136,7 +136,7 @@ def backup(sess: Session, s: list[Tok], params: dict[str, Any]) -> Iterator[Even
             3202, f'Write on "{path}" failed: 112(There is not enough space on the disk.)', then=_terminating(verb)
         )
     started = time.monotonic()
-    world.lab_sleep(float(world.config.get("durations", {}).get("sql_backup", 60)))
+    sess.sleep(float(world.config.get("durations", {}).get("sql_backup", 60)))
     with world.lock:
         files = world.host_state(srv.host).setdefault("files", {})
         old = files.get(win_key(path))
@@ -385,7 +385,7 @@ def restore(sess: Session, s: list[Tok], params: dict[str, Any]) -> Iterator[Eve
             ),
         )
     started = time.monotonic()
-    world.lab_sleep(float(world.config.get("durations", {}).get("sql_restore", 90)))
+    sess.sleep(float(world.config.get("durations", {}).get("sql_restore", 90)))
     dbname = existing or target
     if existing is None:
         with world.lock:

@@ -28,6 +28,10 @@ from ..world import World, win_key
 LAB_BACKUP_FORMAT = "umplab-mssql-backup/1"
 
 
+class Cancelled(Exception):
+    """The client sent an attention while the request ran: stop, and answer DONE with DONE_ATTN."""
+
+
 class SqlError(Exception):
     """A SQL Server error message (number, severity, state), optionally followed by another (e.g. 3013)."""
 
@@ -336,6 +340,7 @@ class Session:
     conns: dict[str, sqlite3.Connection] = field(default_factory=dict)
     in_tx: set[str] = field(default_factory=set)
     is_open: Any = lambda: True  # the TDS server replaces it with a check of the client's socket
+    cancel: threading.Event = field(default_factory=threading.Event)  # set when an attention arrives
 
     def __hash__(self) -> int:
         return id(self)
@@ -512,7 +517,16 @@ class Session:
         """Execute a batch (or the statement of an sp_executesql) statement by statement."""
         self.server.world.count("sql.statements")
         for stmt in split_statements(sql):
+            if self.cancel.is_set():
+                raise Cancelled()
             yield from self._statement(stmt, params or {})
+
+    def sleep(self, real_seconds: float) -> None:
+        """A slow operation's scaled duration (world.lab_sleep), cut short by an attention."""
+        d = self.world.duration(real_seconds)
+        self.world.count("lab.critical_path_seconds", d)
+        if d > 0 and self.cancel.wait(d):
+            raise Cancelled()
 
     def _statement(self, toks: list[Tok], params: dict[str, Any]) -> Iterator[Event]:
         s = sig(toks)
