@@ -43,6 +43,10 @@ def test_preflight_clean_lab_in_check_mode_passes_and_changes_nothing(fresh_lab,
     data = json.loads((tmp_path / "reports" / "ump01_password_customers.json").read_text())
     assert {c["customer"] for c in data["customers"]} == pw and data["host"] == "ump01"
     assert report["hosts"]["ump01"]["versions"]["before"]["sysadminkit"] == "8.0.400.64"
+    # no secret of the lab on the console, in the report or in the files
+    written = proc.stdout + proc.stderr + "".join(p.read_text() for p in (tmp_path / "reports").iterdir())
+    for secret in fresh_lab.secrets():
+        assert secret not in written
 
 
 def test_preflight_each_check_fails_on_its_own_fault(fresh_lab, tmp_path):

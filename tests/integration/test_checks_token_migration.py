@@ -71,3 +71,6 @@ def test_token_migration_invites_tracks_and_reports(fresh_lab, tmp_path):
     with open(tmp_path / "reports" / "ump01_token_migration.csv") as f:
         left = list(csv.DictReader(f))
     assert [r["customer"] for r in left] == [pending[0]] and left[0]["state"] == "invited"
+    written = proc.stdout + proc.stderr + "".join(p.read_text() for p in (tmp_path / "reports").iterdir())
+    for secret in lab.secrets():
+        assert secret not in written
