@@ -1183,7 +1183,7 @@ def token_migration_checks(status):
 
 # --------------------------------------------------------------------------- Windows primitives -> observations
 def disk_free_gb(disks, drive="C"):
-    """Free GB of ``drive`` from community.windows.win_disk_facts (``ansible_facts.disks``); None if not found."""
+    """Free GB of ``drive`` from community.windows.win_disk_facts (``ansible_facts.ansible_disks``, as win_disk_facts.ps1 sets it); None if not found."""
     d = _lower(drive).rstrip(":\\")
     for disk in disks or []:
         for part in disk.get("partitions") or []:

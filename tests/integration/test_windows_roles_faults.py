@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 
 from .windows_roles_helpers import checkpoint, host_file, needs_winrm, run_playbook, services_state
@@ -54,10 +56,14 @@ def test_locked_files_and_a_hanging_step(wlab):
     assert "close every file and folder opened under C:\\acs" in msg
 
     msg = run.failure("ump02")
-    assert msg.startswith(
-        "ump02: wyUpdate 8.0.515 did not finish within 4s (last progress: ump02: wyUpdate 8.0.515 step 15/26"
-    )
-    assert "InstallChocolatey ok" in msg and "The SysAdmin services are left stopped" in msg
+    # the last progress line is the step before the hang, or the hanging step itself when the poll
+    # that saw it came after the async timeout killed the job (load-dependent, both are right)
+    assert re.match(
+        r"ump02: wyUpdate 8\.0\.515 did not finish within 4s \(last progress: ump02: wyUpdate 8\.0\.515 step "
+        r"(15/26 InstallChocolatey ok|16/26 InstallDotNet)",
+        msg,
+    ), msg
+    assert "The SysAdmin services are left stopped" in msg
     assert checkpoint(wlab, "ump02")["phases"]["wyupdate"]["status"] == "failed"
 
 

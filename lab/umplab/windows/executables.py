@@ -98,7 +98,7 @@ ON_DISK = {
     "logreport": "C:\\acs\\tools\\LogReport\\LogReport.exe",
     "checkazuretenantid_220": "C:\\acs\\CheckAzureTenantId_220\\CheckAzureTenantId_220.exe",
 }
-SYSTEM = {"hostname", "whoami", "sc", "ipconfig", "cmd", "powershell", "pwsh", "ping"}
+SYSTEM = {"hostname", "whoami", "sc", "ipconfig", "cmd", "powershell", "pwsh", "ping", "openfiles"}
 
 
 def _resolve(host: "WindowsHost", token: str, user: str) -> str | None:
@@ -144,6 +144,8 @@ def run_argv(
         )
     if name == "sc":
         return sc_exe(ex)
+    if name == "openfiles":
+        return openfiles_exe(ex)
     if name == "cmd" and not re.search(r"\s/[cCkK]\s", raw):
         # an interactive cmd.exe reading its commands from stdin
         out = [
@@ -624,3 +626,25 @@ def _get_content(host: "WindowsHost", user: str, rest: str) -> tuple[int, str, s
     if tail is not None:
         lines = lines[-tail:] if tail else []
     return 0, "".join(line + "\r\n" for line in lines), ""
+
+
+def openfiles_exe(ex: "Exec") -> tuple[int, str, str]:
+    """``openfiles /query [/fo csv] [/v]``: the open handles in host_state["open_files"].
+
+    Columns as openfiles.exe /query /fo csv /v prints them (Windows Server 2019); with nothing open it
+    prints the INFO line. Real openfiles lists local handles only when the "maintain objects list"
+    global flag is set; the lab assumes it is (docs/assumptions.md)."""
+    args = [a.lower() for a in ex.argv[1:]]
+    if "/query" not in args:
+        return 1, "", "ERROR: Invalid syntax. Type \"OPENFILES /?\" for usage.\r\n"
+    with ex.host.world.lock:
+        files = list(ex.host.world.host_state(ex.host.name).get("open_files", []))
+        hostname = ex.host.world.host_state(ex.host.name)["os"]["hostname"]
+    if not files:
+        return 0, "INFO: No shared open files found.\r\n", ""
+    lines = ['"Hostname","ID","Accessed By","Type","#Locks","Open Mode","Open File (Path\\executable)"']
+    for n, f in enumerate(files, start=1):
+        path = f["path"] if isinstance(f, dict) else str(f)
+        who = f.get("user", "ump-svc") if isinstance(f, dict) else "ump-svc"
+        lines.append(f'"{hostname}","{4000 + n}","{who}","Windows","0","Read","{path}"')
+    return 0, "\r\n".join(lines) + "\r\n", ""

@@ -170,3 +170,84 @@ def seed_host(state: dict) -> None:
         ]
     ):
         feats.setdefault(n, {"id": 100 + i, "display_name": d, "installed": inst})
+
+
+@module("community.windows.win_disk_facts")
+def win_disk_facts(ctx: ModuleContext) -> dict:
+    """One GPT system disk holding the host's drives (host_state["os"]["drives"]), shaped as the module's
+    win_disk_facts.ps1 builds it: ``ansible_facts.ansible_disks`` (not ``disks``), partitions and volumes
+    only when the ``filter`` asks for them."""
+    wanted = ctx.params.get("filter") or ["physical_disk", "virtual_disk", "win32_disk_drive", "partitions", "volumes"]
+    with ctx.lock:
+        drives = dict(ctx.state()["os"].get("drives", {}))
+    gib = 1024**3
+    size = sum(int(d.get("size_gb", 0)) for d in drives.values()) * gib + 1024**2 * 550
+    disk: dict = {
+        "number": 0,
+        "size": size,
+        "bus_type": "SCSI",
+        "friendly_name": "Msft Virtual Disk",
+        "partition_style": "GPT",
+        "partition_count": len(drives) + 1,
+        "operational_status": "Online",
+        "sector_size": 4096,
+        "read_only": False,
+        "bootable": True,
+        "system_disk": True,
+        "clustered": False,
+        "manufacturer": "Msft",
+        "model": "Virtual Disk",
+        "firmware_version": "1.0",
+        "location": "Integrated : Adapter 0",
+        "serial_number": "",
+        "unique_id": "60022480" + ctx.name.encode().hex()[:24].upper(),
+        "guid": None,
+        "path": "\\\\?\\scsi#disk&ven_msft&prod_virtual_disk#000000#{53f56307-b6bf-11d0-94f2-00a0c91efb8b}",
+    }
+    if "partitions" in wanted or "volumes" in wanted:
+        parts = []
+        offset = 1024**2 * 550
+        for n, (letter, d) in enumerate(sorted(drives.items()), start=2):
+            psize = int(d.get("size_gb", 0)) * gib
+            part = {
+                "number": n,
+                "size": psize,
+                "type": "Basic",
+                "drive_letter": letter,
+                "transition_state": 1,
+                "offset": offset,
+                "hidden": False,
+                "shadow_copy": False,
+                "guid": "{%08x-0000-0000-0000-000000000000}" % n,
+                "access_paths": [f"{letter}:\\"],
+                "gpt_type": "{ebd0a0a2-b9e5-4433-87c0-68b6b72699c7}",
+                "no_default_driveletter": False,
+            }
+            offset += psize
+            if "volumes" in wanted:
+                part["volumes"] = [
+                    {
+                        "size": psize,
+                        "size_remaining": int(float(d.get("free_gb", 0)) * gib),
+                        "type": "NTFS",
+                        "label": "Windows" if letter == "C" else "",
+                        "health_status": "Healthy",
+                        "drive_type": "Fixed",
+                        "object_id": f"{{1}}\\\\{ctx.name.upper()}\\root/Microsoft/Windows/Storage/Providers_v2\\WSP_Volume",
+                        "path": "\\\\?\\Volume{%08x-0000-0000-0000-000000000000}\\" % n,
+                        "allocation_unit_size": 4096,
+                    }
+                ]
+            parts.append(part)
+        disk["partitions"] = parts
+    if "physical_disk" in wanted:
+        disk["physical_disk"] = {
+            "size": size,
+            "media_type": "Unspecified",
+            "bus_type": "SCSI",
+            "health_status": "Healthy",
+            "operational_status": "OK",
+            "friendly_name": "Msft Virtual Disk",
+            "can_pool": False,
+        }
+    return {"changed": False, "ansible_facts": {"ansible_disks": [disk]}}
