@@ -51,7 +51,7 @@ sanity: setup
 	scripts/ansible-test-sanity.sh
 
 pytest: setup
-	$(BIN)/python -m pytest -p no:cacheprovider tests
+	$(BIN)/python -m pytest -p no:cacheprovider -n 2 --dist loadfile tests
 
 unit: setup
 	$(BIN)/python -m pytest -p no:cacheprovider tests/unit

@@ -96,8 +96,8 @@ class Lab(LabClient):
 
 
 @pytest.fixture(scope="session")
-def lab(tmp_path_factory) -> Lab:
-    """One lab for the whole session (2 hosts, scale 0). Tests that change the world reset it."""
+def lab_session(tmp_path_factory) -> Lab:
+    """One lab process for the whole session (2 hosts, scale 0)."""
     state_dir = tmp_path_factory.mktemp("lab")
     umplab("up", "--hosts", "2", "--scale", "0", state_dir=state_dir)
     try:
@@ -107,10 +107,20 @@ def lab(tmp_path_factory) -> Lab:
 
 
 @pytest.fixture
+def lab(lab_session: Lab) -> Lab:
+    """The session's lab, reset to its seeded state with no faults before every test.
+
+    Resetting is cheap (a copy of the seeded world and its SQLite files), and it keeps each test
+    independent of what ran before it on the same worker (pytest-xdist runs files in any order).
+    """
+    lab_session.clear_faults()
+    lab_session.reset()
+    yield lab_session
+    lab_session.clear_faults()
+
+
+@pytest.fixture
 def fresh_lab(lab: Lab) -> Lab:
-    """The session lab, reset to its seeded state and with no faults, before the test."""
-    lab.clear_faults()
-    lab.reset()
+    """The reset lab with its round-trip counters zeroed too."""
     lab.reset_counters()
-    yield lab
-    lab.clear_faults()
+    return lab

@@ -39,6 +39,7 @@ def build(ep):
             "ump_lab_state_dir": os.path.abspath(STATE_DIR),
             "ump_ca_bundle": ca,
             "ump_target_version": ep.get("target_version", "8.0.515"),
+            "ump_from_version": ep.get("from_version", "8.0.400.64"),
             # Azure: the ARM emulator and its Entra ID authority
             "ump_azure_tenant_id": entra.get("tenant_id"),
             "ump_azure_client_id": entra.get("automation_client_id"),

@@ -376,8 +376,9 @@ class Restore:
         )
         try:
             if p["deallocate"]:
-                self.deallocate()
+                # set first: a deallocation that fails or times out half-way still gets the VM started again
                 self.deallocated_by_us = True
+                self.deallocate()
             vm_model["properties"]["storageProfile"]["osDisk"]["managedDisk"]["id"] = new_disk["id"]
             vm_model["properties"]["storageProfile"]["osDisk"]["managedDisk"]["storageAccountType"] = sku
             vm_model["properties"]["storageProfile"]["osDisk"]["name"] = new_disk["name"]

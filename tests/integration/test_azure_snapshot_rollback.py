@@ -92,9 +92,12 @@ def test_snapshot_change_rollback_restores_the_host_and_reruns_change_nothing(fr
     old_disk = vm_disk(lab, "ump01")
     lab.reset_counters()
 
-    # ... and the rollback brings the one from before back
-    proc = lab.playbook("playbooks/rollback.yml", "-v", extra_vars={**ckpt_vars(ckdir), **NO_WINRM})
+    # ... and the rollback brings the one from before back, running and answering WinRM
+    proc = lab.playbook("playbooks/rollback.yml", "-vvvv", extra_vars=ckpt_vars(ckdir))
     assert "failed=0" in proc.stdout
+    ping = proc.stdout.split("Check the restored host with win_ping]", 1)[1].split("PLAY RECAP", 1)[0]
+    assert "ok: [ump01]" in ping and '"ping": "pong"' in ping
+    assert lab.endpoints["secrets"]["azure_client_secret"] not in proc.stdout + proc.stderr
     assert lab.host_state("ump01") == before
     new_disk = vm_disk(lab, "ump01")
     assert new_disk != old_disk and new_disk.endswith(snap["outputs"]["snapshot_name"] + "-osdisk")
@@ -214,48 +217,62 @@ def test_check_mode_changes_nothing(fresh_lab, ckdir):
     assert not any(k.endswith((".write", ".deallocate", ".start")) for k in lab.counters())
 
 
-def test_restore_refusals_leave_the_vm_running(fresh_lab):
+def run_playbook(lab, name: str, extra: dict) -> subprocess.CompletedProcess:
+    """A test playbook on the controller, authenticated from the environment as under AWX."""
+    extra = dict(extra, arm_base_url=lab.endpoints["arm"]["base_url"], arm_ca_bundle=lab.ca_file)
+    return subprocess.run(
+        [
+            str(BIN / "ansible-playbook"),
+            "-i",
+            "localhost,",
+            "-e",
+            f"ansible_python_interpreter={sys.executable}",
+            "-e",
+            json.dumps(extra),
+            str(REPO / "tests" / "integration" / "playbooks" / name),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=600,
+        cwd=REPO,
+        env=awx_env(lab),
+    )
+
+
+def test_restore_refusals_leave_the_vm_running_and_faults_are_retried(fresh_lab, tmp_path):
     lab = fresh_lab
-    mine, _ = run_module(lab, "azure_snapshot", {"resource_group": "rg-ump01", "vm_name": "ump01", "name": "mine"})
-    # a snapshot of another VM's disk
-    theirs, _ = run_module(
-        lab, "azure_vm_os_disk", {"resource_group": "rg-ump02", "vm_name": "ump02", "snapshot": mine["id"]}
-    )
-    assert theirs["failed"] and "never an OS disk of this VM" in theirs["msg"] and "force=true" in theirs["msg"]
-    # an ADE-encrypted VM
-    lab.fault("arm.ade", host="ump01")
-    ade, _ = run_module(lab, "azure_vm_os_disk", {"resource_group": "rg-ump01", "vm_name": "ump01", "snapshot": "mine"})
-    assert ade["failed"] and "Azure Disk Encryption" in ade["msg"]
-    lab.clear_faults()
-    # 403 on the swap after the VM was deallocated: it is started again, and the message says so
-    lab.fault("arm.403", action="Microsoft.Compute/virtualMachines/write")
-    denied, _ = run_module(
-        lab, "azure_vm_os_disk", {"resource_group": "rg-ump01", "vm_name": "ump01", "snapshot": "mine"}
-    )
-    assert denied["failed"] and "Microsoft.Compute/virtualMachines/write" in denied["msg"]
-    assert "the VM is left running on its previous disk" in denied["msg"]
-    st = lab.state()
-    assert st["azure"]["power"][st["hosts"]["ump01"]["vm_id"].lower()] == "running"
-    lab.clear_faults()
-    # throttled while polling and a conflicting write on the swap: retried, reported, and done
-    lab.fault("arm.429", op="operations.read", times=1, retry_after=1)
-    lab.fault("arm.409", op="virtualMachines.write", times=1)
-    done, _ = run_module(
+    out = tmp_path / "results.json"
+    proc = run_playbook(
         lab,
-        "azure_vm_os_disk",
-        {"resource_group": "rg-ump01", "vm_name": "ump01", "snapshot": "mine", "retry_base_delay": 0.01},
+        "azure_refusals.yml",
+        {
+            "lab_admin_url": lab.endpoints["admin"]["url"],
+            "lab_admin_token": lab.endpoints["admin"]["token"],
+            "results_file": str(out),
+        },
     )
+    assert proc.returncode == 0, proc.stdout[-5000:] + proc.stderr[-2000:]
+    r = json.loads(out.read_text())
+    # a snapshot of another VM's disk
+    assert r["theirs"]["failed"] and "never an OS disk of this VM" in r["theirs"]["msg"]
+    assert "force=true" in r["theirs"]["msg"]
+    # an ADE-encrypted VM
+    assert r["ade"]["failed"] and "Azure Disk Encryption" in r["ade"]["msg"]
+    # 403 on the swap after the VM was deallocated: it is started again, and the message says so
+    assert r["denied"]["failed"] and "Microsoft.Compute/virtualMachines/write" in r["denied"]["msg"]
+    assert "the VM is left running on its previous disk" in r["denied"]["msg"]
+    vm_id = lab.state()["hosts"]["ump01"]["vm_id"].lower()
+    assert r["power_after_denied"][vm_id] == "running"
+    # throttled while polling and a conflicting write on the swap: retried, reported, and done
+    done = r["done"]
     assert done["changed"] is True and done["power_state"] == "running", done
-    assert sorted(r["status"] for r in done["retries"]) == [409, 429]
+    assert sorted(x["status"] for x in done["retries"]) == [409, 429]
     assert any(op["resumed_polling"] for op in done["operations"])  # the poll resumed, the write was not resent
     assert vm_disk(lab, "ump01") == done["disk_id"] and done["previous_disk_id"] != done["disk_id"]
     # a missing VM and a missing resource group
-    missing, _ = run_module(
-        lab, "azure_vm_os_disk", {"resource_group": "rg-ump01", "vm_name": "nope", "snapshot": "mine"}
-    )
-    assert missing["failed"] and "rg-ump01/nope" in missing["msg"]
-    norg, _ = run_module(lab, "azure_snapshot_info", {"resource_group": "rg-nope"})
-    assert norg["failed"] and "ResourceGroupNotFound" in json.dumps(norg["error"])
+    assert r["missing"]["failed"] and "rg-ump01/nope" in r["missing"]["msg"]
+    assert r["norg"]["failed"] and r["norg"]["error"]["details"]["code"] == "ResourceGroupNotFound"
+    assert lab.endpoints["secrets"]["azure_client_secret"] not in proc.stdout + proc.stderr
 
 
 def test_slow_snapshot_times_out_with_the_resource_named(fresh_lab):
@@ -268,32 +285,44 @@ def test_slow_snapshot_times_out_with_the_resource_named(fresh_lab):
     assert result["failed"] and "still InProgress after 1 s" in result["msg"] and "snapshots/slow" in result["msg"]
     info, _ = run_module(fresh_lab, "azure_snapshot_info", {"resource_group": "rg-ump01", "vm_name": "ump01"})
     assert [s["provisioning_state"] for s in info["snapshots"]] == ["Creating"]
+    # a snapshot still Creating is not restored, and nothing is touched
+    early, _ = run_module(
+        fresh_lab, "azure_vm_os_disk", {"resource_group": "rg-ump01", "vm_name": "ump01", "snapshot": "slow"}
+    )
+    assert (
+        early["failed"]
+        and "is Creating, not Succeeded" in early["msg"]
+        and "wait until it is Succeeded" in early["msg"]
+    )
+    assert not any(k.endswith((".deallocate", "disks.write")) for k in fresh_lab.counters())
 
 
 def test_snapshot_lifecycle_info_tags_restore_with_disk_removal_and_delete(fresh_lab):
     lab = fresh_lab
     old_disk = vm_disk(lab, "ump01")
-    extra = {"arm_base_url": lab.endpoints["arm"]["base_url"], "arm_ca_bundle": lab.ca_file}
-    proc = subprocess.run(
-        [
-            str(BIN / "ansible-playbook"),
-            "-i",
-            "localhost,",
-            "-e",
-            f"ansible_python_interpreter={sys.executable}",
-            "-e",
-            json.dumps(extra),
-            str(REPO / "tests" / "integration" / "playbooks" / "azure_lifecycle.yml"),
-        ],
-        capture_output=True,
-        text=True,
-        timeout=600,
-        cwd=REPO,
-        env=awx_env(lab),
-    )
+    proc = run_playbook(lab, "azure_lifecycle.yml", {})
     assert proc.returncode == 0, proc.stdout[-5000:] + proc.stderr[-2000:]
     st = lab.state()
     assert old_disk.lower() not in st["azure"]["resources"]  # deleted once the VM ran on the restored disk
     names = sorted(r["name"] for r in st["azure"]["resources"].values() if r["type"] == "Microsoft.Compute/snapshots")
     assert names == ["life-b"]
     assert lab.endpoints["secrets"]["azure_client_secret"] not in proc.stdout + proc.stderr
+
+
+def test_rollback_without_the_checkpoint_finds_the_snapshot_by_its_tags(fresh_lab, tmp_path):
+    lab = fresh_lab
+    before = lab.host_state("ump01")
+    proc = lab.playbook("playbooks/snapshot.yml", "--limit", "ump01", extra_vars=ckpt_vars(tmp_path / "node-a"))
+    assert "failed=0" in proc.stdout
+    lab.set_host_state("ump01", ["files", "c:\\acs\\upgraded.txt"], {"type": "file", "content": "8.0.515"})
+    # the rollback runs where the checkpoint is not (another AWX execution node)
+    proc = lab.playbook(
+        "playbooks/rollback.yml", "--limit", "ump01", extra_vars={**ckpt_vars(tmp_path / "node-b"), **NO_WINRM}
+    )
+    assert "failed=0" in proc.stdout, proc.stdout[-3000:]
+    assert lab.host_state("ump01") == before
+    # and with no snapshot at all, a clear failure that says what to do
+    proc = lab.playbook(
+        "playbooks/rollback.yml", "--limit", "ump02", extra_vars={**ckpt_vars(tmp_path / "node-c"), **NO_WINRM}
+    )
+    assert proc.returncode != 0 and "Name one with swap_os_disk_snapshot" in proc.stdout

@@ -37,6 +37,7 @@ def test_restarting_service_stays_stopped_once_recovery_is_take_no_action(fresh_
 
 def test_service_that_will_not_stop_and_dependencies(fresh_lab, tmp_path):
     fresh_lab.fault("winhost.service_wont_stop", host="ump01", service="SysAdmin.PeeringSvc")
+    fresh_lab.fault("winhost.service_wont_start", host="ump01", service="SysAdmin.TenantSvc", times=1)
     tasks = [
         {
             "name": "stuck",
@@ -52,6 +53,16 @@ def test_service_that_will_not_stop_and_dependencies(fresh_lab, tmp_path):
         {"name": "w3svc after", "ansible.windows.win_service": {"name": "w3svc"}},
         {"name": "start w3svc", "ansible.windows.win_service": {"name": "w3svc", "state": "started"}},
         {"name": "was after", "ansible.windows.win_service": {"name": "WAS"}},
+        {"name": "stop tenant", "ansible.windows.win_service": {"name": "SysAdmin.TenantSvc", "state": "stopped"}},
+        {
+            "name": "tenant will not start",
+            "ansible.windows.win_service": {"name": "SysAdmin.TenantSvc", "state": "started"},
+            "ignore_errors": True,
+        },
+        {
+            "name": "tenant starts now",
+            "ansible.windows.win_service": {"name": "SysAdmin.TenantSvc", "state": "started"},
+        },
         {
             "name": "disable",
             "ansible.windows.win_service": {
@@ -75,6 +86,8 @@ def test_service_that_will_not_stop_and_dependencies(fresh_lab, tmp_path):
     assert r["w3svc after"]["state"] == "stopped"
     assert r["start w3svc"]["state"] == "running"
     assert r["was after"]["state"] == "running"  # started as w3svc's dependency
+    assert r["tenant will not start"]["failed"] is True and "cannot be started" in r["tenant will not start"]["msg"]
+    assert r["tenant starts now"]["changed"] is True and r["tenant starts now"]["state"] == "running"
     assert r["disable"]["changed"] is True and r["disable"]["start_mode"] == "disabled"
     assert r["start disabled"]["failed"] is True
 

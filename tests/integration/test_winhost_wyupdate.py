@@ -141,9 +141,18 @@ def test_wyupdate_refusals_and_preconditions(fresh_lab, tmp_path):
 
 def test_failed_step_leaves_the_host_partially_changed(fresh_lab, tmp_path):
     fresh_lab.fault("wyupdate.fail_step", host="ump01", step="RunSqlScripts")
-    tasks = [STOP_ALL, _wy("upgrade"), _read("steps", STEPLOG), _read("result", RESULT)]
+    tasks = [
+        STOP_ALL,
+        _wy("upgrade"),
+        _read("steps", STEPLOG),
+        _read("result", RESULT),
+        {"name": "logreport", "ansible.windows.win_command": "C:\\acs\\tools\\LogReport\\LogReport.exe"},
+    ]
     r = {k: v["ump01"] for k, v in run_tasks(fresh_lab, tmp_path, tasks).items()}
     assert r["upgrade"]["rc"] == 1
+    assert r["logreport"]["stdout_lines"] == [
+        "ERROR | RunSqlScripts | RunSqlScripts failed (lab fault wyupdate.fail_step)"
+    ]
     steps = _steps(_text(r["steps"]))
     assert steps[-1][:2] == ("RunSqlScripts", "FAILED")
     assert _text(r["result"]).splitlines()[-1].startswith("error - RunSqlScripts failed:")
@@ -199,6 +208,15 @@ def test_locked_files_roll_back_and_hang_is_killed_by_async_timeout(fresh_lab, t
     assert not any("STEPLOG" in k for k in fresh_lab.host_state("ump01")["files"])
 
     fresh_lab.set_host_state("ump01", ["open_files"], [])
+    # the fault form of the same thing, once
+    fresh_lab.fault("winhost.locked_files", host="ump01", path="C:\\acs\\SysAdminKit\\SysAdmin.TenantSvc.exe", times=1)
+    tasks = [_wy("locked by fault"), _read("result by fault", RESULT)]
+    r = {k: v["ump01"] for k, v in run_tasks(fresh_lab, tmp_path, tasks).items()}
+    assert r["locked by fault"]["rc"] == 1
+    assert _text(r["result by fault"]).splitlines()[-1] == (
+        "error - files in use: C:\\acs\\SysAdminKit\\SysAdmin.TenantSvc.exe"
+    )
+
     fresh_lab.fault("wyupdate.hang", host="ump01", step="InstallDotNet", times=1)
     # times=1: the hang fires once; StartPeeringSvc ran before it, so stop the services again
     stop_again = dict(STOP_ALL, name="stop services again")

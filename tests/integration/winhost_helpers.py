@@ -91,8 +91,12 @@ def assert_keys_documented(fqcn: str, result: dict, must_have: set[str] | None =
     assert not missing, f"{fqcn} success result lacks documented keys {sorted(missing)}"
 
 
-def assert_contains_documented(fqcn: str, key: str, items: list[dict]) -> None:
+def assert_contains_documented(fqcn: str, key: str, items: list[dict], complete: bool = False) -> None:
+    """Every key of each element is documented (and, with ``complete``, every documented key is there)."""
     doc = module_return_doc(fqcn)[key].get("contains") or {}
     for item in items:
         extra = set(item) - set(doc)
         assert not extra, f"{fqcn} {key}[] has undocumented keys {sorted(extra)}"
+        if complete:
+            missing = set(doc) - set(item)
+            assert not missing, f"{fqcn} {key}[] lacks documented keys {sorted(missing)}"

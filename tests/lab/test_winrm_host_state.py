@@ -99,3 +99,33 @@ def test_processes_die_with_their_machine(inproc_lab):
     svc.run_ps("Stop-Service sysadmin*, w3svc -Force")
     r = svc.run_cmd("C:\\acs\\wyupdate.exe", ["/fromservice", '-logfile="C:\\acs\\r.log"'])
     assert r.status_code == 0
+
+
+def test_a_lab_reset_kills_what_ran_on_the_old_state(inproc_lab):
+    import copy
+    import threading
+    import time
+
+    lab, world = inproc_lab
+    world.add_fault("customer_upgrade.stuck", host="ump01", customer="adatum01")
+    with world.lock:  # as if wyUpdate had run: the kit is at the target
+        world.host_state("ump01")["ump"]["components"]["SysAdminKit"] = "8.0.515"
+    svc = _session(lab, world, "ump-svc", world.data["secrets"]["service_account_password"])
+    cu = "C:\\acs\\SysAdmin.CustomerUpgrade\\Sysadmin.CustomerUpgrade.exe"
+    result: dict = {}
+    t = threading.Thread(target=lambda: result.update(r=svc.run_cmd(cu, ["/unattended", "/customers:adatum01"])))
+    t.start()
+    log = "c:\\acs\\sysadmin.customerupgrade\\logs\\customerupgrade.log"
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline:
+        with world.lock:
+            if "Upgrading" in world.host_state("ump01")["files"].get(log, {}).get("content", ""):
+                break
+        time.sleep(0.05)
+    # what `umplab reset` does to a disk: its contents are replaced by the seeded copy
+    key = arm_key(world.host_os_disk_id("ump01"))
+    with world.lock:
+        world.disk_contents[key] = copy.deepcopy(world.disk_contents[key])
+    t.join(15)
+    assert not t.is_alive()
+    assert result["r"].status_code == 3  # cancelled

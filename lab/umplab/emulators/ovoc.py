@@ -26,7 +26,11 @@ _FILTER = re.compile(r"^\(\s*ipAddress\s*=\s*'([^']*)'\s*\)$")
 
 class OvocHandler(LabHandler):
     system = "ovoc"
-    routes = [("GET", r"/ovoc/v1/topology/devices", "get_devices")]
+    routes = [
+        ("GET", r"/ovoc/v1/topology/devices", "get_devices"),
+        # [checks] active alarms of a device; path, filter and fields are not public (docs/assumptions.md)
+        ("GET", r"/ovoc/v1/alarms/actives", "get_active_alarms"),
+    ]
 
     def error_body(self, status: int, code: str, message: str):
         return {"status": status, "description": message}
@@ -91,6 +95,34 @@ class OvocHandler(LabHandler):
             dev.pop("alarms", None)
             out.append(dev)
         return {"devices": out}
+
+    def get_active_alarms(self, req: Request):
+        """``?filter=(nodeId=<device id>)``: the device's ``alarms`` plus those of the ``ovoc.alarm`` fault."""
+        w = self.world
+        m = re.match(r"^\(\s*nodeId\s*=\s*'?(\d+)'?\s*\)$", (req.query.get("filter") or "").strip())
+        if not m:
+            raise HTTPError(400, {"status": 400, "description": f"unsupported filter {req.query.get('filter')!r}"})
+        node = int(m.group(1))
+        with w.lock:
+            devices = copy.deepcopy(w.data["ovoc"]["devices"])
+        out = []
+        for host, dev in devices.items():
+            if dev.get("id") != node:
+                continue
+            out = list(dev.get("alarms") or [])
+            fault = w.take_fault("ovoc.alarm", host=host)
+            if fault is not None:
+                out.append(
+                    {
+                        "id": 9000 + node,
+                        "severity": fault.get("severity", "Critical"),
+                        "name": fault.get("name", "UMP Management Disconnected"),
+                        "description": fault.get("description", "lab fault ovoc.alarm"),
+                        "source": dev.get("name"),
+                        "date": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+                    }
+                )
+        return {"alarms": out}
 
 
 def start(lab) -> dict:

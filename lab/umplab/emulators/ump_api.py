@@ -69,6 +69,12 @@ class UmpApiHandler(LabHandler):
         ("GET", BASE + r"/api/v3/portal/invitations", "portal_invitations"),
         ("GET", BASE + r"/api/v3/portal/sbcs", "portal_sbcs"),
         ("GET", BASE + r"/api/v3/portal/invitationsettings", "portal_invitation_settings"),
+        # [checks] the portal's "Switch to token" (sends an invitation), the scenario script templates, and the
+        # customer's side of an invitation: the link https://<FQDN>/authenticate/<InvitationId> (no bearer token;
+        # the real page runs a Microsoft device-code sign-in, which the lab takes as done). Not public: lab paths.
+        ("POST", BASE + r"/api/v3/customer/(?P<guid>[^/]+)/switchtotoken", "switch_to_token"),
+        ("GET", BASE + r"/api/v3/scripttemplates", "script_templates"),
+        ("POST", r"/authenticate/(?P<inv>[0-9]+)", "accept_invitation"),
     ]
 
     server_header = "Microsoft-IIS/10.0"
@@ -119,6 +125,9 @@ class UmpApiHandler(LabHandler):
         slow = w.take_fault("ump_api.slow", host=self.host)
         if slow is not None:
             time.sleep(float(slow.get("seconds", 5)))  # real seconds: the client's timeout is what is tested
+        if req.path.startswith("/authenticate/"):
+            w.count("ump_api.calls")
+            return
         app_id = w.hosts[self.host]["ump_api_app_id"]
         try:
             check_token(w, req.headers.get("Authorization"), f"api://{app_id}")
@@ -473,6 +482,53 @@ class UmpApiHandler(LabHandler):
 
     def portal_invitation_settings(self, req: Request):
         return {"CustomerAuthenticationPortalUrl": self._setting("InvitationPortalUrl")}
+
+    # ------------------------------------------------------------------ [checks] token migration, templates
+    def switch_to_token(self, req: Request):
+        """Security > Authentication Status > Switch to token: an invitation e-mail to the customer's admin."""
+        c = self._customer(req.params["guid"])
+        body = req.json() or {}
+        email = body.get("InvitationEmail") or c["M365Email"]
+        if not isinstance(email, str) or "@" not in email:
+            raise problem(400, "Bad Request", f"InvitationEmail {email!r} is not an e-mail address", "InvalidEmail")
+        if (c["AuthMethod"] or "").lower() == "token":
+            raise problem(
+                409, "Conflict", f"customer {c['CustomerShortName']} already uses token authentication", "AlreadyToken"
+            )
+        if self.world.take_fault("ump_api.invitation_fails", host=self.host, customer=c["CustomerShortName"]):
+            raise problem(502, "Bad Gateway", "the invitation e-mail could not be sent (SMTP)", "EmailNotSent")
+        now = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
+        conn = self.world.sql_connect(self._sql_host(), "SysAdminTenant")
+        try:
+            with conn:
+                cur = conn.execute(
+                    "INSERT INTO Invitation (UmpCustomerGuid, Email, Kind, State, SentAt, AcceptedAt) "
+                    "VALUES (?, ?, 'Request', 'Sent', ?, NULL)",
+                    (c["UmpCustomerGuid"], email, now),
+                )
+                inv_id = cur.lastrowid
+        finally:
+            conn.close()
+        return Response(201, {"InvitationId": inv_id, "Customer": c["CustomerShortName"], "InvitationEmail": email})
+
+    def accept_invitation(self, req: Request):
+        inv = _int(req.params["inv"])
+        rows = self._rows("SELECT * FROM Invitation WHERE Id = ?", (inv,))
+        if not rows:
+            raise problem(404, "Not Found", f"invitation {inv} does not exist", "InvitationNotFound")
+        if rows[0]["State"] in ("Revoked", "Expired"):
+            raise problem(410, "Gone", f"invitation {inv} is {rows[0]['State'].lower()}", "InvitationClosed")
+        now = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
+        self._exec("UPDATE Invitation SET State = 'Accepted', AcceptedAt = ? WHERE Id = ?", (now, inv))
+        self._exec(
+            "UPDATE Customer SET AuthMethod = 'Token', LastVerified = ?, LastVerificationOk = 1 WHERE UmpCustomerGuid = ?",
+            (now, rows[0]["UmpCustomerGuid"]),
+        )
+        return {"InvitationId": inv, "State": "Accepted"}
+
+    def script_templates(self, req: Request):
+        rows = self._rows("SELECT Id, Name, Kind, Body, Version FROM ScriptTemplate ORDER BY Id")
+        return {"ScriptTemplates": rows}
 
 
 def _int(v):

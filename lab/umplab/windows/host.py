@@ -315,7 +315,7 @@ class WindowsHost:
                 with self.world.lock:
                     # the job ran on the disk it started on; a host restored meanwhile does not see it
                     disk = self.world.disk_contents.get(bg.disk or "")
-                    if disk is not None:
+                    if disk is not None and disk is bg.disk_state:
                         fs.write_text(disk["files"], results_path, json.dumps(final))
             finally:
                 with self.table.jobs_lock:

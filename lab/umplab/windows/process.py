@@ -50,6 +50,8 @@ class Process:
         self.started = False
         self.cancel = threading.Event()
         self.disk = self._disk()
+        # the very state object: a lab reset or a restored disk replaces it, and the process dies
+        self.disk_state = self.table.world.disk_contents.get(self.disk or "")
         self._classify()
 
     def _disk(self) -> str | None:
@@ -61,7 +63,11 @@ class Process:
     def host_gone(self) -> bool:
         """The machine this process runs on was stopped or got another OS disk (processes die with it)."""
         w = self.table.world
-        return not w.host_reachable(self.table.host) or self._disk() != self.disk
+        return (
+            not w.host_reachable(self.table.host)
+            or self._disk() != self.disk
+            or w.disk_contents.get(self.disk or "") is not self.disk_state
+        )
 
     # ------------------------------------------------------------------ command line
     def _classify(self) -> None:
@@ -137,6 +143,9 @@ class Process:
         self.start_if_ready()
         with self.cond:
             self.cond.wait_for(lambda: self.done or self.out or self.err, timeout=max(0.05, timeout))
+            if not self.done:
+                # output usually comes right before the exit: answer both in one Receive when it does
+                self.cond.wait_for(lambda: self.done, timeout=min(0.05, max(0.0, timeout)))
             out, err = bytes(self.out), bytes(self.err)
             self.out.clear()
             self.err.clear()

@@ -7,6 +7,7 @@ Nothing leaves the machine: win_uri decides reachability from ``host_state["egre
 from __future__ import annotations
 
 import fnmatch
+import hashlib
 import time
 from datetime import datetime, timezone
 from urllib.parse import urlsplit
@@ -88,6 +89,8 @@ def win_certificate_info(ctx: ModuleContext) -> dict:
                 "has_private_key": bool(c.get("has_private_key")),
                 "intended_purposes": ["Server Authentication"],
                 "is_ca": False,
+                "path_length_constraint": 0,
+                "ski": hashlib.sha1(c["thumbprint"].encode()).hexdigest().upper(),
                 "issued_by": c["issuer"].split("CN=", 1)[-1],
                 "issued_to": subject_cn,
                 "issuer": c["issuer"],

@@ -162,6 +162,7 @@ def _info(name: str, svc: dict) -> dict:
         "triggers": [],
         "username": user,
         "wait_hint_ms": 0,
+        "win32_exitcode": 0 if running else 1077,  # ERROR_SERVICE_NEVER_STARTED
     }
 
 

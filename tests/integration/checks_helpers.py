@@ -1,0 +1,78 @@
+"""Helpers for the checks integration tests: run a playbook with its own report and checkpoint dirs, read
+the run report's checks per host, and change the lab's SysAdminTenant database directly."""
+
+from __future__ import annotations
+
+import glob
+import json
+import sqlite3
+from pathlib import Path
+
+TARGET = "8.0.515"
+NEW_SERVICES = ("SysAdmin.QuickReplicationCycleWorker", "SysAdmin.UMP.Watchdog", "SysAdmin.SyncAcquiredNumber")
+
+
+def run(lab, playbook: str, tmp: Path, name: str, *args: str, extra_vars: dict | None = None):
+    """Run ``playbook``; returns (process, report dict). Each run writes its report to ``tmp/reports``."""
+    reports = tmp / "reports"
+    ev = {"ump_checkpoint_dir": str(tmp / "checkpoints"), "ump_report_dir": str(reports)}
+    ev.update(extra_vars or {})
+    proc = lab.playbook(
+        playbook,
+        *args,
+        extra_vars=ev,
+        env={"UMP365_REPORT_DIR": str(reports), "UMP365_REPORT_RUN_ID": name},
+    )
+    with open(reports / f"{name}.json") as f:
+        report = json.load(f)
+    return proc, report
+
+
+def checks(report: dict, host: str) -> dict[str, dict]:
+    return {c["name"]: c for c in report["hosts"][host]["checks"]}
+
+
+def statuses(report: dict, host: str, status: str) -> set[str]:
+    return {n for n, c in checks(report, host).items() if c["status"] == status}
+
+
+def db(lab, ump_host: str) -> sqlite3.Connection:
+    """The SQLite file behind ``ump_host``'s SysAdminTenant (on its SQL host's current OS disk)."""
+    sql_host = lab.state()["hosts"][ump_host].get("sql_host", ump_host)
+    files = glob.glob(str(lab.state_dir / "disks" / f"*_{sql_host.lower()}_osdisk_*" / "SysAdminTenant.sqlite"))
+    assert len(files) == 1, files
+    return sqlite3.connect(files[0])
+
+
+def sql(lab, ump_host: str, statement: str, params: tuple = ()) -> None:
+    conn = db(lab, ump_host)
+    try:
+        with conn:
+            conn.execute(statement, params)
+    finally:
+        conn.close()
+
+
+def rows(lab, ump_host: str, query: str, params: tuple = ()) -> list[tuple]:
+    conn = db(lab, ump_host)
+    try:
+        return conn.execute(query, params).fetchall()
+    finally:
+        conn.close()
+
+
+def make_upgraded(lab, host: str, ovoc_ip: str | None = None) -> None:
+    """What a finished upgrade leaves: versions, the 8.0.450 services running, ApiAllowedIps with OVOC."""
+    for setting in ("SysAdminKitVersion", "MultiTenantVersion"):
+        sql(lab, host, "UPDATE ApplicationSetting SET Value = ? WHERE Name = ?", (TARGET, setting))
+    sql(lab, host, "UPDATE Customer SET Version = ?", (TARGET,))
+    if ovoc_ip:
+        sql(
+            lab,
+            host,
+            "UPDATE ApplicationSetting SET Value = ? WHERE Name = 'ApiAllowedIps'",
+            (f'["169.254.0.1","{ovoc_ip}"]',),
+        )
+    template = lab.host_state(host)["services"]["SysAdmin.TenantSvc"]
+    for name in NEW_SERVICES:
+        lab.set_host_state(host, ["services", name], dict(template, display_name=name))
