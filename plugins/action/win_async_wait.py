@@ -253,6 +253,8 @@ class ActionModule(ActionBase):
         )
         finished = bool(job and job.get("finished"))
         result["finished"] = finished
+        # the run report (plugins/callback/report.py) shows this with the task
+        result["ump_progress"] = state["events"][-1] if state["events"] else "%d poll(s)" % polls
         if finished:
             job = dict(job)
             result["job"] = job

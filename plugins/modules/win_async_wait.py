@@ -145,6 +145,11 @@ events:
   returned: always
   type: list
   elements: str
+ump_progress:
+  description: The last progress line (the run report shows it with the task).
+  returned: always
+  type: str
+  sample: "ump01: wyUpdate 8.0.515 step 26/26 Refresh_EMSCClientAgent_ignoreList ok"
 stuck:
   description: Customers found C(Upgrading) for longer than O(customer_timeout).
   returned: always

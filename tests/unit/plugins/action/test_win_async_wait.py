@@ -89,6 +89,7 @@ def test_progress_lines_and_the_finished_job(clock):
     r = action.run(task_vars=tv)
     assert r["finished"] and r["rc"] == 1 and not r.get("failed")
     assert r["polls"] == 2 and r["progress_log"] == STEP_LOG_2
+    assert r["ump_progress"] == "ump01: wyUpdate step 2/26 CheckDuplicates failed: dup"
     assert r["events"] == [
         "ump01: wyUpdate step 1/26 ClearWyupdateLog ok",
         "ump01: wyUpdate step 2/26 CheckDuplicates failed: dup",
