@@ -12,6 +12,12 @@ export UMPLAB_STATE_DIR="$lab_dir"
 "$py" -m umplab down --state-dir "$lab_dir" >/dev/null 2>&1 || true
 "$py" -m umplab up --state-dir "$lab_dir" --hosts "$hosts" --scale "$scale"
 trap '"$py" -m umplab down --state-dir "$lab_dir"' EXIT
+if [ -n "${DEMO_FAULT:-}" ]; then
+  # e.g. DEMO_FAULT="wyupdate.fail_step step=RunSqlScripts host=ump02": watch that host roll back
+  read -r -a fault <<<"$DEMO_FAULT"
+  "$py" -m umplab fault add "${fault[@]}" --state-dir "$lab_dir" >/dev/null
+  echo "lab fault injected: $DEMO_FAULT"
+fi
 rm -rf "$lab_dir/checkpoints" "$lab_dir/reports"
 rc=0
 "$repo/.venv/bin/ansible-playbook" -i inventories/lab playbooks/upgrade.yml "$@" || rc=$?

@@ -64,8 +64,11 @@ options:
     description:
       - Case-insensitive regular expression; the value of every variable and result key whose name
         matches it is scrubbed from the report files and the progress lines.
+      - Names are matched in snake case (C(clientSecret) becomes C(client_secret)); the default matches
+        names whose last word is a secret word, so C(ump_sql_password) is masked and
+        C(password_customers) is not.
     type: str
-    default: password|passwd|secret|token|key|credential
+    default: (^|_)(password|passwd|pass|pwd|secret|token|key|credentials?)$
     env:
       - name: UMP365_REPORT_SECRET_PATTERN
     ini:
@@ -147,7 +150,7 @@ ROLLBACK_OK = ("ok", "success", "succeeded", "done", "rolled_back", "restored")
 DEFAULTS = {
     "dir": "./reports",
     "run_id": None,
-    "secret_pattern": "password|passwd|secret|token|key|credential",
+    "secret_pattern": r"(^|_)(password|passwd|pass|pwd|secret|token|key|credentials?)$",
     "secret_min_length": 6,
     "progress": True,
     "heartbeat": 60,
@@ -194,7 +197,11 @@ class SecretScrubber:
         self.values = set()
 
     def key_is_secret(self, key):
-        return bool(self.key_rx.search(str(key)))
+        """The name is matched in snake case (``clientSecret`` -> ``client_secret``), so the default
+        pattern looks at the last word: ``ump_api_client_secret`` and ``access_token`` are secrets,
+        ``password_customers``, ``token_migration_status`` and ``ClientSecretExpirationDate`` are not."""
+        name = re.sub(r"([a-z0-9])([A-Z])", r"\1_\2", str(key)).lower()
+        return bool(self.key_rx.search(name))
 
     def add(self, value):
         """Remember a secret value (strings under it when it is a dict or list)."""

@@ -83,7 +83,7 @@ def test_snapshot_change_rollback_restores_the_host_and_reruns_change_nothing(fr
     ck = json.loads((ckdir / "ump01__8.0.515.json").read_text())
     snap = ck["phases"]["snapshot"]
     assert snap["status"] == "done" and snap["outputs"]["snapshot_id"].endswith(snap["outputs"]["snapshot_name"])
-    assert snap["outputs"]["snapshot_name"].startswith("ump01-current-to-8.0.515-")
+    assert snap["outputs"]["snapshot_name"].startswith("ump01-8.0.400.64-to-8.0.515-")
     assert len(snapshots(lab)) == 2
 
     # the upgrade changes the host ...

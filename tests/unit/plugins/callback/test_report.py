@@ -603,3 +603,27 @@ def test_an_accumulated_checks_fact_is_not_reported_again_in_a_later_phase(tmp_p
         ("preflight", "certificate", "warn"),
         ("post_verify", "disk_space", "warn"),
     ]
+
+
+@pytest.mark.parametrize(
+    ("name", "secret"),
+    [
+        ("ump_sql_password", True),
+        ("ansible_become_pass", True),
+        ("ump_api_client_secret", True),
+        ("access_token", True),
+        ("clientSecret", True),
+        ("AZURE_SECRET", True),
+        ("vault_service_account_password", True),
+        ("key", True),
+        ("password_customers", False),
+        ("token_migration_customers", False),
+        ("ClientSecretExpirationDate", False),
+        ("keyId", False),
+        ("secret_warn_days", False),
+    ],
+)
+def test_secret_names_are_judged_by_their_last_word(name, secret):
+    from ansible_collections.ump365.upgrade.plugins.callback.report import SecretScrubber
+
+    assert SecretScrubber().key_is_secret(name) is secret
