@@ -30,6 +30,7 @@ ARGSPEC = dict(
     what=dict(type="str", default="the job"),
     timeout=dict(type="int", default=3600),
     delay=dict(type="int", default=10),
+    min_delay=dict(type="int", default=1),
     progress=dict(type="str", default="none", choices=["none", "wyupdate", "customer_upgrade"]),
     progress_path=dict(type="str"),
     progress_every=dict(type="int", default=1),
@@ -126,6 +127,14 @@ class ActionModule(ActionBase):
                     line += ": %s" % ev["message"][:200]
                 state["events"].append(line)
                 display.display(line)
+            state["total"] = len(order)
+            state["done"] = len({ev["step"] for ev in parsed["events"] if ev["status"] != "start"})
+            current = wy.progress(parsed["events"], order)["current"]
+            state["current"] = (
+                "step %s (%s/%d)" % (current, order.index(current) + 1 if current in order else "?", len(order))
+                if current
+                else None
+            )
             return []
         if args["progress"] == "customer_upgrade":
             parsed = cu.parse_log(text, (args["patterns"] or {}).get("customer_line"))
@@ -145,9 +154,28 @@ class ActionModule(ActionBase):
                     line += " (%s)" % rec["reason"][:200]
                 state["events"].append(line)
                 display.display(line)
+            mine = [r for n, r in parsed["customers"].items() if not wanted or n.lower() in wanted]
+            state["total"] = len(wanted) or len(mine)
+            state["done"] = len([r for r in mine if r["status"] != "upgrading"])
             if args["customer_timeout"] > 0:
                 return cu.stuck_customers(parsed, state["first_seen"], now, args["customer_timeout"])
         return []
+
+    @staticmethod
+    def _next_delay(args, state, polls, elapsed):
+        """Seconds until the next poll: paced by the progress seen, never more than ``delay``.
+
+        Once something has ended, the time left is estimated from the pace so far (a short job is not
+        waited on for a whole ``delay``); before that, the wait starts at ``min_delay`` and doubles.
+        """
+        top = max(0, args["delay"])
+        low = max(0, min(args["min_delay"], top))
+        done, total = state.get("done", 0), state.get("total", 0)
+        if total and done >= total:  # everything ended: the job is about to exit
+            return low
+        if done > 0:
+            return max(low, min(top, elapsed * (total - done) / float(done)))
+        return max(low, min(top, low * 2 ** max(0, polls - 1)))
 
     def run(self, tmp=None, task_vars=None):
         result = super(ActionModule, self).run(tmp, task_vars)
@@ -190,14 +218,14 @@ class ActionModule(ActionBase):
                     break
                 if stuck:
                     break
-                if time.monotonic() + args["delay"] > deadline:
+                now = time.monotonic()
+                if now >= deadline:
                     break
                 if args["progress"] == "none" or not read_now:
                     display.display(
-                        "%s: %s still running after %ds (poll %d)"
-                        % (host, args["what"], time.monotonic() - start, polls)
+                        "%s: %s still running after %ds (poll %d)" % (host, args["what"], now - start, polls)
                     )
-                time.sleep(max(0, args["delay"]))
+                time.sleep(min(deadline - now, self._next_delay(args, state, polls, now - start)))
         except AnsibleConnectionFailure as e:
             result.update(
                 failed=True,
@@ -225,6 +253,8 @@ class ActionModule(ActionBase):
         )
         finished = bool(job and job.get("finished"))
         result["finished"] = finished
+        # the run report (plugins/callback/report.py) shows this with the task
+        result["ump_progress"] = state["events"][-1] if state["events"] else "%d poll(s)" % polls
         if finished:
             job = dict(job)
             result["job"] = job
@@ -257,9 +287,10 @@ class ActionModule(ActionBase):
         else:
             result["timed_out"] = True
             last = state["events"][-1] if state["events"] else "no progress line yet"
+            running = (", still running: %s" % state["current"]) if state.get("current") else ""
             result["msg"] = (
-                "%s: %s did not finish within %ds (last progress: %s). It keeps running on the host until its async "
-                "limit; check %s, and when it has ended run again or raise the timeout"
-                % (host, args["what"], args["timeout"], last, args["progress_path"] or "the host")
+                "%s: %s did not finish within %ds (last progress: %s%s). It keeps running on the host until its "
+                "async limit ends it; check %s, and when it has ended run again or raise the timeout"
+                % (host, args["what"], args["timeout"], last, running, args["progress_path"] or "the host")
             )
         return result

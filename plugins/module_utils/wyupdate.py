@@ -376,15 +376,16 @@ def step_results(events, order=None, logreport=None, excerpt_chars=600):
 
 
 def progress(events, order=None):
-    """A short progress summary of a (possibly partial) step log, for lines shown between polls."""
+    """A short progress summary of a (possibly partial) step log: steps ended, and the one running."""
     order = list(order or GUIDE_STEPS)
     ended = [ev for ev in events if ev["status"] != "start"]
-    started = [ev for ev in events if ev["status"] == "start"]
     current = None
-    if started:
-        last = started[-1]["step"]
-        if not any(ev["step"] == last for ev in ended if events.index(ev) > events.index(started[-1])):
-            current = last
+    for i in range(len(events) - 1, -1, -1):
+        if events[i]["status"] == "start":
+            step = events[i]["step"]
+            if not any(ev["step"] == step and ev["status"] != "start" for ev in events[i + 1 :]):
+                current = step
+            break
     return {
         "total": len(order),
         "done": len({ev["step"] for ev in ended}),

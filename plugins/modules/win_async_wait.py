@@ -35,9 +35,16 @@ options:
     type: int
     default: 3600
   delay:
-    description: Seconds between polls.
+    description:
+      - The longest wait between polls, in seconds.
+      - Polls are paced by the progress seen (the time left is estimated from the pace so far once a step or
+        customer has ended); before any progress the wait starts at O(min_delay) and doubles.
     type: int
     default: 10
+  min_delay:
+    description: The shortest wait between polls, in seconds.
+    type: int
+    default: 1
   progress:
     description: How to read O(progress_path) for progress lines.
     type: str
@@ -138,6 +145,11 @@ events:
   returned: always
   type: list
   elements: str
+ump_progress:
+  description: The last progress line (the run report shows it with the task).
+  returned: always
+  type: str
+  sample: "ump01: wyUpdate 8.0.515 step 26/26 Refresh_EMSCClientAgent_ignoreList ok"
 stuck:
   description: Customers found C(Upgrading) for longer than O(customer_timeout).
   returned: always
@@ -163,6 +175,7 @@ def main():
             what=dict(type="str", default="the job"),
             timeout=dict(type="int", default=3600),
             delay=dict(type="int", default=10),
+            min_delay=dict(type="int", default=1),
             progress=dict(type="str", default="none", choices=["none", "wyupdate", "customer_upgrade"]),
             progress_path=dict(type="str"),
             progress_every=dict(type="int", default=1),

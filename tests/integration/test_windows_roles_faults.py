@@ -47,6 +47,7 @@ def test_locked_files_and_a_hanging_step(wlab):
         "target_hosts": "ump01,ump02",
         "wyupdate_steps_timeout": 4,
         "wyupdate_steps_poll_delay": 1,
+        "wyupdate_steps_async_margin": 2,
     }
     run = run_playbook(wlab, "windows_upgrade_flow.yml", ev)
     assert run.rc != 0

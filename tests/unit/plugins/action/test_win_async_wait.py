@@ -89,6 +89,7 @@ def test_progress_lines_and_the_finished_job(clock):
     r = action.run(task_vars=tv)
     assert r["finished"] and r["rc"] == 1 and not r.get("failed")
     assert r["polls"] == 2 and r["progress_log"] == STEP_LOG_2
+    assert r["ump_progress"] == "ump01: wyUpdate step 2/26 CheckDuplicates failed: dup"
     assert r["events"] == [
         "ump01: wyUpdate step 1/26 ClearWyupdateLog ok",
         "ump01: wyUpdate step 2/26 CheckDuplicates failed: dup",
@@ -120,7 +121,8 @@ def test_timeout_names_the_host_and_the_last_progress(clock):
     r = action.run(task_vars=tv)
     assert r["failed"] and r["timed_out"] and not r["finished"]
     assert r["msg"].startswith("ump01: wyUpdate did not finish within 35s (last progress: ump01: wyUpdate step 1/26")
-    assert r["polls"] == 4
+    assert clock.t == 1035.0  # waited the whole timeout, no longer
+    assert 4 <= r["polls"] <= 12
 
 
 def test_a_stuck_customer_stops_the_wait_and_is_named(clock):
@@ -200,3 +202,16 @@ def test_progress_needs_a_path(clock):
     action, tv = make_action({"jid": "j", "progress": "wyupdate"})
     with pytest.raises(mod.AnsibleError, match="needs progress_path"):
         action.run(task_vars=tv)
+
+
+def test_polls_are_paced_by_progress():
+    d = mod.ActionModule._next_delay
+    args = {"delay": 15, "min_delay": 1}
+    # nothing ended yet: 1, 2, 4, 8, 15, 15 s
+    assert [d(args, {}, p, 0) for p in range(1, 7)] == [1, 2, 4, 8, 15, 15]
+    # 20 of 26 steps in 14 s: about 4.2 s left
+    assert round(d(args, {"done": 20, "total": 26}, 3, 14.0), 1) == 4.2
+    # early and slow: capped at delay
+    assert d(args, {"done": 1, "total": 26}, 2, 40.0) == 15
+    # everything ended (the job is finishing): the shortest wait
+    assert d(args, {"done": 26, "total": 26}, 5, 20.0) == 1

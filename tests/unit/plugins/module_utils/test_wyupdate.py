@@ -246,3 +246,10 @@ def test_versions():
     assert wy.version_cmp("8.0.515", "8.0.515.0") == 0
     assert wy.version_cmp("8.0.515", "8.0.450") > 0
     assert wy.version_tuple("") == ()
+
+
+def test_progress_names_the_running_step():
+    p = wy.progress(wy.parse_step_log(full_log(upto="InstallDotNet"))["events"])
+    assert p["current"] == "InstallDotNet" and p["done"] == 15 and p["total"] == 26
+    p = wy.progress(wy.parse_step_log(full_log())["events"])
+    assert p["current"] is None and p["done"] == 26
