@@ -895,7 +895,8 @@ def check_services_running(obs, patterns):
         n = s.get("name") or ""
         if any(fnmatch.fnmatchcase(_lower(n), _lower(p)) for p in patterns):
             matched += 1
-            if _lower(s.get("state")) != "running":
+            # win_service_info reports a running service as "started" (win_service_info.ps1); accept "running" too
+            if _lower(s.get("state")) not in ("started", "running"):
                 bad.append("%s %s" % (n, s.get("state")))
     present = {_lower(s.get("name")) for s in services}
     bad += [

@@ -100,7 +100,8 @@ def test_modules_return_their_documented_keys_and_are_idempotent(fresh_lab, tmp_
     names = {s["name"] for s in info["services"]}
     assert "SysAdmin.TenantSvc" in names and "w3svc" not in names
     tenant = next(s for s in info["services"] if s["name"] == "SysAdmin.TenantSvc")
-    assert tenant["state"] == "running" and tenant["start_mode"] == "auto"
+    # win_service_info.ps1 maps Running to "started" (win_service says "running")
+    assert tenant["state"] == "started" and tenant["start_mode"] == "auto"
     assert [a["type"] for a in tenant["failure_actions"]] == ["restart", "restart", "restart"]
 
     assert r["stop w3svc"]["changed"] is True and r["stop w3svc"]["state"] == "stopped"

@@ -94,7 +94,7 @@ def test_quickcheck_reports_the_update_and_the_full_run_upgrades_the_server(fres
     names = {s["name"]: s for s in r["new services"]["services"]}
     for n in ("SysAdmin.QuickReplicationCycleWorker", "SysAdmin.UMP.Watchdog", "SysAdmin.SyncAcquiredNumber"):
         assert names[n]["state"] == "stopped" and names[n]["start_mode"] == "auto"
-    assert names["SysAdmin.PeeringSvc"]["state"] == "running"
+    assert names["SysAdmin.PeeringSvc"]["state"] == "started"  # win_service_info says "started" for Running
 
     st = fresh_lab.host_state("ump02")
     assert st["ump"]["components"] == {**st["ump"]["components"], **fresh_lab.state()["vendor"]["components_after"]}

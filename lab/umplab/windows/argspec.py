@@ -74,8 +74,38 @@ def module_doc(fqcn: str) -> dict:
         ret = yaml.safe_load(ns.get("RETURN", "") or "") or {}
     else:
         return {"options": {}, "return": {}}
-    opts = dict(doc.get("options") or {})
+    opts: dict[str, Any] = {}
+    # options a module takes from doc fragments (e.g. win_uri's ansible.windows.web_request) count too
+    for frag in doc.get("extends_documentation_fragment") or []:
+        opts.update(_fragment_options(frag))
+    opts.update(doc.get("options") or {})
     return {"options": opts, "return": ret or {}}
+
+
+def _fragment_options(fragment: str) -> dict:
+    """The options of a doc fragment ``ns.coll.name[.section]`` (its ModuleDocFragment class attribute)."""
+    import ast
+
+    parts = fragment.split(".")
+    if len(parts) < 3:
+        return {}
+    base = _collection_dir(".".join(parts[:2]) + ".x")
+    if base is None:
+        return {}
+    path = base / "plugins" / "doc_fragments" / f"{parts[2]}.py"
+    attr = parts[3].upper() if len(parts) > 3 else "DOCUMENTATION"
+    if not path.exists():
+        return {}
+    for node in ast.walk(ast.parse(path.read_text())):
+        if (
+            isinstance(node, ast.Assign)
+            and len(node.targets) == 1
+            and isinstance(node.targets[0], ast.Name)
+            and node.targets[0].id == attr
+            and isinstance(node.value, ast.Constant)
+        ):
+            return dict((yaml.safe_load(node.value.value) or {}).get("options") or {})
+    return {}
 
 
 def _bool(v: Any) -> bool:

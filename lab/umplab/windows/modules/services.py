@@ -31,6 +31,9 @@ def _result(host: str, name: str, svc: dict, diff_state: str | None = None) -> d
     }
 
 
+INFO_STATES = {"running": "started"}
+
+
 @module("ansible.windows.win_service")
 def win_service(ctx: ModuleContext) -> dict:
     p = ctx.params
@@ -158,7 +161,9 @@ def _info(name: str, svc: dict) -> dict:
         "service_type": "win32_own_process",
         "sid_info": "none",
         "start_mode": svc.get("start_mode", "manual"),
-        "state": svc.get("state", "stopped"),
+        # win_service_info.ps1 maps ServiceControllerStatus Running to "started" (the other values keep
+        # their snake_case names), unlike win_service, whose result says "running"
+        "state": INFO_STATES.get(svc.get("state", "stopped"), svc.get("state", "stopped")),
         "triggers": [],
         "username": user,
         "wait_hint_ms": 0,

@@ -411,3 +411,18 @@ def test_filters_validate_their_input():
     assert f["failed_checks"]([{"status": "fail", "blocking": False}], blocking_only=True) == []
     with pytest.raises(ValueError, match="status must be one of"):
         c.check("x", "maybe", 1, 2)
+
+
+def test_services_running_accepts_win_service_info_started_state():
+    obs = {
+        "service_states": [
+            {"name": "SysAdmin.TenantSvc", "state": "started"},
+            {"name": "w3svc", "state": "started"},
+            {"name": "SysAdmin.PeeringSvc", "state": "stopped"},
+        ],
+        "expect_new_services": False,
+    }
+    res = c.check_services_running(obs, ["sysadmin*", "w3svc"])
+    assert res["status"] == "fail" and "SysAdmin.PeeringSvc stopped" in str(res["observed"])
+    obs["service_states"][2]["state"] = "started"
+    assert c.check_services_running(obs, ["sysadmin*", "w3svc"])["status"] == "pass"
