@@ -44,7 +44,7 @@ REPO = Path(__file__).resolve().parent.parent
 BIN = Path(sys.executable).parent
 sys.path.insert(0, str(REPO / "lab"))
 
-from umplab.client import LabClient  # noqa: E402
+from umplab.client import LabClient
 
 ARM_POLLS = ("arm.requests.diskOperations.read", "arm.requests.operations.read")
 PAGE = os.sysconf("SC_PAGE_SIZE")
@@ -110,7 +110,7 @@ class Sampler(threading.Thread):
             if self.lab is not None and n % 2 == 0:
                 try:
                     self.counter_samples.append((time.time(), self.lab.counters()))
-                except Exception:  # noqa: BLE001 - a missed sample only blurs the attribution
+                except Exception:
                     pass
             n += 1
             self.stop.wait(self.interval)
@@ -409,21 +409,34 @@ def main(argv: list[str] | None = None) -> int:
         print(f"{'  extrapolated to real durations':<44} {co['ratio_real']:>14.1%} {'<= 10%':>10}")
     print(f"{'3 WinRM commands per host':<44} {rt['winrm_commands']:>14.0f} {'<= 40':>10}")
     print(f"{'  WinRM HTTP requests per host':<44} {rt['winrm_http_requests']:>14.0f}")
-    print(f"{'  ARM snapshot (upgrade): non-poll + polls':<44} {f'{rt["arm_non_poll"]:.0f} + {rt["arm_polls"]:.0f}':>14} {'<= 8 +':>10}")
-    print(f"{'  ARM restore (rollback): non-poll + polls':<44} {f'{rb["arm_non_poll"]:.0f} + {rb["arm_polls"]:.0f}':>14} {'<= 8 +':>10}")
+    print(
+        f"{'  ARM snapshot (upgrade): non-poll + polls':<44} {'%.0f + %.0f' % (rt['arm_non_poll'], rt['arm_polls']):>14} {'<= 8 +':>10}"
+    )
+    print(
+        f"{'  ARM restore (rollback): non-poll + polls':<44} {'%.0f + %.0f' % (rb['arm_non_poll'], rb['arm_polls']):>14} {'<= 8 +':>10}"
+    )
     print(f"{'  SQL round trips per host':<44} {rt['sql_round_trips']:>14.0f} {'<= 20':>10}")
     for k in ("ump_api_requests", "sbc_requests", "ovoc_requests", "entra_requests", "graph_requests"):
         print(f"{'  ' + k.replace('_', ' '):<44} {rt[k]:>14.0f}")
     print(f"{'4 controller CPU s, 1-host run':<44} {cc['cpu_s_1_host']:>14.1f}")
     print(f"{'  controller CPU s per host, %d-host run' % args.hosts:<44} {cc['cpu_s_per_host_in_fleet']:>14.1f}")
-    print(f"{'  peak tree RSS, %d-host run (sampled)' % args.hosts:<44} {fmt_bytes(cc['peak_tree_rss_n_hosts_bytes']):>14} {'<= 1.5 GiB':>10}")
+    print(
+        f"{'  peak tree RSS, %d-host run (sampled)' % args.hosts:<44} {fmt_bytes(cc['peak_tree_rss_n_hosts_bytes']):>14} {'<= 1.5 GiB':>10}"
+    )
     print(f"{'  largest single process ru_maxrss':<44} {fmt_bytes(cc['ru_maxrss_children_bytes']):>14}")
     print()
     print("round trips per phase (1 host, sampled counters):")
+    durations: dict[str, float] = {}
+    rep = one["upgrade"]["report"] or {}
+    for p in rep.get("hosts", {}).get("ump01", {}).get("phases", []):
+        durations[p["name"]] = durations.get(p["name"], 0) + p["duration_s"]
+    results["one_host"]["phase_seconds"] = durations
     for phase, c in one["upgrade"]["per_phase"].items():
         g = group_counts(c)
+        if not any(g.values()):
+            continue
         nz = ", ".join(f"{k.replace('_requests', '').replace('_round_trips', '')}={v:.0f}" for k, v in g.items() if v)
-        print(f"  {phase:<18} {nz}")
+        print(f"  {phase:<18} {durations.get(phase, 0):>7.1f} s  {nz}")
 
     out_dir = REPO / "bench" / "results"
     out_dir.mkdir(parents=True, exist_ok=True)
