@@ -32,6 +32,7 @@ import datetime
 import json
 import os
 import platform
+import re
 import resource
 import subprocess
 import sys
@@ -65,10 +66,18 @@ def env(state_dir: Path, report_dir: Path) -> dict:
 
 
 # ---------------------------------------------------------------------------------------------- sampling
-def _tree_rss(root: int) -> tuple[int, int]:
-    """(sum of RSS bytes, process count) of ``root`` and its descendants, from /proc."""
+TICK = os.sysconf("SC_CLK_TCK")
+
+
+def _tree_rss(root: int) -> tuple[int, int, float]:
+    """(sum of RSS bytes, process count, CPU seconds) of ``root`` and its descendants, from /proc.
+
+    CPU is utime+stime+cutime+cstime summed over the live processes: a reaped process's time is in its
+    parent's cutime/cstime, so nothing is counted twice or lost while the root lives.
+    """
     children: dict[int, list[int]] = {}
     rss: dict[int, int] = {}
+    cpu: dict[int, float] = {}
     for d in os.listdir("/proc"):
         if not d.isdigit():
             continue
@@ -81,14 +90,16 @@ def _tree_rss(root: int) -> tuple[int, int]:
         pid, ppid = int(d), int(rest[1])
         children.setdefault(ppid, []).append(pid)
         rss[pid] = int(rest[21]) * PAGE
-    total, n, todo = 0, 0, [root]
+        cpu[pid] = sum(int(x) for x in rest[11:15]) / TICK
+    total, n, secs, todo = 0, 0, 0.0, [root]
     while todo:
         p = todo.pop()
         if p in rss:
             total += rss[p]
+            secs += cpu[p]
             n += 1
         todo.extend(children.get(p, []))
-    return total, n
+    return total, n, secs
 
 
 class Sampler(threading.Thread):
@@ -100,11 +111,13 @@ class Sampler(threading.Thread):
         self.stop = threading.Event()
         self.peak_rss, self.peak_procs = 0, 0
         self.counter_samples: list[tuple[float, dict]] = []
+        self.cpu_samples: list[tuple[float, float]] = []
 
     def run(self) -> None:
         n = 0
         while not self.stop.is_set():
-            rss, procs = _tree_rss(self.pid)
+            rss, procs, cpu = _tree_rss(self.pid)
+            self.cpu_samples.append((time.time(), cpu))
             self.peak_rss = max(self.peak_rss, rss)
             self.peak_procs = max(self.peak_procs, procs)
             if self.lab is not None and n % 2 == 0:
@@ -181,23 +194,15 @@ def run_playbook(state_dir: Path, name: str, extra: dict, sample_counters: bool,
         "profile_tasks": _profile_tasks(text),
         "report": json.loads(reports[-1].read_text()) if reports else None,
         "counter_samples": sampler.counter_samples,
+        "cpu_samples": sampler.cpu_samples,
         "log": str(log),
     }
 
 
 def _profile_tasks(text: str) -> list[tuple[str, float]]:
     """The profile_tasks summary at the end of the log: [(task, seconds)], slowest first."""
-    rows = []
-    tail = text.split("PLAY RECAP")[-1]
-    for line in tail.splitlines():
-        line = line.strip()
-        if line.endswith("s") and " -" in line and "---" in line:
-            name, _, secs = line.rpartition(" ")
-            try:
-                rows.append((name.rstrip(" -"), float(secs.rstrip("s"))))
-            except ValueError:
-                pass
-    return rows
+    tail = text.split("TASKS RECAP")[-1]
+    return [(m[1], float(m[2])) for m in re.finditer(r"^(.+?) -+ ([0-9.]+)s$", tail, re.M)]
 
 
 def arm_ops(lab: LabClient, since: float) -> list[dict]:
@@ -280,6 +285,8 @@ def one_host(scale: float, extra: dict, timeout: float) -> dict:
         crit = lab_crit + arm_crit
         up["counters"] = counters
         up["per_phase"] = per_phase(up.pop("counter_samples"), up["report"], "ump01")
+        cpu_phase = per_phase([(t, {"cpu_s": c}) for t, c in up.pop("cpu_samples")], up["report"], "ump01")
+        up["cpu_per_phase"] = {k: v.get("cpu_s", 0) for k, v in cpu_phase.items()}
         up["arm_ops"] = [
             {"kind": o["kind"], "seconds": round(o["ends_at"] - o["start"], 3), "op": o.get("op")} for o in ops
         ]
@@ -287,6 +294,7 @@ def one_host(scale: float, extra: dict, timeout: float) -> dict:
         lab.reset_counters()
         rb = run_playbook(state_dir, "rollback.yml", dict(extra, swap_os_disk_verify_reachable=False), False, timeout)
         rb.pop("counter_samples")
+        rb.pop("cpu_samples")
         rb["counters"] = lab.counters()
         return {
             "upgrade": up,
@@ -304,6 +312,7 @@ def n_hosts(hosts: int, scale: float, extra: dict, timeout: float) -> dict:
         lab.reset_counters()
         up = run_playbook(state_dir, "upgrade.yml", extra, False, timeout)
         up.pop("counter_samples")
+        up.pop("cpu_samples")
         up["counters"] = lab.counters()
         return {"upgrade": up}
     finally:
@@ -379,6 +388,7 @@ def main(argv: list[str] | None = None) -> int:
             "restore_arm_requests": rb["arm_requests"],
             "restore_arm_polls": rb["arm_polls"],
             "restore_arm_non_poll": rb["arm_non_poll"],
+            "fleet_average": {k: v / args.hosts for k, v in group_counts(fleet["upgrade"]["counters"]).items()},
             "aims": {"winrm_commands": 40, "arm_non_poll_each": 8, "sql_round_trips": 20},
         },
         "controller_cpu": {
@@ -418,6 +428,11 @@ def main(argv: list[str] | None = None) -> int:
     print(f"{'  SQL round trips per host':<44} {rt['sql_round_trips']:>14.0f} {'<= 20':>10}")
     for k in ("ump_api_requests", "sbc_requests", "ovoc_requests", "entra_requests", "graph_requests"):
         print(f"{'  ' + k.replace('_', ' '):<44} {rt[k]:>14.0f}")
+    fa = f["round_trips_per_host"]["fleet_average"]
+    print(
+        f"{'  %d-host run, per host: WinRM cmds / SQL' % args.hosts:<44} "
+        f"{'%.1f / %.1f' % (fa['winrm_commands'], fa['sql_round_trips']):>14}"
+    )
     print(f"{'4 controller CPU s, 1-host run':<44} {cc['cpu_s_1_host']:>14.1f}")
     print(f"{'  controller CPU s per host, %d-host run' % args.hosts:<44} {cc['cpu_s_per_host_in_fleet']:>14.1f}")
     print(
@@ -431,12 +446,19 @@ def main(argv: list[str] | None = None) -> int:
     for p in rep.get("hosts", {}).get("ump01", {}).get("phases", []):
         durations[p["name"]] = durations.get(p["name"], 0) + p["duration_s"]
     results["one_host"]["phase_seconds"] = durations
-    for phase, c in one["upgrade"]["per_phase"].items():
+    names = list(durations)
+
+    def order(name: str) -> int:
+        return names.index(name) if name in names else len(names)
+
+    for phase in sorted(set(one["upgrade"]["per_phase"]) | set(one["upgrade"]["cpu_per_phase"]), key=order):
+        c = one["upgrade"]["per_phase"].get(phase, {})
         g = group_counts(c)
-        if not any(g.values()):
+        if not any(g.values()) and phase not in one["upgrade"]["cpu_per_phase"]:
             continue
         nz = ", ".join(f"{k.replace('_requests', '').replace('_round_trips', '')}={v:.0f}" for k, v in g.items() if v)
-        print(f"  {phase:<18} {durations.get(phase, 0):>7.1f} s  {nz}")
+        cpu = one["upgrade"]["cpu_per_phase"].get(phase, 0)
+        print(f"  {phase:<18} {durations.get(phase, 0):>6.1f} s wall {cpu:>5.1f} s CPU  {nz}")
 
     out_dir = REPO / "bench" / "results"
     out_dir.mkdir(parents=True, exist_ok=True)
