@@ -324,7 +324,7 @@ def fmt_bytes(b: float) -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap = argparse.ArgumentParser(prog="python -m bench", description=__doc__.splitlines()[0])
     ap.add_argument("--hosts", type=int, default=8, help="hosts of the fleet run (default 8, see docs)")
     ap.add_argument("--scale", type=float, default=1 / 60, help="lab scale (default 1/60)")
     ap.add_argument("--quick", action="store_true", help="fleet run of 4 hosts at scale 1/600")
