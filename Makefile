@@ -66,7 +66,7 @@ demo: setup
 	scripts/demo.sh
 
 bench: setup
-	$(BIN)/python -m bench
+	$(BIN)/python -m bench $(BENCH_ARGS)
 
 lab-up: setup
 	$(BIN)/python -m umplab up --state-dir $(LAB_DIR)
