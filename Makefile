@@ -62,6 +62,10 @@ integration: setup
 doc: setup
 	$(BIN)/ansible-doc -l ump365.upgrade
 
+# Molecule scenarios on the lab (extensions/molecule/); not part of `make test` yet (time budget).
+molecule: setup
+	$(BIN)/molecule test --all
+
 demo: setup
 	scripts/demo.sh
 
