@@ -18,6 +18,8 @@ import time
 from ansible.errors import AnsibleConnectionFailure, AnsibleError
 from ansible.module_utils.common.text.converters import to_text
 from ansible.plugins.action import ActionBase
+
+from ansible_collections.ump365.upgrade.plugins.module_utils import action_specs
 from ansible.utils.display import Display
 
 from ansible_collections.ump365.upgrade.plugins.module_utils import customer_upgrade as cu
@@ -25,22 +27,7 @@ from ansible_collections.ump365.upgrade.plugins.module_utils import wyupdate as 
 
 display = Display()
 
-ARGSPEC = dict(
-    jid=dict(type="str", required=True),
-    what=dict(type="str", default="the job"),
-    timeout=dict(type="int", default=3600),
-    delay=dict(type="int", default=10),
-    min_delay=dict(type="int", default=1),
-    progress=dict(type="str", default="none", choices=["none", "wyupdate", "customer_upgrade"]),
-    progress_path=dict(type="str"),
-    progress_every=dict(type="int", default=1),
-    step_order=dict(type="list", elements="str"),
-    patterns=dict(type="dict", default={}),
-    customers=dict(type="list", elements="str", default=[]),
-    customer_timeout=dict(type="int", default=0),
-    connection_retries=dict(type="int", default=5),
-    cleanup=dict(type="bool", default=True),
-)
+ARGSPEC = action_specs.WIN_ASYNC_WAIT
 
 
 def _is_connection_error(exc):

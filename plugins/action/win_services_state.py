@@ -16,17 +16,13 @@ import signal
 import time
 
 from ansible.plugins.action import ActionBase
+
+from ansible_collections.ump365.upgrade.plugins.module_utils import action_specs
 from ansible.utils.display import Display
 
 display = Display()
 
-ARGSPEC = dict(
-    names=dict(type="list", elements="str", required=True),
-    state=dict(type="str", required=True, choices=["stopped", "started"]),
-    timeout=dict(type="int", default=60),
-    force_dependent_services=dict(type="bool", default=False),
-    method=dict(type="str", default="each", choices=["each", "batch"]),
-)
+ARGSPEC = action_specs.WIN_SERVICES_STATE
 
 
 class _ServiceTimeout(Exception):

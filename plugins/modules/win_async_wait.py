@@ -166,26 +166,12 @@ connection_errors:
 """
 
 from ansible.module_utils.basic import AnsibleModule
+from ansible_collections.ump365.upgrade.plugins.module_utils import action_specs
 
 
 def main():
     module = AnsibleModule(
-        argument_spec=dict(
-            jid=dict(type="str", required=True),
-            what=dict(type="str", default="the job"),
-            timeout=dict(type="int", default=3600),
-            delay=dict(type="int", default=10),
-            min_delay=dict(type="int", default=1),
-            progress=dict(type="str", default="none", choices=["none", "wyupdate", "customer_upgrade"]),
-            progress_path=dict(type="str"),
-            progress_every=dict(type="int", default=1),
-            step_order=dict(type="list", elements="str"),
-            patterns=dict(type="dict", default={}),
-            customers=dict(type="list", elements="str", default=[]),
-            customer_timeout=dict(type="int", default=0),
-            connection_retries=dict(type="int", default=5),
-            cleanup=dict(type="bool", default=True),
-        ),
+        argument_spec=action_specs.WIN_ASYNC_WAIT,
         supports_check_mode=True,
     )
     module.fail_json(msg="ump365.upgrade.win_async_wait runs on the controller as an action plugin only")

@@ -115,17 +115,12 @@ failed_services:
 """
 
 from ansible.module_utils.basic import AnsibleModule
+from ansible_collections.ump365.upgrade.plugins.module_utils import action_specs
 
 
 def main():
     module = AnsibleModule(
-        argument_spec=dict(
-            names=dict(type="list", elements="str", required=True),
-            state=dict(type="str", required=True, choices=["stopped", "started"]),
-            timeout=dict(type="int", default=60),
-            force_dependent_services=dict(type="bool", default=False),
-            method=dict(type="str", default="each", choices=["each", "batch"]),
-        ),
+        argument_spec=action_specs.WIN_SERVICES_STATE,
         supports_check_mode=True,
     )
     module.fail_json(msg="ump365.upgrade.win_services_state runs on the controller as an action plugin only")
