@@ -113,6 +113,7 @@ def run_dirs(fresh_lab, tmp_path):
 
 def test_no_secret_in_any_output_of_a_rollback_run_and_of_wrong_credentials(fresh_lab, run_dirs, tmp_path):
     lab = fresh_lab
+    customers_before = lab.state()["sql_dump"]["ump02-sql"]["SysAdminTenant"]["Customer"]
     lab.fault("wyupdate.fail_step", host="ump02", step="RunSqlScripts")
     log = tmp_path / "ansible.log"
     env = {
@@ -129,6 +130,20 @@ def test_no_secret_in_any_output_of_a_rollback_run_and_of_wrong_credentials(fres
     )
     assert upgrade.returncode != 0
     assert "ump02: the upgrade to 8.0.515 failed in phase wyupdate" in upgrade.stdout  # the rescue ran
+    # the same end state as tests/integration/test_upgrade_rollback.py, so this run can stand in for it
+    state = lab.state()
+    outcome = {
+        h: json.loads((run_dirs["checkpoints"] / f"{h}__8.0.515.json").read_text())["phases"]["outcome"]["outputs"]
+        for h in ("ump01", "ump02")
+    }
+    assert {h: o["result"] for h, o in outcome.items()} == {"ump01": "upgraded", "ump02": "rolled_back"}
+    assert state["hosts"]["ump02"]["sql_host"] == "ump02-sql"
+    assert lab.host_state("ump01")["ump"]["components"]["SysAdminKit"] == "8.0.515"
+    assert lab.host_state("ump02")["ump"]["components"]["SysAdminKit"] == "8.0.400.64"
+    assert state["sql_dump"]["ump02-sql"]["SysAdminTenant"]["Customer"] == customers_before
+    assert {c["Version"] for c in state["sql_dump"]["ump01"]["SysAdminTenant"]["Customer"]} == {"8.0.515"}
+    report = json.loads(next(run_dirs["reports"].glob("*.json")).read_text())
+    assert {h: v["final_state"] for h, v in report["hosts"].items()} == {"ump01": "upgraded", "ump02": "rolled_back"}
 
     # the wrong credentials come from a vars file: `-e key=value` is echoed by ansible-playbook at -vvvv
     wrong = {
