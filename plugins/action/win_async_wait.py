@@ -15,11 +15,11 @@ __metaclass__ = type
 import base64
 import time
 
-from ansible.errors import AnsibleConnectionFailure, AnsibleError
+from ansible.errors import AnsibleActionFail, AnsibleConnectionFailure, AnsibleError
 from ansible.module_utils.common.text.converters import to_text
 from ansible.plugins.action import ActionBase
 
-from ansible_collections.ump365.upgrade.plugins.module_utils import action_specs
+from ansible_collections.ump365.upgrade.plugins.module_utils import action_specs, validation
 from ansible.utils.display import Display
 
 from ansible_collections.ump365.upgrade.plugins.module_utils import customer_upgrade as cu
@@ -168,6 +168,11 @@ class ActionModule(ActionBase):
         result = super(ActionModule, self).run(tmp, task_vars)
         task_vars = task_vars or {}
         _valid, args = self.validate_argument_spec(argument_spec=ARGSPEC)
+        invalid = validation.problems(args, ARGSPEC)
+        if invalid:
+            raise AnsibleActionFail(
+                "win_async_wait: invalid input: %s" % "; ".join(invalid), result={"invalid_options": invalid}
+            )
         host = self._host(task_vars)
         if args["progress"] != "none" and not args["progress_path"]:
             raise AnsibleError("win_async_wait: progress=%s needs progress_path" % args["progress"])

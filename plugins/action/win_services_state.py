@@ -15,9 +15,10 @@ __metaclass__ = type
 import signal
 import time
 
+from ansible.errors import AnsibleActionFail
 from ansible.plugins.action import ActionBase
 
-from ansible_collections.ump365.upgrade.plugins.module_utils import action_specs
+from ansible_collections.ump365.upgrade.plugins.module_utils import action_specs, validation
 from ansible.utils.display import Display
 
 display = Display()
@@ -136,6 +137,11 @@ class ActionModule(ActionBase):
         result = super(ActionModule, self).run(tmp, task_vars)
         task_vars = task_vars or {}
         _valid, args = self.validate_argument_spec(argument_spec=ARGSPEC)
+        invalid = validation.problems(args, ARGSPEC)
+        if invalid:
+            raise AnsibleActionFail(
+                "win_services_state: invalid input: %s" % "; ".join(invalid), result={"invalid_options": invalid}
+            )
         host = task_vars.get("inventory_hostname", "host")
         rows = []
         if args["method"] == "batch" and args["names"]:

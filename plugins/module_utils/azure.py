@@ -30,7 +30,7 @@ __metaclass__ = type
 import time
 
 from ansible.module_utils.basic import AnsibleModule, env_fallback, missing_required_lib
-from ansible_collections.ump365.upgrade.plugins.module_utils import errors
+from ansible_collections.ump365.upgrade.plugins.module_utils import errors, validation
 from ansible_collections.ump365.upgrade.plugins.module_utils.retry import (
     RetryPolicy,
     call_with_retry,
@@ -378,6 +378,8 @@ class AzureModule:
         spec = dict(AZURE_AUTH_ARGSPEC)
         spec.update(argument_spec)
         self.module = AnsibleModule(argument_spec=spec, **kwargs)
+        # "name" is the snapshot's name in every Azure module of the collection
+        validation.check_module(self.module, {"name": "azure_name"})
         self.params = self.module.params
         self.check_mode = self.module.check_mode
         self._azure = None

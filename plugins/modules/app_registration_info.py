@@ -160,6 +160,7 @@ import re
 
 from ansible.module_utils.basic import AnsibleModule
 
+from ansible_collections.ump365.upgrade.plugins.module_utils import validation
 from ansible_collections.ump365.upgrade.plugins.module_utils import app_registration as checks
 from ansible_collections.ump365.upgrade.plugins.module_utils.errors import UmpError, ValidationError, fail_module
 from ansible_collections.ump365.upgrade.plugins.module_utils.graph import (
@@ -193,6 +194,7 @@ def argument_spec():
 
 def main():
     module = AnsibleModule(argument_spec=argument_spec(), supports_check_mode=True)
+    validation.check_module(module)
     p = module.params
     try:
         validate_guid("app_id", p["app_id"])

@@ -105,6 +105,7 @@ done_phases:
 """
 
 from ansible.module_utils.basic import AnsibleModule
+from ansible_collections.ump365.upgrade.plugins.module_utils import validation
 from ansible_collections.ump365.upgrade.plugins.module_utils import checkpoint as ckpt
 
 
@@ -114,6 +115,7 @@ def main():
         required_if=ckpt.REQUIRED_IF,
         supports_check_mode=True,
     )
+    validation.check_module(module)
     result = ckpt.apply(module.params, check_mode=module.check_mode)
     if result.pop("failed", False):
         module.fail_json(**result)

@@ -111,6 +111,7 @@ retries:
 """
 
 from ansible.module_utils.basic import AnsibleModule
+from ansible_collections.ump365.upgrade.plugins.module_utils import validation
 from ansible_collections.ump365.upgrade.plugins.module_utils import errors
 from ansible_collections.ump365.upgrade.plugins.module_utils.http import require_requests
 from ansible_collections.ump365.upgrade.plugins.module_utils.ovoc_api import (
@@ -130,6 +131,7 @@ def main():
         management_status_path=dict(type="str", default="applicationsStatus.management.managementStatus"),
     )
     module = AnsibleModule(argument_spec=spec, supports_check_mode=True)
+    validation.check_module(module)
     require_requests(module)
     p = module.params
     client = None

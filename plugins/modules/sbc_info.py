@@ -120,6 +120,7 @@ retries:
 """
 
 from ansible.module_utils.basic import AnsibleModule
+from ansible_collections.ump365.upgrade.plugins.module_utils import validation
 from ansible_collections.ump365.upgrade.plugins.module_utils import errors
 from ansible_collections.ump365.upgrade.plugins.module_utils import prefix as prefix_lint
 from ansible_collections.ump365.upgrade.plugins.module_utils.http import require_requests
@@ -140,6 +141,7 @@ def main():
         prefix_syntax=dict(type="str", default="both", choices=["ump", "sbc", "both", "none"]),
     )
     module = AnsibleModule(argument_spec=spec, supports_check_mode=True)
+    validation.check_module(module)
     require_requests(module)
     p = module.params
     if p["alarm_page_size"] < 1:

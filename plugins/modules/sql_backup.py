@@ -141,6 +141,7 @@ messages:
 import re
 
 from ansible.module_utils.basic import AnsibleModule, missing_required_lib
+from ansible_collections.ump365.upgrade.plugins.module_utils import validation
 from ansible_collections.ump365.upgrade.plugins.module_utils import errors
 from ansible_collections.ump365.upgrade.plugins.module_utils.sql import (
     HAS_PYTDS,
@@ -209,6 +210,7 @@ def main():
         ),
         supports_check_mode=True,
     )
+    validation.check_module(module, {"folder": "any"})
     if not HAS_PYTDS:
         module.fail_json(msg=missing_required_lib("python-tds"), exception=PYTDS_IMPORT_ERROR)
     p = module.params

@@ -105,6 +105,7 @@ free_space:
 """
 
 from ansible.module_utils.basic import AnsibleModule, missing_required_lib
+from ansible_collections.ump365.upgrade.plugins.module_utils import validation
 from ansible_collections.ump365.upgrade.plugins.module_utils import errors
 from ansible_collections.ump365.upgrade.plugins.module_utils.sql import (
     HAS_PYTDS,
@@ -134,6 +135,7 @@ def main():
         ),
         supports_check_mode=True,
     )
+    validation.check_module(module)
     if not HAS_PYTDS:
         module.fail_json(msg=missing_required_lib("python-tds"), exception=PYTDS_IMPORT_ERROR)
     p = module.params

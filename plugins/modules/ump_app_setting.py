@@ -126,6 +126,7 @@ removed:
 """
 
 from ansible.module_utils.basic import AnsibleModule, missing_required_lib
+from ansible_collections.ump365.upgrade.plugins.module_utils import validation
 from ansible_collections.ump365.upgrade.plugins.module_utils import app_setting as aps
 from ansible_collections.ump365.upgrade.plugins.module_utils import errors
 from ansible_collections.ump365.upgrade.plugins.module_utils.sql import (
@@ -189,6 +190,7 @@ def main():
         mutually_exclusive=[("value", "members")],
         supports_check_mode=True,
     )
+    validation.check_module(module, {"name": "setting", "value": "any", "members": "any"})
     if not HAS_PYTDS:
         module.fail_json(msg=missing_required_lib("python-tds"), exception=PYTDS_IMPORT_ERROR)
     p = module.params

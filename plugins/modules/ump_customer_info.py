@@ -119,6 +119,7 @@ retries:
 """
 
 from ansible.module_utils.basic import AnsibleModule
+from ansible_collections.ump365.upgrade.plugins.module_utils import validation
 from ansible_collections.ump365.upgrade.plugins.module_utils import errors
 from ansible_collections.ump365.upgrade.plugins.module_utils import prefix as prefix_lint
 from ansible_collections.ump365.upgrade.plugins.module_utils.http import require_requests
@@ -151,6 +152,7 @@ def main():
         prefix_syntax=dict(type="str", default="ump", choices=["ump", "sbc", "both"]),
     )
     module = AnsibleModule(argument_spec=spec, supports_check_mode=True)
+    validation.check_module(module)
     require_requests(module)
     p = module.params
     want_dial_plans = p["dial_plans"]

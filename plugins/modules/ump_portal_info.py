@@ -143,6 +143,7 @@ retries:
 """
 
 from ansible.module_utils.basic import AnsibleModule
+from ansible_collections.ump365.upgrade.plugins.module_utils import validation
 from ansible_collections.ump365.upgrade.plugins.module_utils import errors
 from ansible_collections.ump365.upgrade.plugins.module_utils.http import require_requests
 from ansible_collections.ump365.upgrade.plugins.module_utils.ump_api import (
@@ -161,6 +162,7 @@ def main():
         portal_paths=dict(type="dict", default={}),
     )
     module = AnsibleModule(argument_spec=spec, supports_check_mode=True)
+    validation.check_module(module)
     require_requests(module)
     p = module.params
     for key, value in p["portal_paths"].items():

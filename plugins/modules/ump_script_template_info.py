@@ -66,6 +66,7 @@ retries:
 """
 
 from ansible.module_utils.basic import AnsibleModule
+from ansible_collections.ump365.upgrade.plugins.module_utils import validation
 from ansible_collections.ump365.upgrade.plugins.module_utils import errors
 from ansible_collections.ump365.upgrade.plugins.module_utils.http import require_requests
 from ansible_collections.ump365.upgrade.plugins.module_utils.ump_api import client_from_params, ump_api_argument_spec
@@ -108,6 +109,7 @@ def main():
     spec = ump_api_argument_spec()
     spec.update(path=dict(type="str", default="/api/v3/scripttemplates"))
     module = AnsibleModule(argument_spec=spec, supports_check_mode=True)
+    validation.check_module(module, {"path": "api_path"})
     require_requests(module)
     if not module.params["path"].startswith("/"):
         errors.fail_module(

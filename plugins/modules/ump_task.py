@@ -95,6 +95,7 @@ retries:
 import time
 
 from ansible.module_utils.basic import AnsibleModule
+from ansible_collections.ump365.upgrade.plugins.module_utils import validation
 from ansible_collections.ump365.upgrade.plugins.module_utils import errors
 from ansible_collections.ump365.upgrade.plugins.module_utils.http import require_requests
 from ansible_collections.ump365.upgrade.plugins.module_utils.ump_api import client_from_params, ump_api_argument_spec
@@ -109,6 +110,7 @@ def main():
         poll_interval=dict(type="float", default=10),
     )
     module = AnsibleModule(argument_spec=spec, supports_check_mode=True)
+    validation.check_module(module)
     require_requests(module)
     p = module.params
     for name in ("wait_timeout", "poll_interval"):

@@ -99,6 +99,7 @@ retries:
 """
 
 from ansible.module_utils.basic import AnsibleModule
+from ansible_collections.ump365.upgrade.plugins.module_utils import validation
 from ansible_collections.ump365.upgrade.plugins.module_utils import errors
 from ansible_collections.ump365.upgrade.plugins.module_utils.http import require_requests
 from ansible_collections.ump365.upgrade.plugins.module_utils.ump_api import client_from_params, ump_api_argument_spec
@@ -127,6 +128,7 @@ def main():
         switch_path=dict(type="str", default="/api/v3/customer/{guid}/switchtotoken"),
     )
     module = AnsibleModule(argument_spec=spec, supports_check_mode=True)
+    validation.check_module(module)
     require_requests(module)
     p = module.params
     if not p["switch_path"].startswith("/") or "{guid}" not in p["switch_path"]:

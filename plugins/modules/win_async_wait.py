@@ -166,6 +166,7 @@ connection_errors:
 """
 
 from ansible.module_utils.basic import AnsibleModule
+from ansible_collections.ump365.upgrade.plugins.module_utils import validation
 from ansible_collections.ump365.upgrade.plugins.module_utils import action_specs
 
 
@@ -174,6 +175,7 @@ def main():
         argument_spec=action_specs.WIN_ASYNC_WAIT,
         supports_check_mode=True,
     )
+    validation.check_module(module)
     module.fail_json(msg="ump365.upgrade.win_async_wait runs on the controller as an action plugin only")
 
 

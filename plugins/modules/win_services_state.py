@@ -115,6 +115,7 @@ failed_services:
 """
 
 from ansible.module_utils.basic import AnsibleModule
+from ansible_collections.ump365.upgrade.plugins.module_utils import validation
 from ansible_collections.ump365.upgrade.plugins.module_utils import action_specs
 
 
@@ -123,6 +124,7 @@ def main():
         argument_spec=action_specs.WIN_SERVICES_STATE,
         supports_check_mode=True,
     )
+    validation.check_module(module)
     module.fail_json(msg="ump365.upgrade.win_services_state runs on the controller as an action plugin only")
 
 
