@@ -49,7 +49,7 @@ options:
       - Always create a fresh disk from O(snapshot) and swap to it, even when the VM already runs on a
         disk created from O(snapshot). That disk may have changed since it was created (the VM ran an
         upgrade again after a first rollback), so a second rollback of the same host needs this.
-      - Not idempotent: every run creates a disk and swaps the VM to it.
+      - Not idempotent, every run creates a disk and swaps the VM to it.
     type: bool
     default: false
   sku:
