@@ -20,7 +20,7 @@ description:
   - The previous OS disk is kept, unattached, so the restore can be undone; O(delete_previous_disk)
     removes it only after the VM runs on the new disk.
   - Idempotent. A VM that already runs on a disk created from O(snapshot) is left alone (and started
-    when it is not running).
+    when it is not running), unless O(new_disk=true).
   - Refuses VMs encrypted with Azure Disk Encryption, and a snapshot taken from a disk that was never
     this VM's OS disk unless O(force=true).
   - When anything fails after the VM was deallocated, the module starts it again on the disk it has
@@ -42,7 +42,16 @@ options:
   disk_name:
     description:
       - Name of the disk created from the snapshot. Defaults to C(<snapshot name>-osdisk), cut to 80 characters.
+      - With O(new_disk=true), when a disk of that name exists already, C(-2), C(-3)... is appended.
     type: str
+  new_disk:
+    description:
+      - Always create a fresh disk from O(snapshot) and swap to it, even when the VM already runs on a
+        disk created from O(snapshot). That disk may have changed since it was created (the VM ran an
+        upgrade again after a first rollback), so a second rollback of the same host needs this.
+      - Not idempotent, every run creates a disk and swaps the VM to it.
+    type: bool
+    default: false
   sku:
     description: Storage type of the new disk. Defaults to that of the VM's current OS disk.
     type: str
@@ -305,7 +314,9 @@ class Restore:
             disk_id=current_id,
             previous_disk_deleted=False,
         )
-        already = same_id((current.get("properties", {}).get("creationData") or {}).get("sourceResourceId"), snap["id"])
+        already = not p["new_disk"] and same_id(
+            (current.get("properties", {}).get("creationData") or {}).get("sourceResourceId"), snap["id"]
+        )
         if already:
             power = self.power()
             result["power_state"] = power
@@ -337,6 +348,8 @@ class Restore:
                 resource=self.vm_ref,
             )
         disk_name = p["disk_name"] or (snap["name"][:73].rstrip(".-") + "-osdisk")
+        if p["new_disk"]:
+            disk_name = self.free_disk_name(disk_name)
         disk_id = resource_id(sub, self.rg, "disks", disk_name)
         sku = p["sku"] or current.get("sku", {}).get("name") or os_disk["managedDisk"].get("storageAccountType")
         cprops = current["properties"]
@@ -419,6 +432,22 @@ class Restore:
             result["previous_disk_deleted"] = True
         return result
 
+    def free_disk_name(self, base):
+        """``base``, or ``base-2``, ``base-3``... : the first name no disk in the resource group has."""
+        name = base
+        for n in range(2, 100):
+            if self.az.get_or_none("read disk", name, lambda nm=name: self.c.disks.get(self.rg, nm)) is None:
+                return name
+            suffix = "-%d" % n
+            name = base[: 80 - len(suffix)].rstrip(".-") + suffix
+        raise errors.ConfigurationError(
+            "99 disks named %s-N exist in %s" % (base, self.rg),
+            system="azure",
+            operation="restore OS disk",
+            resource=self.vm_ref,
+            remedy="delete the unattached disks of earlier restores, or name the new one with disk_name",
+        )
+
     def confirm_running(self):
         power = self.power()
         if power != "running":
@@ -465,6 +494,7 @@ def main():
             start=dict(type="bool", default=True),
             delete_previous_disk=dict(type="bool", default=False),
             force=dict(type="bool", default=False),
+            new_disk=dict(type="bool", default=False),
             wait_timeout=dict(type="int", default=1800),
         ),
         supports_check_mode=True,

@@ -118,6 +118,16 @@ def test_snapshot_change_rollback_restores_the_host_and_reruns_change_nothing(fr
     assert vm_disk(lab, "ump01") == new_disk
     assert all("changed=0" in line and "failed=0" in line for line in recap.splitlines()[1:3]), recap
 
+    # upgraded again on the restored disk: a second rollback needs a fresh disk (new_disk), the idempotent
+    # one above would find the VM "already on a disk made from the snapshot" and change nothing
+    lab.set_host_state("ump01", ["ump", "components", "SysAdminKit"], "8.0.515")
+    proc = lab.playbook(
+        "playbooks/rollback.yml", extra_vars={**ckpt_vars(ckdir), **NO_WINRM, "swap_os_disk_new_disk": True}
+    )
+    assert "failed=0" in proc.stdout
+    assert vm_disk(lab, "ump01") == new_disk + "-2"
+    assert lab.host_state("ump01") == before
+
 
 def test_conflict_and_throttling_are_retried_and_reported(fresh_lab):
     lab = fresh_lab

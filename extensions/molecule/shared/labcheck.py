@@ -1,0 +1,94 @@
+"""Assertions on the UMP lab's own state, for the Molecule scenarios (the lab, not the playbook, says
+what is on each host).
+
+    python labcheck.py capture FILE
+        write each UMP server's SysAdminTenant Customer rows to FILE (JSON)
+    python labcheck.py check [--hosts ump01,ump02] [--version V] [--customers-same FILE] [--snapshots N]
+        --version V          SysAdminKit and MultiTenant at V, and every Customer row at V
+        --customers-same F   the Customer rows equal those captured in F (no customer data lost)
+        --snapshots N        exactly N pre-upgrade snapshots of each host's OS disk
+
+The lab is found in $UMPLAB_STATE_DIR. Exits 1 naming every host and check that failed.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+
+from umplab.client import LabClient
+
+
+def ump_hosts(state: dict) -> list[str]:
+    return sorted(name for name, h in state["hosts"].items() if h.get("role") == "ump")
+
+
+def customers(state: dict, host: str) -> list[dict]:
+    """The Customer rows of the host's SysAdminTenant (on the host or on its backend SQL server)."""
+    sql_host = state["hosts"][host].get("sql_host") or host
+    return state["sql_dump"][sql_host]["SysAdminTenant"]["Customer"]
+
+
+def snapshots_of(state: dict, host: str) -> list[str]:
+    return sorted(
+        r["name"]
+        for r in state["azure"]["resources"].values()
+        if r["type"] == "Microsoft.Compute/snapshots"
+        and ((r.get("tags") or {}).get("ump_host") or r["name"].split("-")[0]) == host
+    )
+
+
+def check(lab: LabClient, hosts: list[str], version: str | None, same: str | None, snapshots: int | None) -> list[str]:
+    state = lab.state()
+    before = json.loads(open(same).read()) if same else {}
+    errors = []
+    for host in hosts or ump_hosts(state):
+        if version:
+            comps = lab.host_state(host)["ump"]["components"]
+            for comp in ("SysAdminKit", "MultiTenant"):
+                if comps.get(comp) != version:
+                    errors.append(f"{host}: {comp} is {comps.get(comp)}, expected {version}")
+            off = sorted(
+                f"{c['CustomerShortName']}={c['Version']}" for c in customers(state, host) if c["Version"] != version
+            )
+            if off:
+                errors.append(f"{host}: customers not at {version}: {', '.join(off)}")
+        if same and customers(state, host) != before[host]:
+            errors.append(f"{host}: the SysAdminTenant Customer rows differ from those captured before the upgrade")
+        if snapshots is not None:
+            snaps = snapshots_of(state, host)
+            if len(snaps) != snapshots:
+                errors.append(f"{host}: {len(snaps)} snapshot(s) {snaps}, expected {snapshots}")
+    return errors
+
+
+def main(argv: list[str]) -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    sub = parser.add_subparsers(dest="cmd", required=True)
+    cap = sub.add_parser("capture")
+    cap.add_argument("file")
+    chk = sub.add_parser("check")
+    chk.add_argument("--hosts", default="")
+    chk.add_argument("--version")
+    chk.add_argument("--customers-same")
+    chk.add_argument("--snapshots", type=int)
+    args = parser.parse_args(argv)
+    lab = LabClient(os.environ["UMPLAB_STATE_DIR"])
+    if args.cmd == "capture":
+        state = lab.state()
+        with open(args.file, "w") as f:
+            json.dump({h: customers(state, h) for h in ump_hosts(state)}, f, indent=1, sort_keys=True)
+        return 0
+    hosts = [h for h in args.hosts.split(",") if h]
+    errors = check(lab, hosts, args.version, args.customers_same, args.snapshots)
+    for e in errors:
+        print(e)
+    if not errors:
+        print(f"lab check ok: {args.hosts or 'all UMP servers'}")
+    return 1 if errors else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
