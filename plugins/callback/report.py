@@ -17,7 +17,8 @@ description:
     every check's result, versions before and after, the per-step wyUpdate and per-customer results,
     what was rolled back and why, failures with their message, retries, and the host's final state
     (C(upgraded), C(rolled_back), C(stopped_before_change), C(failed), or C(unchanged) for runs that
-    change nothing such as C(preflight.yml) and C(verify.yml)).
+    change nothing such as C(preflight.yml) and C(verify.yml)); a host of the play that never ran a task
+    (its batch never started because an earlier batch failed) is listed as C(not_started).
   - The phase of a task is its first C(phase_<name>) tag (tags are inherited from blocks, roles and
     includes), else the outermost role it runs in (C(wyupdate_steps) reports as C(wyupdate), C(swap_os_disk)
     as C(rollback)), else C(other).
@@ -143,7 +144,7 @@ ROLE_PHASES = {
 }
 # Phases that change the UMP server; a host that failed before any of them ran was stopped before change.
 CHANGING_PHASES = ("services_stop", "wyupdate", "customer_upgrade", "services_start", "services", "rollback")
-FINAL_STATES = ("upgraded", "rolled_back", "stopped_before_change", "failed", "unchanged")
+FINAL_STATES = ("upgraded", "rolled_back", "stopped_before_change", "failed", "unchanged", "not_started")
 CHECK_STATUSES = ("pass", "warn", "fail", "skip")
 ROLLBACK_OK = ("ok", "success", "succeeded", "done", "rolled_back", "restored")
 
@@ -267,6 +268,7 @@ class RunReport:
         self.check_mode = False
         self.scrubber = scrubber or SecretScrubber()
         self.hosts = {}
+        self.play_hosts = set()  # every host the plays targeted (all serial batches, within --limit)
 
     # ------------------------------------------------------------------ building
     def host(self, name):
@@ -281,6 +283,7 @@ class RunReport:
                 "failures": [],
                 "retries": [],
                 "final_state": None,
+                "final_state_reason": "",
                 "stats": {},
                 "started": None,
                 "ended": None,
@@ -446,6 +449,9 @@ class RunReport:
         state = part.get("ump_final_state")
         if state in FINAL_STATES:
             h["final_state"] = state
+            outcome = part.get("ump_outcome")
+            reason = outcome.get("reason") if isinstance(outcome, dict) else None
+            h["final_state_reason"] = str(_jsonable(reason)) if reason else ""
 
     def set_stats(self, host, stats):
         self.host(host)["stats"] = dict(stats)
@@ -453,8 +459,17 @@ class RunReport:
     # ------------------------------------------------------------------ conclusions
     def final_state(self, name):
         h = self.host(name)
+        if h["started"] is None and not h["phases"] and not h["failures"] and not h["final_state"]:
+            return "not_started", (
+                "no task ran on this host: the play stopped before its batch (an earlier batch failed, "
+                "see max_fail_percentage); rerun the playbook once the failed hosts are dealt with"
+            )
         if h["final_state"]:
-            return h["final_state"], "set by a task (ump_final_state)"
+            reason = h["final_state_reason"]
+            if h["final_state"] == "upgraded":
+                return "upgraded", reason or "every phase completed"
+            label = h["final_state"].replace("_", " ")
+            return h["final_state"], "%s: %s" % (label, reason) if reason else "%s (set by the upgrade role)" % label
         ran = [p for p in h["phases"] if p["tasks"] > p["skipped"]]
         failed = [f for f in h["failures"] if not f["ignored"]]
         stats = h.get("stats") or {}
@@ -482,9 +497,13 @@ class RunReport:
     def as_dict(self):
         end = self.ended or time.time()
         hosts = {}
-        totals = {"hosts": len(self.hosts), "states": {}, "checks": dict.fromkeys(CHECK_STATUSES, 0)}
-        for name in sorted(self.hosts):
-            h = self.hosts[name]
+        totals = {
+            "hosts": len(set(self.hosts) | self.play_hosts),
+            "states": {},
+            "checks": dict.fromkeys(CHECK_STATUSES, 0),
+        }
+        for name in sorted(set(self.hosts) | self.play_hosts):
+            h = self.host(name)
             state, reason = self.final_state(name)
             totals["states"][state] = totals["states"].get(state, 0) + 1
             for c in h["checks"]:
@@ -559,6 +578,7 @@ STATUS_COLOURS = {
     "skip": "#9e9e9e",
     "upgraded": "#2e7d32",
     "unchanged": "#546e7a",
+    "not_started": "#9e9e9e",
     "rolled_back": "#ef6c00",
     "stopped_before_change": "#f9a825",
     "failed_state": "#c62828",
@@ -940,6 +960,11 @@ class CallbackModule(CallbackBase):
             hosts = inventory.get_hosts(play.hosts) if inventory is not None else []
         except Exception:
             return
+        try:  # every serial batch's hosts (a batch restricts the inventory to itself), --limit still applies
+            everyone = inventory.get_hosts(play.hosts, ignore_restrictions=True)
+        except Exception:
+            everyone = hosts
+        self._ensure_report().play_hosts.update(h.get_name() for h in everyone)
         for host in [None, *hosts]:
             try:
                 variables = vm.get_vars(play=play, host=host) if host is not None else vm.get_vars(play=play)

@@ -627,3 +627,43 @@ def test_secret_names_are_judged_by_their_last_word(name, secret):
     from ansible_collections.ump365.upgrade.plugins.callback.report import SecretScrubber
 
     assert SecretScrubber().key_is_secret(name) is secret
+
+
+def test_final_state_set_by_a_task_carries_the_outcome_reason(tmp_path, monkeypatch, clock):
+    cb = make_callback(tmp_path, monkeypatch)
+    outcome = {"host": "a", "result": "rolled_back", "reason": "wyupdate: step RunSqlScripts failed (exit 5)"}
+    run_task(cb, clock, "a", FakeTask("o", None), result={"ump_final_state": "rolled_back", "ump_outcome": outcome})
+    run_task(cb, clock, "b", FakeTask("o", None), result={"ump_final_state": "upgraded", "ump_outcome": {"reason": ""}})
+    cb.v2_playbook_on_stats(FakeStats({"a": {"ok": 1}, "b": {"ok": 1}}))
+    data = json.loads(Path(cb.paths["json"]).read_text())
+    validate(data)
+    assert data["hosts"]["a"]["final_state_reason"] == "rolled back: wyupdate: step RunSqlScripts failed (exit 5)"
+    assert data["hosts"]["b"]["final_state_reason"] == "every phase completed"
+
+
+class BatchVM(FakeVM):
+    """The inventory as Ansible restricts it to one serial batch; ignore_restrictions lists every host."""
+
+    def __init__(self, host_vars, batch):
+        super().__init__(host_vars, {})
+        self.batch = batch
+
+    def get_hosts(self, pattern, ignore_limits=False, ignore_restrictions=False):
+        names = self.host_vars if ignore_restrictions else self.batch
+        return [FakeHost(h) for h in names]
+
+
+def test_hosts_of_batches_that_never_started_are_listed_as_not_started(tmp_path, monkeypatch, clock):
+    cb = make_callback(tmp_path, monkeypatch)
+    vm = BatchVM({"ump01": {}, "ump02": {}, "ump03": {}}, batch=["ump01"])
+    cb.v2_playbook_on_play_start(FakePlay(vm))
+    run_task(cb, clock, "ump01", FakeTask("w", "wyupdate"), "failed", {"msg": "RunSqlScripts failed"})
+    cb.v2_playbook_on_stats(FakeStats({"ump01": {"failures": 1}}))
+    data = json.loads(Path(cb.paths["json"]).read_text())
+    validate(data)
+    assert data["totals"]["hosts"] == 3
+    assert data["totals"]["states"] == {"failed": 1, "not_started": 2}
+    assert data["hosts"]["ump02"]["final_state"] == "not_started"
+    assert "earlier batch failed" in data["hosts"]["ump03"]["final_state_reason"]
+    assert data["hosts"]["ump02"]["phases"] == [] and data["result"] == "failed"
+    assert "not_started" in Path(cb.paths["html"]).read_text()
