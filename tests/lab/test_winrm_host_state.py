@@ -129,3 +129,28 @@ def test_a_lab_reset_kills_what_ran_on_the_old_state(inproc_lab):
     t.join(15)
     assert not t.is_alive()
     assert result["r"].status_code == 3  # cancelled
+
+
+def test_curl_exe_probes_urls_from_the_egress_policy(inproc_lab):
+    """curl.exe as Server 2019 ships it: one line of --write-out per transfer, failed ones too."""
+    from ansible_collections.ump365.upgrade.plugins.module_utils import checks
+
+    lab, world = inproc_lab
+    with world.lock:
+        world.host_state("ump01")["egress"] = {"allow": ["*"], "deny": ["*.chocolatey.org"]}
+    eps = {"repo": "https://ump-updates.audiocodes.example/wyupdate/", "choco": "https://community.chocolatey.org/x"}
+    # the command line as win_command sends it (one string; CreateProcess-style quoting)
+    r = _session(lab, world, "labadmin", world.data["secrets"]["winrm_admin_password"]).run_cmd(
+        checks.curl_probe_command(eps, 15)
+    )
+    out, err = r.std_out.decode(), r.std_err.decode()
+    assert out.splitlines() == [f"200 0.031000 {eps['repo']}", f"000 15.000000 {eps['choco']}"]
+    assert err == "curl: (28) Connection timed out after 15001 milliseconds\n"
+    assert r.status_code == 28  # the last transfer's error
+    rows = checks.egress_from_curl({"rc": r.status_code, "stdout": out, "stderr": err}, eps)
+    assert [x["ok"] for x in rows] == [True, False]
+    # a --write-out variable curl 7.55.1 does not know is named on stderr, as curl does
+    r = _session(lab, world, "labadmin", world.data["secrets"]["winrm_admin_password"]).run_cmd(
+        "curl.exe", ["-s", "-o", "NUL", "-w", "%{exitcode}", eps["repo"]]
+    )
+    assert r.std_out == b"" and b"unknown --write-out variable: 'exitcode'" in r.std_err
