@@ -101,6 +101,46 @@ def test_processes_die_with_their_machine(inproc_lab):
     assert r.status_code == 0
 
 
+def test_a_stop_shorter_than_a_process_poll_still_kills_it(inproc_lab):
+    """Deallocate and start again within the hung process's 1 s poll: it died with the first boot."""
+    import threading
+    import time
+
+    lab, world = inproc_lab
+    world.add_fault("wyupdate.hang", host="ump01", step="CheckDuplicates")
+    svc = _session(lab, world, "ump-svc", world.data["secrets"]["service_account_password"])
+    t = threading.Thread(
+        target=lambda: _swallow(
+            lambda: svc.run_cmd("C:\\acs\\wyupdate.exe", ["/fromservice", '-logfile="C:\\acs\\r.log"'])
+        )
+    )
+    t.start()
+    log = "c:\\acs\\wyupdate_logs\\upgrade_8.0.515.log"
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline:
+        with world.lock:
+            if "CheckDuplicates | START" in world.host_state("ump01")["files"].get(log, {}).get("content", ""):
+                break
+        time.sleep(0.05)
+    vm = world.hosts["ump01"]["vm_id"]
+    with world.lock:  # a stop and a start with nothing in between
+        world.set_power_state(vm, "deallocated")
+        world.set_power_state(vm, "running")
+    assert world.vm_stops(vm) == 1
+    t.join(15)
+    world.clear_faults()
+    svc.run_ps("Stop-Service sysadmin*, w3svc -Force")
+    r = svc.run_cmd("C:\\acs\\wyupdate.exe", ["/fromservice", '-logfile="C:\\acs\\r.log"'])
+    assert r.status_code == 0, r.std_out  # not "another instance of wyUpdate is running"
+
+
+def _swallow(fn):
+    try:
+        fn()
+    except Exception:  # the connection may die with the VM
+        pass
+
+
 def test_a_lab_reset_kills_what_ran_on_the_old_state(inproc_lab):
     import copy
     import threading
