@@ -39,6 +39,7 @@ import os
 import sys
 import traceback
 
+from ansible.errors import AnsibleError
 from ansible.module_utils import basic
 from ansible.module_utils.common.json import Direction, get_module_encoder
 from ansible.plugins.action import ActionBase
@@ -77,6 +78,10 @@ def capture_main(module_path, module_args):
                 importlib.import_module(module_path).main()
             except SystemExit as e:
                 rc = e.code if isinstance(e.code, int) else (0 if e.code is None else 1)
+    except AnsibleError:
+        # the controller's own errors (the task's timeout raises TaskTimeoutError in this process):
+        # modules never raise them, so they belong to the task executor
+        raise
     except Exception:
         rc = 1
         err.write(traceback.format_exc())
