@@ -17,9 +17,11 @@ both at the same scale (default 1/60 of the real durations), and reports:
    matching the samples to the report's phase timeline; and ARM requests for a restore (rollback.yml
    after the upgrade);
 4. controller CPU seconds (user+sys of the ansible-playbook process tree, from
-   ``resource.getrusage(RUSAGE_CHILDREN)`` around the subprocess) per host, and peak RSS of the tree for
-   the N-host run, sampled from /proc every 0.25 s (the sum of the RSS of ansible-playbook and all its
-   descendants; ``ru_maxrss`` of children, the largest single process, is reported too as a bound).
+   ``resource.getrusage(RUSAGE_CHILDREN)`` around the subprocess) per host, and peak memory of the tree
+   for the N-host run, sampled from /proc every 0.25 s: the sum of the RSS of ansible-playbook and all its
+   descendants (a page the forked workers share is counted once per process) and the sum of their PSS
+   (/proc/<pid>/smaps_rollup: a shared page divided among the processes sharing it, the real footprint);
+   ``ru_maxrss`` of children, the largest single process, is reported too.
 
 The lab runs in its own process (``python -m umplab up``): its CPU is not counted in (4).
 Prints a table and writes bench/results/bench-<UTC time>.json (and bench/results/latest.json).
