@@ -22,9 +22,9 @@ description:
   - Before a backup the free space of the server's drives (C(xp_fixeddrives)) is compared with the size of
     the databases, so a full disk fails before anything is written.
   - Database names are validated and quoted (QUOTENAME); file paths travel as parameters.
-  - Round trips (O(operation=backup)): one query lists the databases with their sizes (and, without
-    O(databases), picks O(tenant_database) and every O(customer_database_prefix) database), one reads the
-    free space, then one batch per database does the backup, reads its header and verifies it.
+  - With O(operation=backup) one query lists the databases with their sizes (and, without O(databases),
+    picks O(tenant_database) and every O(customer_database_prefix) database), one reads the free space,
+    then one batch per database does the backup, reads its header and verifies it.
   - Runs on the controller (C(delegate_to=localhost)) and talks TDS to the SQL Server.
 extends_documentation_fragment:
   - ump365.upgrade.sql
@@ -33,7 +33,7 @@ options:
     description:
       - The databases, for example C(SysAdminTenant) and every C(SysAdmin<customer>).
       - Omitted, the module picks them from the server's list (in the same query that reads their
-        sizes) as C(sql_info) does: O(tenant_database), which must exist, and every database whose name
+        sizes) as C(sql_info) does, that is O(tenant_database), which must exist, and every database whose name
         starts with O(customer_database_prefix). O(operation=restore) needs them.
     type: list
     elements: str

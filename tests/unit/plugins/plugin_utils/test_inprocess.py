@@ -21,12 +21,12 @@ def test_exit_json_is_captured_with_rc_0(tmp_path):
 
 
 def test_check_mode_and_fail_json(tmp_path):
-    rc, out, _ = capture_main(
+    rc, out, _err = capture_main(
         MODULE % "checkpoint",
         {"path": str(tmp_path), "host": "ump01", "run_id": "r", "phase": "snapshot", "_ansible_check_mode": True},
     )
     assert rc == 0 and json.loads(out)["changed"] and not list(tmp_path.iterdir())  # nothing written
-    rc, out, _ = capture_main(MODULE % "checkpoint", {"host": "ump01"})
+    rc, out, _err = capture_main(MODULE % "checkpoint", {"host": "ump01"})
     res = json.loads(out)
     assert rc == 1 and res["failed"] and "path" in res["msg"]
 
@@ -34,7 +34,7 @@ def test_check_mode_and_fail_json(tmp_path):
 def test_no_log_values_are_masked_in_what_is_printed():
     secret = "S3cr3t-never-shown"
     # no server: the module fails, and its invocation (printed with the result) masks the password
-    rc, out, _ = capture_main(
+    rc, out, _err = capture_main(
         MODULE % "sql_info",
         {"server": "127.0.0.1", "port": 9, "username": "u", "password": secret, "timeout": 1, "retries": 1},
     )
