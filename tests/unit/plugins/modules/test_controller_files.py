@@ -15,7 +15,7 @@ def test_writes_then_leaves_equal_files_alone(run_module, tmp_path):
     assert not failed and res["changed"] and [f["changed"] for f in res["files"]] == [True, True]
     assert (folder / "ump01_x.csv").read_text() == "a;b\n" and oct(folder.stat().st_mode & 0o777) == "0o750"
     assert oct((folder / "ump01_x.json").stat().st_mode & 0o777) == "0o640"
-    res, _ = run_module(controller_files, {"path": str(folder), "files": FILES})
+    res, _failed = run_module(controller_files, {"path": str(folder), "files": FILES})
     assert not res["changed"]
     res, failed = run_module(controller_files, {"path": str(folder), "files": [{"name": "../x", "content": ""}]})
     assert failed and "plain name" in res["msg"]
