@@ -98,27 +98,32 @@ class InProcessModuleAction(ActionBase):
     _supports_check_mode = True
     _supports_async = True
 
-    def _in_process_ok(self, task_vars):
+    def _why_not_in_process(self, task_vars):
+        """None when the module can run in this process, else the reason it runs as a module process."""
         if os.environ.get("UMP365_INPROCESS_MODULES", "1").lower() in ("0", "false", "no"):
-            return False
+            return "UMP365_INPROCESS_MODULES=0"
         if getattr(self._connection, "transport", None) != "local":
-            return False
-        if self._task.async_val or self._play_context.become or self._task.environment:
-            return False
+            return "connection %s is not local" % getattr(self._connection, "transport", None)
+        if self._task.async_val or self._play_context.become or any(self._task.environment or []):
+            return "async, become or environment"
         interpreter = task_vars.get("ansible_python_interpreter")
         if interpreter is not None:
             try:
                 interpreter = self._templar.template(interpreter)
             except Exception:  # an interpreter we cannot resolve here: let the normal path decide
-                return False
-        return _same_interpreter(interpreter)
+                return "ansible_python_interpreter not resolved"
+        if not _same_interpreter(interpreter):
+            return "ansible_python_interpreter %s is not this Python (%s)" % (interpreter, sys.executable)
+        return None
 
     def run(self, tmp=None, task_vars=None):
         result = super(InProcessModuleAction, self).run(tmp, task_vars)
         del tmp
         task_vars = task_vars or {}
         fqcn = "%s.%s" % (COLLECTION, self.MODULE)
-        if not self._in_process_ok(task_vars):
+        why = self._why_not_in_process(task_vars)
+        if why:
+            display.vvv("Running %s as a module process: %s" % (fqcn, why))
             wrap_async = self._task.async_val and not self._connection.has_native_async
             result.update(self._execute_module(module_name=fqcn, task_vars=task_vars, wrap_async=wrap_async))
             if not wrap_async:
