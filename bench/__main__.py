@@ -17,9 +17,11 @@ both at the same scale (default 1/60 of the real durations), and reports:
    matching the samples to the report's phase timeline; and ARM requests for a restore (rollback.yml
    after the upgrade);
 4. controller CPU seconds (user+sys of the ansible-playbook process tree, from
-   ``resource.getrusage(RUSAGE_CHILDREN)`` around the subprocess) per host, and peak RSS of the tree for
-   the N-host run, sampled from /proc every 0.25 s (the sum of the RSS of ansible-playbook and all its
-   descendants; ``ru_maxrss`` of children, the largest single process, is reported too as a bound).
+   ``resource.getrusage(RUSAGE_CHILDREN)`` around the subprocess) per host, and peak memory of the tree
+   for the N-host run, sampled from /proc every 0.25 s: the sum of the RSS of ansible-playbook and all its
+   descendants (a page the forked workers share is counted once per process) and the sum of their PSS
+   (/proc/<pid>/smaps_rollup: a shared page divided among the processes sharing it, the real footprint);
+   ``ru_maxrss`` of children, the largest single process, is reported too.
 
 The lab runs in its own process (``python -m umplab up``): its CPU is not counted in (4).
 Prints a table and writes bench/results/bench-<UTC time>.json (and bench/results/latest.json).
@@ -69,8 +71,24 @@ def env(state_dir: Path, report_dir: Path) -> dict:
 TICK = os.sysconf("SC_CLK_TCK")
 
 
-def _tree_rss(root: int) -> tuple[int, int, float]:
-    """(sum of RSS bytes, process count, CPU seconds) of ``root`` and its descendants, from /proc.
+def _pss(pid: int) -> int:
+    """Proportional set size in bytes (/proc/<pid>/smaps_rollup): shared pages divided among their sharers."""
+    try:
+        with open(f"/proc/{pid}/smaps_rollup") as f:
+            for line in f:
+                if line.startswith("Pss:"):
+                    return int(line.split()[1]) * 1024
+    except (OSError, ValueError, IndexError):
+        pass
+    return 0
+
+
+def _tree_rss(root: int) -> tuple[int, int, float, int]:
+    """(sum of RSS bytes, process count, CPU seconds, sum of PSS bytes) of ``root`` and its descendants.
+
+    RSS counts a page shared by the forked workers once per process; PSS divides it among them, so the
+    PSS sum is the tree's real footprint (pages shared with processes outside the tree, e.g. the lab's
+    copy of the same Python libraries, are divided with those too).
 
     CPU is utime+stime+cutime+cstime summed over the live processes: a reaped process's time is in its
     parent's cutime/cstime, so nothing is counted twice or lost while the root lives.
@@ -91,15 +109,16 @@ def _tree_rss(root: int) -> tuple[int, int, float]:
         children.setdefault(ppid, []).append(pid)
         rss[pid] = int(rest[21]) * PAGE
         cpu[pid] = sum(int(x) for x in rest[11:15]) / TICK
-    total, n, secs, todo = 0, 0, 0.0, [root]
+    total, n, secs, pss, todo = 0, 0, 0.0, 0, [root]
     while todo:
         p = todo.pop()
         if p in rss:
             total += rss[p]
             secs += cpu[p]
+            pss += _pss(p)
             n += 1
         todo.extend(children.get(p, []))
-    return total, n, secs
+    return total, n, secs, pss
 
 
 class Sampler(threading.Thread):
@@ -109,16 +128,17 @@ class Sampler(threading.Thread):
         super().__init__(daemon=True)
         self.pid, self.lab, self.interval = pid, lab, interval
         self.stop = threading.Event()
-        self.peak_rss, self.peak_procs = 0, 0
+        self.peak_rss, self.peak_procs, self.peak_pss = 0, 0, 0
         self.counter_samples: list[tuple[float, dict]] = []
         self.cpu_samples: list[tuple[float, float]] = []
 
     def run(self) -> None:
         n = 0
         while not self.stop.is_set():
-            rss, procs, cpu = _tree_rss(self.pid)
+            rss, procs, cpu, pss = _tree_rss(self.pid)
             self.cpu_samples.append((time.time(), cpu))
             self.peak_rss = max(self.peak_rss, rss)
+            self.peak_pss = max(self.peak_pss, pss)
             self.peak_procs = max(self.peak_procs, procs)
             if self.lab is not None and n % 2 == 0:
                 try:
@@ -189,6 +209,7 @@ def run_playbook(state_dir: Path, name: str, extra: dict, sample_counters: bool,
         "cpu_sys_s": after.ru_stime - before.ru_stime,
         "ru_maxrss_children_bytes": after.ru_maxrss * 1024,  # the largest process ever waited for
         "peak_tree_rss_bytes": sampler.peak_rss,
+        "peak_tree_pss_bytes": sampler.peak_pss,
         "peak_tree_procs": sampler.peak_procs,
         "recap": text.split("PLAY RECAP")[-1].strip() if "PLAY RECAP" in text else "",
         "profile_tasks": _profile_tasks(text),
@@ -254,6 +275,9 @@ def group_counts(c: dict) -> dict:
         return sum(v for k, v in c.items() if (k.startswith(prefix) if prefix.endswith(".") else k == prefix))
 
     arm_polls = sum(c.get(k, 0) for k in ARM_POLLS)
+    # after a PUT long-running operation azure-core GETs the resource once more (base_polling.py, the
+    # final GET of the original URI): that GET is part of the operation, like its polls
+    final_gets = sum(c.get(f"arm.requests.{t}.write", 0) for t in ("snapshots", "disks", "virtualMachines"))
     return {
         "winrm_commands": s("winrm.command"),
         "winrm_module_runs": s("winrm.module."),
@@ -261,6 +285,9 @@ def group_counts(c: dict) -> dict:
         "arm_requests": s("arm.requests."),
         "arm_polls": arm_polls,
         "arm_non_poll": s("arm.requests.") - arm_polls,
+        "arm_lro_final_gets": final_gets,
+        "arm_issued": s("arm.requests.") - arm_polls - final_gets,
+        "arm_lro_followups": arm_polls + final_gets,
         "sql_round_trips": s("sql.requests"),
         "ump_api_requests": s("ump_api.requests"),
         "sbc_requests": s("sbc.requests"),
@@ -388,6 +415,8 @@ def main(argv: list[str] | None = None) -> int:
             "restore_arm_requests": rb["arm_requests"],
             "restore_arm_polls": rb["arm_polls"],
             "restore_arm_non_poll": rb["arm_non_poll"],
+            "restore_arm_issued": rb["arm_issued"],
+            "restore_arm_lro_followups": rb["arm_lro_followups"],
             "fleet_average": {k: v / args.hosts for k, v in group_counts(fleet["upgrade"]["counters"]).items()},
             "aims": {"winrm_commands": 40, "arm_non_poll_each": 8, "sql_round_trips": 20},
         },
@@ -396,6 +425,7 @@ def main(argv: list[str] | None = None) -> int:
             "cpu_s_n_hosts": cpun,
             "cpu_s_per_host_in_fleet": cpun / args.hosts,
             "peak_tree_rss_n_hosts_bytes": fleet["upgrade"]["peak_tree_rss_bytes"],
+            "peak_tree_pss_n_hosts_bytes": fleet["upgrade"]["peak_tree_pss_bytes"],
             "peak_tree_procs_n_hosts": fleet["upgrade"]["peak_tree_procs"],
             "ru_maxrss_children_bytes": fleet["upgrade"]["ru_maxrss_children_bytes"],
             "aim_rss_bytes": 1.5 * 2**30,
@@ -423,7 +453,11 @@ def main(argv: list[str] | None = None) -> int:
         f"{'  ARM snapshot (upgrade): non-poll + polls':<44} {'%.0f + %.0f' % (rt['arm_non_poll'], rt['arm_polls']):>14} {'<= 8 +':>10}"
     )
     print(
-        f"{'  ARM restore (rollback): non-poll + polls':<44} {'%.0f + %.0f' % (rb['arm_non_poll'], rb['arm_polls']):>14} {'<= 8 +':>10}"
+        f"{'  ARM restore (rollback): non-poll + polls':<44} {'%.0f + %.0f' % (rb['arm_non_poll'], rb['arm_polls']):>14}"
+    )
+    print(
+        f"{'  ARM restore: issued + LRO (polls, final GETs)':<44} "
+        f"{'%.0f + %.0f' % (rb['arm_issued'], rb['arm_lro_followups']):>14} {'<= 8 +':>10}"
     )
     print(f"{'  SQL round trips per host':<44} {rt['sql_round_trips']:>14.0f} {'<= 20':>10}")
     for k in ("ump_api_requests", "sbc_requests", "ovoc_requests", "entra_requests", "graph_requests"):
@@ -437,6 +471,9 @@ def main(argv: list[str] | None = None) -> int:
     print(f"{'  controller CPU s per host, %d-host run' % args.hosts:<44} {cc['cpu_s_per_host_in_fleet']:>14.1f}")
     print(
         f"{'  peak tree RSS, %d-host run (sampled)' % args.hosts:<44} {fmt_bytes(cc['peak_tree_rss_n_hosts_bytes']):>14} {'<= 1.5 GiB':>10}"
+    )
+    print(
+        f"{'  peak tree PSS, %d-host run (sampled)' % args.hosts:<44} {fmt_bytes(cc['peak_tree_pss_n_hosts_bytes']):>14} {'<= 1.5 GiB':>10}"
     )
     print(f"{'  largest single process ru_maxrss':<44} {fmt_bytes(cc['ru_maxrss_children_bytes']):>14}")
     print()

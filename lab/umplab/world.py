@@ -173,7 +173,18 @@ class World:
 
     def set_power_state(self, vm_id: str, state: str) -> None:
         with self.lock:
-            self.data["azure"].setdefault("power", {})[arm_key(vm_id)] = state
+            power = self.data["azure"].setdefault("power", {})
+            if power.get(arm_key(vm_id), "running") == "running" and state != "running":
+                # every stop is counted: a process started before it is dead even when the VM is running
+                # again by the time the process next looks (a stop/start shorter than its poll)
+                stops = self.data["azure"].setdefault("stops", {})
+                stops[arm_key(vm_id)] = stops.get(arm_key(vm_id), 0) + 1
+            power[arm_key(vm_id)] = state
+
+    def vm_stops(self, vm_id: str) -> int:
+        """How many times the VM went from running to stopped/deallocated since the lab was seeded."""
+        with self.lock:
+            return self.data["azure"].get("stops", {}).get(arm_key(vm_id), 0)
 
     # ------------------------------------------------------------------ disk contents
     @property

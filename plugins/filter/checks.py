@@ -82,6 +82,14 @@ def egress_from_uri_results(results):
     return c.egress_from_uri_results(results or [])
 
 
+def egress_from_curl(result, endpoints):
+    return c.egress_from_curl(result or {}, endpoints or {})
+
+
+def curl_probe_command(endpoints, timeout=15, curl="C:\\Windows\\System32\\curl.exe"):
+    return c.curl_probe_command(endpoints or {}, timeout, curl)
+
+
 def versions_summary(versions):
     return c.versions_summary(versions or {})
 
@@ -103,4 +111,6 @@ class FilterModule(object):
             "parse_openfiles": parse_openfiles,
             "certificates_from_info": certificates_from_info,
             "egress_from_uri_results": egress_from_uri_results,
+            "egress_from_curl": egress_from_curl,
+            "curl_probe_command": curl_probe_command,
         }

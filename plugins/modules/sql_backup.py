@@ -22,15 +22,29 @@ description:
   - Before a backup the free space of the server's drives (C(xp_fixeddrives)) is compared with the size of
     the databases, so a full disk fails before anything is written.
   - Database names are validated and quoted (QUOTENAME); file paths travel as parameters.
+  - With O(operation=backup) one query lists the databases with their sizes (and, without O(databases),
+    picks O(tenant_database) and every O(customer_database_prefix) database), one reads the free space,
+    then one batch per database does the backup, reads its header and verifies it.
   - Runs on the controller (C(delegate_to=localhost)) and talks TDS to the SQL Server.
 extends_documentation_fragment:
   - ump365.upgrade.sql
 options:
   databases:
-    description: The databases, for example C(SysAdminTenant) and every C(SysAdmin<customer>).
+    description:
+      - The databases, for example C(SysAdminTenant) and every C(SysAdmin<customer>).
+      - Omitted, the module picks them from the server's list (in the same query that reads their
+        sizes) as C(sql_info) does, that is O(tenant_database), which must exist, and every database whose name
+        starts with O(customer_database_prefix). O(operation=restore) needs them.
     type: list
     elements: str
-    required: true
+  tenant_database:
+    description: The UMP portal database, backed up first when O(databases) is omitted.
+    type: str
+    default: SysAdminTenant
+  customer_database_prefix:
+    description: Prefix of the per-customer databases picked when O(databases) is omitted.
+    type: str
+    default: SysAdmin
   operation:
     description: What to do.
     type: str
@@ -94,6 +108,12 @@ EXAMPLES = r"""
 """
 
 RETURN = r"""
+databases:
+  description: The databases acted on (the ones picked from the server when O(databases) was omitted).
+  returned: always
+  type: list
+  elements: str
+  sample: ["SysAdminTenant", "SysAdminContoso"]
 backups:
   description: One entry per database.
   returned: always
@@ -171,16 +191,34 @@ def header(client, path, db):
     return rows[0]
 
 
-def check_free_space(client, dbs):
-    """Fail before writing when the databases will not fit on the server's drives."""
-    needed_rows = client.query(
-        "SELECT SUM(CAST(f.size AS BIGINT)) * 8 / 1024 AS mb FROM sys.master_files f "
-        "JOIN sys.databases d ON d.database_id = f.database_id WHERE f.type_desc = 'ROWS' AND d.name IN (%s)"
-        % ", ".join(["%s"] * len(dbs)),
-        tuple(dbs),
-        operation="read database sizes",
+SYSTEM_DATABASES = ("master", "tempdb", "model", "msdb")
+
+
+def list_databases(client):
+    """Every database with the size of its data files in MB (one round trip)."""
+    return client.query(
+        "SELECT d.name, (SELECT SUM(CAST(f.size AS BIGINT)) * 8 / 1024 FROM sys.master_files f "
+        "WHERE f.database_id = d.database_id AND f.type_desc = 'ROWS') AS rows_mb "
+        "FROM sys.databases d ORDER BY d.database_id",
+        operation="list databases",
     )
-    needed = int((needed_rows[0].get("mb") if needed_rows else 0) or 0)
+
+
+def pick_databases(names, tenant, prefix):
+    """The tenant database first, then every database with the customer prefix (as sql_info's ump_databases)."""
+    lowered = {n.lower(): n for n in names}
+    if tenant.lower() not in lowered:
+        return None
+    customers = [
+        n
+        for n in names
+        if n.lower().startswith(prefix.lower()) and n.lower() != tenant.lower() and n.lower() not in SYSTEM_DATABASES
+    ]
+    return [lowered[tenant.lower()]] + customers
+
+
+def check_free_space(client, needed):
+    """Fail before writing when the databases (``needed`` MB of data files) will not fit on the server's drives."""
     try:
         drives = client.query("EXEC master.dbo.xp_fixeddrives", operation="read free space")
     except errors.RemoteError:
@@ -201,7 +239,9 @@ def check_free_space(client, dbs):
 def main():
     module = AnsibleModule(
         argument_spec=sql_argument_spec(
-            databases=dict(type="list", elements="str", required=True),
+            databases=dict(type="list", elements="str"),
+            tenant_database=dict(type="str", default="SysAdminTenant"),
+            customer_database_prefix=dict(type="str", default="SysAdmin"),
             operation=dict(type="str", default="backup", choices=["backup", "verify", "restore"]),
             folder=dict(type="str", default="C:\\acs\\dbbackup"),
             backup_name=dict(type="str", default=""),
@@ -216,12 +256,19 @@ def main():
     p = module.params
     try:
         dbs = []
-        for db in p["databases"]:
+        for db in p["databases"] or []:
             validate_db_name(db)
             if db.lower() not in [d.lower() for d in dbs]:
                 dbs.append(db)
-        if not dbs:
+        if p["databases"] is None and p["operation"] == "restore":
+            raise errors.ValidationError(
+                "operation=restore needs databases (the ones the backup recorded)",
+                system="sql",
+                operation="validate input",
+            )
+        if p["databases"] is not None and not dbs:
             raise errors.ValidationError("databases is empty", system="sql", operation="validate input")
+        validate_db_name(p["tenant_database"])
         if not FOLDER_RE.match(p["folder"] or ""):
             raise errors.ValidationError(
                 "folder %r is not a Windows folder path such as C:\\acs\\dbbackup" % p["folder"],
@@ -236,17 +283,24 @@ def main():
                 operation="validate input",
                 resource=p["backup_name"],
             )
-        files = {}
+    except errors.UmpError as e:
+        errors.fail_module(module, e)
+
+    def file_for(db):
+        given = {k.lower(): v for k, v in (p["files"] or {}).items()}.get(db.lower())
+        if given is not None and not FOLDER_RE.match(str(given)):
+            raise errors.ValidationError(
+                "backup file %r for %s is not a Windows path" % (given, db),
+                system="sql",
+                operation="validate input",
+                resource=str(given),
+            )
+        return given or backup_file(p["folder"], db, p["backup_name"])
+
+    files = {}
+    try:
         for db in dbs:
-            given = {k.lower(): v for k, v in (p["files"] or {}).items()}.get(db.lower())
-            if given is not None and not FOLDER_RE.match(str(given)):
-                raise errors.ValidationError(
-                    "backup file %r for %s is not a Windows path" % (given, db),
-                    system="sql",
-                    operation="validate input",
-                    resource=str(given),
-                )
-            files[db] = given or backup_file(p["folder"], db, p["backup_name"])
+            files[db] = file_for(db)
     except errors.UmpError as e:
         errors.fail_module(module, e)
 
@@ -257,7 +311,23 @@ def main():
     def work(c):
         c.messages = []
         out = []
-        existing = {d["name"].lower(): d["name"] for d in c.databases()}
+        listing = list_databases(c)
+        existing = {d["name"].lower(): d["name"] for d in listing}
+        if p["databases"] is None:
+            picked = pick_databases([d["name"] for d in listing], p["tenant_database"], p["customer_database_prefix"])
+            if picked is None:
+                raise errors.NotFoundError(
+                    "database %s is not on SQL Server %s" % (p["tenant_database"], c.target),
+                    system="sql",
+                    operation="list databases",
+                    resource=p["tenant_database"],
+                    remedy="check ump_sql_server/ump_sql_port and ump_sql_backend (the server that holds the UMP databases)",
+                )
+            del dbs[:]
+            for db in picked:
+                validate_db_name(db)
+                dbs.append(db)
+                files[db] = file_for(db)
         for db in dbs:
             if op != "restore" and db.lower() not in existing:
                 raise errors.NotFoundError(
@@ -268,7 +338,8 @@ def main():
                     remedy="list the databases with ump365.upgrade.sql_info and pass existing names",
                 )
         if op == "backup":
-            check_free_space(c, [existing[d.lower()] for d in dbs])
+            wanted = {d.lower() for d in dbs}
+            check_free_space(c, sum(int(d.get("rows_mb") or 0) for d in listing if d["name"].lower() in wanted))
         for db in dbs:
             path = files[db]
             entry = {
@@ -284,14 +355,29 @@ def main():
                     entry["action"] = "would_back_up"
                     out.append(entry)
                     continue
-                c.execute(
-                    "BACKUP DATABASE %s TO DISK = %%s WITH COPY_ONLY, CHECKSUM, INIT"
-                    % quote_name(existing[db.lower()]),
-                    (path,),
-                    operation="back up %s" % db,
+                # one batch: the backup, its header and (verify) RESTORE VERIFYONLY; an error stops the
+                # module at the statement that raised it (the following statements only read the file)
+                batch = (
+                    "BACKUP DATABASE %s TO DISK = %%s WITH COPY_ONLY, CHECKSUM, INIT; RESTORE HEADERONLY FROM DISK = %%s"
+                    % (quote_name(existing[db.lower()]))
                 )
+                params = (path, path)
+                if p["verify"]:
+                    batch += "; RESTORE VERIFYONLY FROM DISK = %s WITH CHECKSUM"
+                    params += (path,)
+                rows = c.query(batch, params, operation="back up %s" % db)
+                if not rows:
+                    raise errors.NotFoundError(
+                        "backup file %s holds no backup set" % path,
+                        system="sql",
+                        operation="read backup header",
+                        resource=path,
+                    )
                 entry["action"] = "backed_up"
-            hdr = header(c, path, db)
+                entry["verified"] = bool(p["verify"])
+                hdr = rows[0]
+            else:
+                hdr = header(c, path, db)
             entry.update(
                 size=int(hdr.get("BackupSize") or 0),
                 copy_only=bool(hdr.get("IsCopyOnly")),
@@ -306,7 +392,7 @@ def main():
                     resource=path,
                     remedy="pass the file that was made from %s (see the sql_backup phase of the checkpoint)" % db,
                 )
-            if p["verify"] or op == "verify":
+            if (p["verify"] or op == "verify") and not entry["verified"]:
                 c.execute(
                     "RESTORE VERIFYONLY FROM DISK = %s" + (" WITH CHECKSUM" if entry["has_checksum"] else ""),
                     (path,),
@@ -345,7 +431,7 @@ def main():
     finally:
         client.close()
     changed = op in ("backup", "restore")
-    result = dict(changed=changed, backups=backups, messages=client.messages)
+    result = dict(changed=changed, databases=list(dbs), backups=backups, messages=client.messages)
     if client.retries:
         result["retries"] = client.retries
     module.exit_json(**result)

@@ -92,6 +92,7 @@ def test_sql_injection_in_names_and_values_does_nothing_harmful(fresh_lab):
 def test_secret_settings_are_masked_and_the_password_never_shows(fresh_lab):
     res, out = run(fresh_lab, "ump_app_setting", conn_args(fresh_lab, name="AuthStatus.ClientSecret"), "-vvv")
     assert res["value"] == "********"
+    assert "Running ump365.upgrade.ump_app_setting in the worker process" in out  # plugin_utils/inprocess.py
     for secret in fresh_lab.secrets():
         assert secret not in out
 

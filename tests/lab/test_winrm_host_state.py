@@ -101,6 +101,46 @@ def test_processes_die_with_their_machine(inproc_lab):
     assert r.status_code == 0
 
 
+def test_a_stop_shorter_than_a_process_poll_still_kills_it(inproc_lab):
+    """Deallocate and start again within the hung process's 1 s poll: it died with the first boot."""
+    import threading
+    import time
+
+    lab, world = inproc_lab
+    world.add_fault("wyupdate.hang", host="ump01", step="CheckDuplicates")
+    svc = _session(lab, world, "ump-svc", world.data["secrets"]["service_account_password"])
+    t = threading.Thread(
+        target=lambda: _swallow(
+            lambda: svc.run_cmd("C:\\acs\\wyupdate.exe", ["/fromservice", '-logfile="C:\\acs\\r.log"'])
+        )
+    )
+    t.start()
+    log = "c:\\acs\\wyupdate_logs\\upgrade_8.0.515.log"
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline:
+        with world.lock:
+            if "CheckDuplicates | START" in world.host_state("ump01")["files"].get(log, {}).get("content", ""):
+                break
+        time.sleep(0.05)
+    vm = world.hosts["ump01"]["vm_id"]
+    with world.lock:  # a stop and a start with nothing in between
+        world.set_power_state(vm, "deallocated")
+        world.set_power_state(vm, "running")
+    assert world.vm_stops(vm) == 1
+    t.join(15)
+    world.clear_faults()
+    svc.run_ps("Stop-Service sysadmin*, w3svc -Force")
+    r = svc.run_cmd("C:\\acs\\wyupdate.exe", ["/fromservice", '-logfile="C:\\acs\\r.log"'])
+    assert r.status_code == 0, r.std_out  # not "another instance of wyUpdate is running"
+
+
+def _swallow(fn):
+    try:
+        fn()
+    except Exception:  # the connection may die with the VM
+        pass
+
+
 def test_a_lab_reset_kills_what_ran_on_the_old_state(inproc_lab):
     import copy
     import threading
@@ -129,3 +169,28 @@ def test_a_lab_reset_kills_what_ran_on_the_old_state(inproc_lab):
     t.join(15)
     assert not t.is_alive()
     assert result["r"].status_code == 3  # cancelled
+
+
+def test_curl_exe_probes_urls_from_the_egress_policy(inproc_lab):
+    """curl.exe as Server 2019 ships it: one line of --write-out per transfer, failed ones too."""
+    from ansible_collections.ump365.upgrade.plugins.module_utils import checks
+
+    lab, world = inproc_lab
+    with world.lock:
+        world.host_state("ump01")["egress"] = {"allow": ["*"], "deny": ["*.chocolatey.org"]}
+    eps = {"repo": "https://ump-updates.audiocodes.example/wyupdate/", "choco": "https://community.chocolatey.org/x"}
+    # the command line as win_command sends it (one string; CreateProcess-style quoting)
+    r = _session(lab, world, "labadmin", world.data["secrets"]["winrm_admin_password"]).run_cmd(
+        checks.curl_probe_command(eps, 15)
+    )
+    out, err = r.std_out.decode(), r.std_err.decode()
+    assert out.splitlines() == [f"200 0.031000 {eps['repo']}", f"000 15.000000 {eps['choco']}"]
+    assert err == "curl: (28) Connection timed out after 15001 milliseconds\n"
+    assert r.status_code == 28  # the last transfer's error
+    rows = checks.egress_from_curl({"rc": r.status_code, "stdout": out, "stderr": err}, eps)
+    assert [x["ok"] for x in rows] == [True, False]
+    # a --write-out variable curl 7.55.1 does not know is named on stderr, as curl does
+    r = _session(lab, world, "labadmin", world.data["secrets"]["winrm_admin_password"]).run_cmd(
+        "curl.exe", ["-s", "-o", "NUL", "-w", "%{exitcode}", eps["repo"]]
+    )
+    assert r.std_out == b"" and b"unknown --write-out variable: 'exitcode'" in r.std_err

@@ -3,7 +3,8 @@
 Only these exist (anything else is "not recognized", as on a host without it):
 ``hostname``, ``whoami``, ``sc.exe`` (query, qc, qfailure, failure, stop, start), ``ipconfig``,
 ``cmd /c``, ``echo``, ``C:\\acs\\wyupdate.exe``, ``Sysadmin.CustomerUpgrade.exe``, ``LogReport.exe`` and
-``CheckAzureTenantId_220.exe``; in PowerShell: ``Get-Service``/``Stop-Service``/``Start-Service``/
+``CheckAzureTenantId_220.exe``, ``curl.exe`` (C:\\Windows\\System32, Windows 10 1803 / Server 2019 and later:
+HEAD/GET probes answered from the host's egress policy, see :func:`curl_exe`); in PowerShell: ``Get-Service``/``Stop-Service``/``Start-Service``/
 ``Restart-Service`` (names, wildcards, ``-Force``), ``Get-Content``, ``Test-Path``, ``Write-Output``/``echo``,
 ``hostname``, ``whoami``, ``$env:COMPUTERNAME``, ``Start-Sleep``, ``exit N``, ``$LASTEXITCODE`` and the
 executables above (bare, quoted or with ``&``), statements separated by ``;`` or new lines; Get-Service
@@ -98,11 +99,17 @@ ON_DISK = {
     "logreport": "C:\\acs\\tools\\LogReport\\LogReport.exe",
     "checkazuretenantid_220": "C:\\acs\\CheckAzureTenantId_220\\CheckAzureTenantId_220.exe",
 }
-SYSTEM = {"hostname", "whoami", "sc", "ipconfig", "cmd", "powershell", "pwsh", "ping", "openfiles"}
+SYSTEM = {"hostname", "whoami", "sc", "ipconfig", "cmd", "powershell", "pwsh", "ping", "openfiles", "curl"}
+# curl.exe is in System32 from Windows 10 1803 (build 17134) / Server 2019 (17763) on; first in build 17063
+CURL_FROM_BUILD = 17063
 
 
 def _resolve(host: "WindowsHost", token: str, user: str) -> str | None:
     name = _exe_name(token)
+    if name == "curl":
+        with host.world.lock:
+            build = int(str(host.world.host_state(host.name)["os"].get("build") or 0) or 0)
+        return name if build >= CURL_FROM_BUILD else None
     if name in SYSTEM:
         return name
     if name in ON_DISK:
@@ -146,6 +153,8 @@ def run_argv(
         return sc_exe(ex)
     if name == "openfiles":
         return openfiles_exe(ex)
+    if name == "curl":
+        return curl_exe(ex)
     if name == "cmd" and not re.search(r"\s/[cCkK]\s", raw):
         # an interactive cmd.exe reading its commands from stdin
         out = [
@@ -648,3 +657,176 @@ def openfiles_exe(ex: "Exec") -> tuple[int, str, str]:
         who = f.get("user", "ump-svc") if isinstance(f, dict) else "ump-svc"
         lines.append(f'"{hostname}","{4000 + n}","{who}","Windows","0","Read","{path}"')
     return 0, "\r\n".join(lines) + "\r\n", ""
+
+
+# ---------------------------------------------------------------------- curl.exe
+CURL_VERSION = "curl 7.55.1 (Windows) libcurl/7.55.1 WinSSL"
+# --write-out variables of curl 7.55.1 that a probe can fill in (the others of that version print empty)
+_CURL_VARS_755 = {
+    "http_code",
+    "response_code",
+    "time_total",
+    "time_connect",
+    "time_namelookup",
+    "time_starttransfer",
+    "url_effective",
+    "size_download",
+    "size_header",
+    "num_redirects",
+    "content_type",
+    "http_version",
+    "remote_ip",
+    "remote_port",
+    "scheme",
+    "ssl_verify_result",
+    "redirect_url",
+}
+_CURL_FLAGS = {
+    "-s",
+    "--silent",
+    "-S",
+    "--show-error",
+    "-I",
+    "--head",
+    "-L",
+    "--location",
+    "-k",
+    "--insecure",
+    "-f",
+    "--fail",
+}
+_CURL_WITH_ARG = {"-m", "--max-time", "--connect-timeout", "-w", "--write-out", "-o", "--output", "-X", "--request"}
+
+
+def _curl_writeout(fmt: str, values: dict) -> tuple[str, str]:
+    """curl's --write-out: %{var}, %% and the \\n \\r \\t escapes; an unknown variable is named on stderr."""
+    out, err, i = [], [], 0
+    while i < len(fmt):
+        c = fmt[i]
+        if c == "%" and fmt.startswith("%%", i):
+            out.append("%")
+            i += 2
+        elif c == "%" and fmt.startswith("%{", i) and "}" in fmt[i:]:
+            end = fmt.index("}", i)
+            var = fmt[i + 2 : end]
+            if var in values:
+                out.append(str(values[var]))
+            elif var not in _CURL_VARS_755:
+                err.append(f"curl: unknown --write-out variable: '{var}'\n")
+            i = end + 1
+        elif c == "\\" and i + 1 < len(fmt) and fmt[i + 1] in "nrt":
+            out.append({"n": "\n", "r": "\r", "t": "\t"}[fmt[i + 1]])
+            i += 2
+        else:
+            out.append(c)
+            i += 1
+    return "".join(out), "".join(err)
+
+
+def curl_exe(ex: Exec) -> tuple[int, str, str]:
+    """curl.exe as Windows ships it (7.55.1 on Server 2019), for egress probes; nothing leaves the machine.
+
+    Each URL is one transfer, in order, with the options given anywhere on the line (``-o``/``--output``
+    pairs with the URLs in order, as curl does). Reachability follows ``host_state["egress"]`` like
+    win_uri: an allowed URL answers ``200 OK`` (HEAD with ``-I``), a denied one never connects: error 28
+    "Connection timed out after <max-time> milliseconds" with ``http_code`` 000 (no time passes in the
+    lab). ``--write-out`` is printed after every transfer, failed or not; ``-S`` with ``-s`` prints
+    ``curl: (N) message`` on stderr per failed transfer; the exit code is the last transfer's.
+    """
+    from .modules.network import egress_allowed
+
+    args = ex.argv[1:]
+    if args in (["--version"], ["-V"]):
+        return (
+            0,
+            CURL_VERSION
+            + "\r\nProtocols: dict file ftp ftps http https imap imaps pop3 pop3s smtp smtps telnet tftp\r\n",
+            "",
+        )
+    opts: dict = {"silent": False, "show_error": False, "head": False, "max_time": None, "write_out": ""}
+    urls: list[str] = []
+    outputs: list[str] = []
+    i = 0
+    while i < len(args):
+        a = args[i]
+        if a in _CURL_WITH_ARG:
+            if i + 1 >= len(args):
+                return (
+                    2,
+                    "",
+                    f"curl: option {a}: requires parameter\r\ncurl: try 'curl --help' for more information\r\n",
+                )
+            v = args[i + 1]
+            if a in ("-m", "--max-time", "--connect-timeout"):
+                try:
+                    t = float(v)
+                except ValueError:
+                    return 2, "", f"curl: option {a}: expected a proper numerical parameter\r\n"
+                if a != "--connect-timeout" or opts["max_time"] is None:
+                    opts["max_time"] = t
+            elif a in ("-w", "--write-out"):
+                opts["write_out"] = v
+            elif a in ("-o", "--output"):
+                outputs.append(v)
+            i += 2
+            continue
+        if (
+            a.startswith("-")
+            and len(a) > 2
+            and not a.startswith("--")
+            and all(("-" + ch) in _CURL_FLAGS for ch in a[1:])
+        ):
+            flags = ["-" + ch for ch in a[1:]]  # combined short flags: -sSI
+        elif a.startswith("-"):
+            flags = [a]
+        else:
+            urls.append(a)
+            i += 1
+            continue
+        for f in flags:
+            if f not in _CURL_FLAGS:
+                return 2, "", f"curl: option {f}: is unknown\r\ncurl: try 'curl --help' for more information\r\n"
+            if f in ("-s", "--silent"):
+                opts["silent"] = True
+            elif f in ("-S", "--show-error"):
+                opts["show_error"] = True
+            elif f in ("-I", "--head"):
+                opts["head"] = True
+        i += 1
+    if not urls:
+        return 2, "", "curl: no URL specified!\r\ncurl: try 'curl --help' or 'curl --manual' for more information\r\n"
+    out, err, rc = [], [], 0
+    for n, url in enumerate(urls):
+        with ex.host.world.lock:
+            ok = egress_allowed(ex.state(), url)
+        ex.world.count("winhost.egress_checks")
+        scheme = url.split(":", 1)[0].lower()
+        if scheme not in ("http", "https"):
+            code, rc, msg = "000", 1, f'Protocol "{scheme}" not supported or disabled in libcurl'
+        elif ok:
+            code, rc, msg = "200", 0, ""
+        else:
+            ms = int((opts["max_time"] or 300) * 1000) + 1
+            code, rc, msg = "000", 28, f"Connection timed out after {ms} milliseconds"
+        elapsed = 0.031 if ok else float(opts["max_time"] or 300)
+        target = outputs[n] if n < len(outputs) else None
+        if ok and target is None:
+            out.append("HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n" if opts["head"] else "")
+        if rc and (opts["show_error"] or not opts["silent"]):
+            err.append(f"curl: ({rc}) {msg}\n")
+        if opts["write_out"]:
+            o, e = _curl_writeout(
+                opts["write_out"],
+                {
+                    "http_code": code,
+                    "response_code": code,
+                    "time_total": f"{elapsed:.6f}",
+                    "url_effective": url,
+                    "num_redirects": 0,
+                    "size_download": 0,
+                    "scheme": scheme.upper(),
+                },
+            )
+            out.append(o)
+            err.append(e)
+    return rc, "".join(out), "".join(err)

@@ -52,6 +52,7 @@ class Process:
         self.disk = self._disk()
         # the very state object: a lab reset or a restored disk replaces it, and the process dies
         self.disk_state = self.table.world.disk_contents.get(self.disk or "")
+        self.vm_stops = self._vm_stops()
         self._classify()
 
     def _disk(self) -> str | None:
@@ -60,6 +61,12 @@ class Process:
         except (KeyError, TypeError):
             return None
 
+    def _vm_stops(self) -> int:
+        try:
+            return self.table.world.vm_stops(self.table.world.host(self.table.host)["vm_id"])
+        except (KeyError, TypeError):
+            return 0
+
     def host_gone(self) -> bool:
         """The machine this process runs on was stopped or got another OS disk (processes die with it)."""
         w = self.table.world
@@ -67,6 +74,7 @@ class Process:
             not w.host_reachable(self.table.host)
             or self._disk() != self.disk
             or w.disk_contents.get(self.disk or "") is not self.disk_state
+            or self._vm_stops() != self.vm_stops
         )
 
     # ------------------------------------------------------------------ command line

@@ -426,3 +426,27 @@ def test_services_running_accepts_win_service_info_started_state():
     assert res["status"] == "fail" and "SysAdmin.PeeringSvc stopped" in str(res["observed"])
     obs["service_states"][2]["state"] = "started"
     assert c.check_services_running(obs, ["sysadmin*", "w3svc"])["status"] == "pass"
+
+
+def test_one_curl_call_probes_every_endpoint_and_its_output_maps_back():
+    eps = {"repo": "https://u.example/wyupdate/", "choco": "https://c.example/install.ps1", "vpn": "http://v.example/"}
+    cmd = c.curl_probe_command(eps, 15)
+    assert cmd.startswith('"C:\\Windows\\System32\\curl.exe" -sS -I --max-time 15 -w ')
+    assert cmd.count("-o NUL ") == 3 and cmd.endswith("-o NUL http://v.example/")
+    with pytest.raises(ValueError):
+        c.curl_probe_command({"x": 'https://a/" & calc'}, 15)
+    res = {
+        "rc": 0,
+        "stdout": "200 0.031000 https://u.example/wyupdate/\r\n000 15.000000 https://c.example/install.ps1\r\n"
+        "403 0.020000 http://v.example/\r\n",
+        "stderr": "curl: (28) Connection timed out after 15001 milliseconds\n",
+    }
+    rows = {r["name"]: r for r in c.egress_from_curl(res, eps)}
+    assert rows["repo"] == {"name": "repo", "url": eps["repo"], "ok": True, "status": 200, "error": None}
+    assert not rows["choco"]["ok"] and rows["choco"]["status"] is None
+    assert rows["choco"]["error"] == "curl error 28: Connection timed out after 15001 milliseconds"
+    assert not rows["vpn"]["ok"] and rows["vpn"]["error"] == "HTTP 403"
+    # curl.exe missing (or WinRM failed): every endpoint fails with the reason
+    missing = {"failed": True, "rc": 2, "msg": "Could not find file 'C:\\Windows\\System32\\curl.exe'."}
+    assert {r["error"] for r in c.egress_from_curl(missing, eps)} == {missing["msg"]}
+    assert c.check_egress({"egress": c.egress_from_curl(res, eps)})["status"] == "fail"

@@ -1,0 +1,21 @@
+"""controller_files: one module run writes the report files, leaves equal ones alone, writes nothing in check mode."""
+
+from __future__ import annotations
+
+from ansible_collections.ump365.upgrade.plugins.modules import controller_files
+
+FILES = [{"name": "ump01_x.csv", "content": "a;b\n"}, {"name": "ump01_x.json", "content": '{"a": 1}\n'}]
+
+
+def test_writes_then_leaves_equal_files_alone(run_module, tmp_path):
+    folder = tmp_path / "reports"
+    res, failed = run_module(controller_files, {"path": str(folder), "files": FILES}, check_mode=True)
+    assert not failed and res["changed"] and not folder.exists()
+    res, failed = run_module(controller_files, {"path": str(folder), "files": FILES})
+    assert not failed and res["changed"] and [f["changed"] for f in res["files"]] == [True, True]
+    assert (folder / "ump01_x.csv").read_text() == "a;b\n" and oct(folder.stat().st_mode & 0o777) == "0o750"
+    assert oct((folder / "ump01_x.json").stat().st_mode & 0o777) == "0o640"
+    res, _failed = run_module(controller_files, {"path": str(folder), "files": FILES})
+    assert not res["changed"]
+    res, failed = run_module(controller_files, {"path": str(folder), "files": [{"name": "../x", "content": ""}]})
+    assert failed and "plain name" in res["msg"]
