@@ -147,6 +147,8 @@ def test_fault_case_ends_in_its_expected_state(matrix: MatrixRun, case: Case):
     if case.expected == UPGRADED:
         assert matrix.versions_after[host] == TARGET, where
         assert _upgraded_sql(matrix.sql_after[host]) == _upgraded_sql(matrix.sql_before[host]), where
+        customers = matrix.sql_after[host]["SysAdminTenant"]["Customer"]
+        assert customers and {c["Version"] for c in customers} == {TARGET}, f"{where}: customers not upgraded"
     else:
         # rolled back: the rollback's last step verified the old version before recording rolled_back
         assert matrix.versions_after[host] == OLD, where
