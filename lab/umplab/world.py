@@ -243,6 +243,18 @@ class World:
             )
 
     # ------------------------------------------------------------------ SQL (SQLite files on the SQL host's disk)
+    def record_sql_backup(self, sql_host: str) -> None:
+        """A BACKUP DATABASE completed on ``sql_host`` (fault ``sql.down after_backup=true`` waits for one)."""
+        with self.lock:
+            done = self.data.setdefault("sql_backups_taken", [])
+            if sql_host not in done:
+                done.append(sql_host)
+
+    def sql_backup_taken(self, sql_host: str) -> str:
+        """``"true"`` once a backup completed on ``sql_host`` since the lab's last reset, else ``"false"``."""
+        with self.lock:
+            return "true" if sql_host in self.data.get("sql_backups_taken", []) else "false"
+
     def sql_host_for(self, ump_host: str) -> str:
         """The host whose SQL Server holds ``ump_host``'s databases (itself, or its backend SQL server)."""
         return self.host(ump_host).get("sql_host", ump_host)

@@ -75,7 +75,19 @@ class ActionModule(ActionBase):
                     "%s: WinRM connection lost while waiting for %s (%s); reconnecting (%d of %d)"
                     % (state["host"], state["what"], e, state["connection_errors"], state["connection_retries"])
                 )
-                time.sleep(min(30, 2 ** state["connection_errors"]))
+                delay = min(30, 2 ** state["connection_errors"])
+                # a survived drop is a retry of the run report (docs/report.md, module_utils/retry.py's shape)
+                state["retries"].append(
+                    {
+                        "attempt": state["connection_errors"],
+                        "error": "WinRM connection lost while waiting for %s: %s" % (state["what"], e),
+                        "type": type(e).__name__,
+                        "status": None,
+                        "code": "connection_lost",
+                        "delay": delay,
+                    }
+                )
+                time.sleep(delay)
                 try:
                     self._connection.close()
                 except Exception:  # the connection is already gone; a new one is made on the next call
@@ -184,6 +196,7 @@ class ActionModule(ActionBase):
             "seen": set(),
             "events": [],
             "first_seen": {},
+            "retries": [],
         }
         start = time.monotonic()
         deadline = start + max(1, args["timeout"])
@@ -223,6 +236,7 @@ class ActionModule(ActionBase):
                 failed=True,
                 finished=False,
                 connection_lost=True,
+                retries=state["retries"],
                 polls=polls,
                 elapsed=round(time.monotonic() - start, 3),
                 progress_log=log_text,
@@ -239,6 +253,7 @@ class ActionModule(ActionBase):
             progress_log=log_text,
             events=state["events"],
             connection_errors=state["connection_errors"],
+            retries=state["retries"],
             stuck=stuck,
             timed_out=False,
             changed=False,

@@ -15,7 +15,7 @@ __metaclass__ = type
 import signal
 import time
 
-from ansible.errors import AnsibleActionFail
+from ansible.errors import AnsibleActionFail, AnsibleConnectionFailure
 from ansible.plugins.action import ActionBase
 
 from ansible_collections.ump365.upgrade.plugins.module_utils import action_specs, validation
@@ -28,6 +28,17 @@ ARGSPEC = action_specs.WIN_SERVICES_STATE
 
 class _ServiceTimeout(Exception):
     pass
+
+
+def _is_connection_error(exc):
+    """Whether ``exc`` means the WinRM connection broke (the command may still have run on the host)."""
+    if isinstance(exc, AnsibleConnectionFailure):
+        return True
+    return any(
+        (getattr(cls, "__module__", "") or "").startswith(("requests", "urllib3", "winrm", "http.client"))
+        or cls.__name__ in ("ConnectionError", "ConnectionResetError", "BrokenPipeError", "RemoteDisconnected")
+        for cls in type(exc).__mro__
+    )
 
 
 def _on_alarm(signum, frame):
@@ -68,6 +79,7 @@ class ActionModule(ActionBase):
             self._reset_connection()
         except Exception as e:  # a dropped connection (requests/winrm errors) or an Ansible error
             row.update(changed=False, failed=True, state=None, timed_out=False, msg="%s: %s" % (type(e).__name__, e))
+            row["connection_lost"] = _is_connection_error(e)
             self._reset_connection()
         finally:
             signal.alarm(0)
@@ -163,5 +175,19 @@ class ActionModule(ActionBase):
             changed=any(r["changed"] for r in rows),
             results=rows,
             failed_services=[r["name"] for r in rows if r["failed"]],
+            # a dropped connection is a retry of the run report (docs/report.md): the role's next reading of
+            # the services judges whether the command ran on the host
+            retries=[
+                {
+                    "attempt": 1,
+                    "error": "WinRM connection lost while setting %s %s: %s" % (r["name"], args["state"], r["msg"]),
+                    "type": "connection_lost",
+                    "status": None,
+                    "code": "connection_lost",
+                    "delay": 0,
+                }
+                for r in rows
+                if r.get("connection_lost")
+            ],
         )
         return result

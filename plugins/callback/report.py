@@ -189,6 +189,12 @@ def _jsonable(value, depth=0):
     return str(value)
 
 
+def _dict2items_pair(value):
+    """A ``{key, value}`` item of ``dict2items`` (or ``with_dict``): its ``key`` is a variable's name, not a
+    key named "key", so whether ``value`` is secret depends on that name."""
+    return isinstance(value, dict) and set(value) == {"key", "value"} and isinstance(value["key"], str)
+
+
 class SecretScrubber:
     """Masks secret values everywhere and the values of secret-named keys."""
 
@@ -224,6 +230,8 @@ class SecretScrubber:
         """Remember the values of variables whose name matches, at any depth of plain dicts."""
         if depth > 8 or not isinstance(variables, dict):
             return
+        if _dict2items_pair(variables):
+            variables = {variables["key"]: variables["value"]}
         for key, value in variables.items():
             if self.key_is_secret(key):
                 self.add(value)
@@ -244,6 +252,9 @@ class SecretScrubber:
             return MASK
         if isinstance(data, str):
             return self.text(data)
+        if _dict2items_pair(data):
+            masked = self.key_is_secret(data["key"]) and data["value"] not in (None, "", [], {})
+            return {"key": data["key"], "value": MASK if masked else self.scrub(data["value"], depth + 1)}
         if isinstance(data, dict):
             out = {}
             for k, v in data.items():
@@ -386,6 +397,8 @@ class RunReport:
         """set_fact of a secret-named variable, or a module returning a secret-named key."""
         if depth > 6 or not isinstance(result, dict):
             return
+        if _dict2items_pair(result):
+            result = {result["key"]: result["value"]}
         for key, value in result.items():
             if key in ("invocation",):
                 continue

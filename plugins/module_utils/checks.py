@@ -359,6 +359,16 @@ def check_password_customers(obs):
     )
 
 
+def _queue_command(cmd):
+    """One open command as "id customer state"; the client passes the API's keys (Id, Customer, State) through."""
+    cmd = cmd if isinstance(cmd, dict) else {}
+
+    def get(key):
+        return cmd.get(key, cmd.get(key.capitalize(), "?"))
+
+    return "%s %s %s" % (get("id"), get("customer"), get("state"))
+
+
 def check_replication_queue(obs):
     name, exp = "replication_queue_empty", "Open Commands: 0, Executing: 0, Queued: 0"
     q = obs.get("replication_queue")
@@ -377,8 +387,7 @@ def check_replication_queue(obs):
         seen,
         exp,
         "wait until the replication processes complete (Multitenant portal: Queue Changes / Monitoring M365 "
-        "Replication Actions Queue), then run again; open: %s"
-        % (_short("%s %s %s" % (c.get("id"), c.get("customer"), c.get("state")) for c in cmds) or "-"),
+        "Replication Actions Queue), then run again; open: %s" % (_short(_queue_command(c) for c in cmds) or "-"),
         True,
         S_BEFORE,
     )

@@ -126,6 +126,15 @@ rc:
   returned: when the job finished
   type: int
   sample: 0
+retries:
+  description:
+    - The WinRM connection drops survived while waiting, one entry per reconnect (C(attempt), C(error), C(type),
+      C(code=connection_lost), C(delay) in seconds), as the run report's retries (docs/report.md).
+  returned: always
+  type: list
+  elements: dict
+  sample: [{"attempt": 1, "error": "WinRM connection lost while waiting for wyUpdate: Connection aborted",
+            "type": "AnsibleConnectionFailure", "status": null, "code": "connection_lost", "delay": 2}]
 polls:
   description: How many times the job status was read.
   returned: always

@@ -112,6 +112,13 @@ failed_services:
   returned: always
   type: list
   elements: str
+retries:
+  description:
+    - One entry per service whose command lost the WinRM connection (C(code=connection_lost)); the command may
+      have run on the host, so the caller reads the services again to judge. Shown as retries in the run report.
+  returned: always
+  type: list
+  elements: dict
 """
 
 from ansible.module_utils.basic import AnsibleModule

@@ -85,6 +85,10 @@ class OvocHandler(LabHandler):
             if host in w.hosts:
                 with w.lock:
                     reachable = w.host_reachable(host)
+                    if reachable:
+                        # the installed version narrows ovoc.disconnected (version=: only after an upgrade)
+                        comps = w.host_state(host).get("ump", {}).get("components", {})
+                        match["version"] = comps.get("SysAdminKit", "")
             if not reachable or w.take_fault("ovoc.disconnected", **match) is not None:
                 dev["status"] = "Error"
                 dev.setdefault("applicationsStatus", {}).setdefault("management", {})["managementStatus"] = (

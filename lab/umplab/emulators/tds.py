@@ -170,7 +170,7 @@ class TdsServer:
     def _accepting(self) -> bool:
         w = self.world
         with w.lock:
-            if w.take_fault("sql.down", host=self.host) is not None:
+            if w.take_fault("sql.down", host=self.host, after_backup=w.sql_backup_taken(self.host)) is not None:
                 return False
             try:
                 if not w.host_reachable(self.host):

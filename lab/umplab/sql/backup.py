@@ -162,6 +162,7 @@ def backup(sess: Session, s: list[Tok], params: dict[str, Any]) -> Iterator[Even
             "size": len(content),
             "mtime": dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
         }
+    world.record_sql_backup(srv.host)
     world.count("sql.backups")
     pages = _pages(len(data))
     secs = max(time.monotonic() - started, 0.001)

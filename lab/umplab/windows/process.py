@@ -105,6 +105,11 @@ class Process:
         elif base == "cmd" and not self.args.strip():
             self.reads_stdin = True
 
+    def module_name(self) -> str:
+        """The short name of the Ansible module this command runs (from its exec manifest), else ``""``."""
+        m = re.search(rb"plugins\.modules\.(\w+)\.ps1", bytes(self.stdin))
+        return m.group(1).decode() if m else ""
+
     # ------------------------------------------------------------------ I/O
     def feed(self, data: bytes, end: bool) -> None:
         with self.cond:

@@ -285,7 +285,7 @@ def _sql_reachable(ex: "Exec") -> tuple[bool, str]:
     sql_host = _sql_host(ex)
     if not ex.world.host_reachable(sql_host):
         return False, f"cannot connect to SQL Server {sql_host}: the server was not found or was not accessible"
-    if ex.world.peek_fault("sql.down", host=sql_host):
+    if ex.world.peek_fault("sql.down", host=sql_host, after_backup=ex.world.sql_backup_taken(sql_host)):
         return False, f"cannot connect to SQL Server {sql_host}: a network-related error occurred (error 40)"
     return True, sql_host
 

@@ -501,7 +501,7 @@ class WinRMHandler(BaseHTTPRequestHandler):
         desired = body.find("rsp:Receive/rsp:DesiredStream", NS) if body is not None else None
         command_id = desired.get("CommandId") if desired is not None else None
         proc = self._proc(shell, command_id)
-        if self.world.take_fault("winhost.drop", host=self.host):
+        if self.world.take_fault("winhost.drop", host=self.host, module=proc.module_name()):
             # the connection dies mid-command; the command itself keeps running on the host
             proc.start_if_ready()
             raise _Drop()

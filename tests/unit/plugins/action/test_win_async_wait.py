@@ -165,6 +165,9 @@ def test_a_dropped_connection_is_reopened(clock):
     )
     r = action.run(task_vars=tv)
     assert r["finished"] and r["rc"] == 0 and r["connection_errors"] == 2
+    # the drops survived are the report's retries (docs/report.md)
+    assert [(x["attempt"], x["code"]) for x in r["retries"]] == [(1, "connection_lost"), (2, "connection_lost")]
+    assert "connection reset" in r["retries"][0]["error"]
     assert action._connection.close.call_count == 2
 
 
@@ -173,6 +176,7 @@ def test_connection_lost_for_good(clock):
     action._execute_module, _calls = scripted({"ansible.legacy.async_status": [AnsibleConnectionFailure("gone")]})
     r = action.run(task_vars=tv)
     assert r["failed"] and r["connection_lost"] and not r["finished"]
+    assert len(r["retries"]) == 1
     assert r["msg"].startswith("ump01: WinRM connection lost while waiting for wyUpdate (job j4)")
     assert "C:\\x.log" in r["msg"]
 

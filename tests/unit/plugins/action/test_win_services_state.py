@@ -83,3 +83,24 @@ def test_batch_start_quotes_names():
     mod.display.display = lambda *a, **k: None
     action.run(task_vars=tv)
     assert seen["_raw_params"] == "Start-Service -Name 'it''s'"
+
+
+def test_a_dropped_connection_is_reported_as_a_retry(monkeypatch):
+    from ansible.errors import AnsibleConnectionFailure
+
+    monkeypatch.setattr(mod.display, "display", lambda *a, **k: None)
+    action, tv = make_action({"names": ["a", "b"], "state": "stopped"})
+
+    def fake(module_name, module_args, task_vars):
+        if module_args["name"] == "a":
+            raise AnsibleConnectionFailure("Connection aborted")
+        if module_args["name"] == "b":
+            raise ValueError("not a connection problem")
+        return {}
+
+    action._execute_module = fake
+    r = action.run(task_vars=tv)
+    assert r["failed_services"] == ["a", "b"]
+    assert [x["code"] for x in r["retries"]] == ["connection_lost"]
+    assert "Connection aborted" in r["retries"][0]["error"] and "setting a stopped" in r["retries"][0]["error"]
+    assert action._connection.close.call_count == 2

@@ -1,0 +1,265 @@
+"""The fault matrix (issue 13): one lab host per case, each with its own faults, one upgrade run over all.
+
+A case names the faults to inject (``host=`` is added: the case's host, or its backend SQL server for
+``sql_host`` faults), the lab host state to set before the run, the end state the upgrade must reach
+(``upgraded``, ``rolled_back`` or ``stopped_before_change``) and texts the run report must name for that host.
+
+``sql`` asks for a host whose SysAdminTenant lives on a backend SQL server (``backend``: the lab's
+even-numbered hosts, which run the sql_backup phase and restore the database on rollback) or on the
+host itself (``local``: odd-numbered hosts).
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+
+UPGRADED = "upgraded"
+ROLLED_BACK = "rolled_back"
+STOPPED = "stopped_before_change"
+
+
+@dataclass(frozen=True)
+class Fault:
+    name: str
+    params: dict = field(default_factory=dict)
+    on_sql_host: bool = False  # narrow to the case host's SQL server instead of the host itself
+
+
+@dataclass(frozen=True)
+class Case:
+    name: str
+    description: str
+    faults: tuple[Fault, ...]
+    expected: str
+    report_names: tuple[str, ...]
+    sql: str = "any"  # any | local | backend
+    host_state: tuple[tuple[tuple[str, ...], object], ...] = ()
+    stdout_names: tuple[str, ...] = ()  # texts the playbook's output must show (a task only this host runs)
+
+
+def _step(step: str) -> Fault:
+    return Fault("wyupdate.fail_step", {"step": step})
+
+
+# wyUpdate's steps (lab/umplab/windows/ump.py STEPS, the guide's order). The matrix fails nine of them (six
+# below, three more under ARM faults during the restore); UMP365_MATRIX_ALL_STEPS=1 adds a case for every
+# other step too (17 more hosts, about twice the run time).
+WYUPDATE_STEPS = [
+    "ClearWyupdateLog",
+    "CheckDuplicates",
+    "CheckSQLConn",
+    "UmpAdmins",
+    "ClearUpgradefolderSQLscripts",
+    "CheckServices",
+    "SetServices",
+    "StartPeeringSvc",
+    "CheckSQLDbBackupBackendFolder",
+    "renameSysAdminKitFolder",
+    "RunSqlScripts",
+    "AddAuthPool",
+    "InstallPowershellGetModule",
+    "InstallMicrosoftTeamsModule",
+    "InstallChocolatey",
+    "InstallDotNet",
+    "InstallRabbitmq",
+    "InstallEmsMainAgent",
+    "InstallEmsClientAgent",
+    "InstallPublicOvocConnector",
+    "Installtap-windows-9.23.3-I601-Win10",
+    "RunCheckAzureTenantId_220",
+    "RunCheckAzureTenantId_220_Password",
+    "AlertCustomerUpgrade",
+    "runLogReport",
+    "Refresh_EMSCClientAgent_ignoreList",
+]
+
+_STEP_CASES = {
+    # step: sql placement (backend where the step runs after RunSqlScripts changed the backend database)
+    "ClearWyupdateLog": "local",
+    "CheckSQLConn": "backend",
+    "renameSysAdminKitFolder": "backend",
+    "RunSqlScripts": "backend",
+    "InstallRabbitmq": "backend",
+    "Refresh_EMSCClientAgent_ignoreList": "local",
+}
+
+CASES: list[Case] = [
+    Case(
+        f"wyupdate_{step}_fails",
+        f"wyUpdate step {step} fails",
+        (_step(step),),
+        ROLLED_BACK,
+        (step,),
+        sql=sql,
+    )
+    for step, sql in _STEP_CASES.items()
+]
+
+CASES += [
+    Case(
+        "arm_429_during_restore",
+        "wyUpdate step SetServices fails; ARM answers 429 to the first two disk writes of the restore",
+        (_step("SetServices"), Fault("arm.429", {"op": "disks.write", "times": 2})),
+        ROLLED_BACK,
+        ("SetServices", "TooManyRequests"),
+        sql="local",
+    ),
+    Case(
+        "arm_409_during_restore",
+        "wyUpdate step AddAuthPool fails (after RunSqlScripts); ARM answers 409 to the first VM write (the swap)",
+        (_step("AddAuthPool"), Fault("arm.409", {"op": "virtualMachines.write", "times": 1})),
+        ROLLED_BACK,
+        ("AddAuthPool", "OperationNotAllowed"),
+        sql="backend",
+    ),
+    Case(
+        "arm_500_during_restore",
+        "wyUpdate step RunCheckAzureTenantId_220 fails; ARM answers 500 to the first disk write of the restore",
+        (_step("RunCheckAzureTenantId_220"), Fault("arm.500", {"op": "disks.write", "times": 1})),
+        ROLLED_BACK,
+        ("RunCheckAzureTenantId_220", "InternalServerError"),
+        sql="local",
+    ),
+    Case(
+        "arm_429_during_snapshot",
+        "ARM answers 429 to the first two snapshot writes",
+        (Fault("arm.429", {"op": "snapshots.write", "times": 2}),),
+        UPGRADED,
+        ("TooManyRequests", "create snapshot"),
+    ),
+    Case(
+        "arm_409_during_snapshot",
+        "ARM answers 409 (conflicting writes) to the first snapshot write",
+        (Fault("arm.409", {"op": "snapshots.write", "times": 1}),),
+        UPGRADED,
+        ("OperationNotAllowed", "create snapshot"),
+    ),
+    Case(
+        "arm_500_during_snapshot",
+        "ARM answers 500 to the first snapshot write",
+        (Fault("arm.500", {"op": "snapshots.write", "times": 1}),),
+        UPGRADED,
+        ("InternalServerError", "create snapshot"),
+    ),
+    Case(
+        "snapshot_ends_failed",
+        "the snapshot is accepted and its operation ends Failed",
+        (Fault("arm.snapshot_failed"),),
+        STOPPED,
+        ("azure create snapshot failed",),
+    ),
+    Case(
+        "service_will_not_stop",
+        "SysAdmin.TenantSvc cannot be stopped",
+        (Fault("winhost.service_wont_stop", {"service": "SysAdmin.TenantSvc"}),),
+        ROLLED_BACK,
+        ("SysAdmin.TenantSvc", "cannot be stopped"),
+    ),
+    Case(
+        "service_restarts_itself",
+        "every UMP service with recovery 'restart' comes back after it is stopped",
+        (Fault("winhost.service_restarts"),),
+        UPGRADED,
+        ("services_came_back_after_stop",),
+    ),
+    Case(
+        "winrm_dropped_during_wyupdate",
+        "WinRM drops the connection twice while the controller polls the wyUpdate job",
+        (Fault("winhost.drop", {"module": "async_status", "times": 2}),),
+        UPGRADED,
+        ("connection_lost", "WinRM connection lost while waiting for wyUpdate"),
+    ),
+    Case(
+        "winrm_dropped_during_services_stop",
+        "WinRM drops the connection while the first UMP service is being stopped (the stop still happens)",
+        (Fault("winhost.drop", {"module": "win_service", "times": 1}),),
+        UPGRADED,
+        ("connection_lost", "WinRM connection lost while setting"),
+    ),
+    Case(
+        "wyupdate_already_running",
+        "another wyUpdate instance is running (a crashed run's): the first start exits 4",
+        (Fault("wyupdate.already_running", {"times": 1}),),
+        UPGRADED,
+        (),
+        stdout_names=("TASK [ump365.upgrade.wyupdate_steps : Start wyUpdate again]",),
+    ),
+    Case(
+        "customer_upgrade_stuck",
+        "one customer prints Upgrading and never finishes",
+        (Fault("customer_upgrade.stuck", {"customer": "@first_customer"}),),
+        ROLLED_BACK,
+        ("@first_customer", "stuck"),
+    ),
+    Case(
+        "replication_queue_never_empties",
+        "the replication queue keeps an executing Sync command",
+        (Fault("ump_api.replication_backlog", {"executing": 1, "queued": 3, "reads": 100000}),),
+        STOPPED,
+        ("replication_queue_empty",),
+    ),
+    Case(
+        "wrong_collation",
+        "SQL Server's collation is Latin1_General_CI_AS",
+        (Fault("sql.wrong_collation", on_sql_host=True),),
+        STOPPED,
+        ("sql_collation", "Latin1_General_CI_AS"),
+    ),
+    Case(
+        "open_files_under_acs",
+        "a file under C:\\acs is held open by another process (the preflight gate finds it)",
+        (),
+        STOPPED,
+        ("no_open_files", "SysAdmin.TenantSvc.exe"),
+        host_state=(
+            (("open_files",), [{"path": "C:\\acs\\SysAdminKit\\SysAdmin.TenantSvc.exe", "process": "notepad.exe"}]),
+        ),
+    ),
+    Case(
+        "sql_down_before_backup",
+        "the backend SQL Server does not answer from the start",
+        (Fault("sql.down", on_sql_host=True),),
+        STOPPED,
+        ("@sql_host",),
+        sql="backend",
+    ),
+    Case(
+        "sql_down_after_backup",
+        "the backend SQL Server goes down once the backup is taken (for 3 connection attempts)",
+        (Fault("sql.down", {"after_backup": "true", "times": 3}, on_sql_host=True),),
+        ROLLED_BACK,
+        ("CheckSQLConn", "@sql_host"),
+        sql="backend",
+    ),
+    Case(
+        "ovoc_disconnected_after_upgrade",
+        "OVOC shows the UMP device Disconnected once it runs the new version",
+        (Fault("ovoc.disconnected", {"version": "@target"}),),
+        ROLLED_BACK,
+        ("ovoc_device_active",),
+    ),
+]
+
+if os.environ.get("UMP365_MATRIX_ALL_STEPS") == "1":
+    _covered = {f.params.get("step") for c in CASES for f in c.faults if f.name == "wyupdate.fail_step"}
+    CASES += [
+        Case(f"wyupdate_{s}_fails", f"wyUpdate step {s} fails", (_step(s),), ROLLED_BACK, (s,))
+        for s in WYUPDATE_STEPS
+        if s not in _covered
+    ]
+
+
+def assign_hosts(cases: list[Case]) -> dict[str, str]:
+    """Case name -> lab host (``ump01``...): odd hosts have local SQL, even ones a backend SQL server."""
+    n = len(cases) + sum(1 for c in cases if c.sql != "any")  # room for the parity constraints
+    free = [f"ump{i:02d}" for i in range(1, n + 1)]
+    out: dict[str, str] = {}
+    for c in sorted(cases, key=lambda c: c.sql == "any"):
+        for h in free:
+            backend = int(h[3:]) % 2 == 0
+            if c.sql == "any" or (c.sql == "backend") == backend:
+                out[c.name] = h
+                free.remove(h)
+                break
+    return out

@@ -1,0 +1,50 @@
+"""A lab of its own for a reliability suite: N hosts at scale 0, one per fault case (docs/lab.md)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+
+import pytest
+
+from tests.conftest import Lab, umplab
+
+TARGET = "8.0.515"
+OLD = "8.0.400.64"
+
+# Role options that make the waits of a scale-0 lab short: a stuck customer, a queue that never empties and
+# the wyUpdate job polls would otherwise wait the production timeouts (minutes) per host.
+FAST_WAITS = {
+    "customer_upgrade_customer_timeout": 8,
+    "customer_upgrade_poll_delay": 1,
+    "preflight_queue_wait_timeout": 4,
+    "preflight_queue_poll_interval": 1,
+    "wyupdate_steps_poll_delay": 1,
+    "upgrade_wyupdate_busy_delay": 1,
+}
+
+
+@pytest.fixture(scope="module")
+def own_lab(tmp_path_factory) -> Iterator[Callable[..., Lab]]:
+    """``own_lab(hosts, scale=0)`` starts a lab for this module (stopped at its end)."""
+    started: list = []
+
+    def start(hosts: int, scale: float = 0) -> Lab:
+        state_dir = tmp_path_factory.mktemp("reliability-lab")
+        umplab("up", "--hosts", str(hosts), "--scale", str(scale), state_dir=state_dir)
+        started.append(state_dir)
+        return Lab(state_dir)
+
+    try:
+        yield start
+    finally:
+        for d in started:
+            umplab("down", state_dir=d, check=False)
+
+
+def acs_files(host_state: dict) -> dict[str, tuple]:
+    """The files and folders under C:\\acs as (type, content): what must be unchanged (times may differ)."""
+    return {
+        k: (v.get("type"), v.get("content"))
+        for k, v in host_state.get("files", {}).items()
+        if k == "c:\\acs" or k.startswith("c:\\acs\\")
+    }

@@ -1,0 +1,212 @@
+"""The fault matrix (issue 13): one upgrade run over a lab with one host per fault case, then per case its
+end state, versions, customer databases, files under C:\\acs and the report's naming of the fault.
+
+Regenerate docs/reliability.md from a run: ``UMP365_WRITE_RELIABILITY_DOC=1 python -m pytest
+tests/reliability/test_fault_matrix.py``; ``test_reliability_doc_is_current`` fails when it is stale.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import REPO, Lab
+from tests.reliability.cases import CASES, ROLLED_BACK, STOPPED, UPGRADED, Case, assign_hosts
+from tests.reliability.conftest import FAST_WAITS, OLD, TARGET, acs_files
+
+HOSTS = assign_hosts(CASES)
+DOC = REPO / "docs" / "reliability.md"
+
+
+@dataclass
+class MatrixRun:
+    lab: Lab
+    rc: int
+    stdout: str
+    report: dict
+    outcomes: dict[str, str]
+    sql_before: dict
+    sql_after: dict
+    files_before: dict[str, dict]
+    files_after: dict[str, dict]
+    versions_after: dict[str, str]
+    snapshots: dict[str, int]
+
+
+def _resolve(value, lab: Lab, host: str):
+    if value == "@first_customer":
+        return lab.host_state(host)["ump"]["customers"][0]
+    if value == "@sql_host":
+        return _sql_host(lab, host)
+    if value == "@target":
+        return TARGET
+    return value
+
+
+def _sql_host(lab: Lab, host: str) -> str:
+    return lab.state()["hosts"][host].get("sql_host", host)
+
+
+def _outcome(ckpt_dir: Path, host: str) -> str:
+    path = ckpt_dir / f"{host}__{TARGET}.json"
+    if not path.exists():
+        return "no checkpoint"
+    return json.loads(path.read_text())["phases"].get("outcome", {}).get("outputs", {}).get("result", "no outcome")
+
+
+@pytest.fixture(scope="module")
+def matrix(own_lab) -> MatrixRun:
+    lab = own_lab(max(int(h[3:]) for h in HOSTS.values()))
+    state = lab.state()
+    for case in CASES:
+        host = HOSTS[case.name]
+        for path, value in case.host_state:
+            lab.set_host_state(host, list(path), copy.deepcopy(value))
+        for fault in case.faults:
+            target = _sql_host(lab, host) if fault.on_sql_host else host
+            params = {k: _resolve(v, lab, host) for k, v in fault.params.items()}
+            lab.fault(fault.name, host=target, **params)
+    state = lab.state()
+    sql_hosts = {h: state["hosts"][h].get("sql_host", h) for h in HOSTS.values()}
+    sql_before = {h: copy.deepcopy(state["sql_dump"][s]) for h, s in sql_hosts.items()}
+    files_before = {h: acs_files(lab.host_state(h)) for h in HOSTS.values()}
+
+    ckpt_dir = lab.state_dir / "checkpoints"
+    report_dir = lab.state_dir / "reports"
+    proc = lab.playbook(
+        "playbooks/upgrade.yml",
+        "-l",
+        ",".join(sorted(HOSTS.values())),
+        extra_vars={"ump_upgrade_batches": ["100%"], "ump_max_fail_percentage": 100, **FAST_WAITS},
+        timeout=1500,
+    )
+    state = lab.state()
+    snaps: dict[str, int] = {}
+    for r in state["azure"]["resources"].values():
+        if r["type"] == "Microsoft.Compute/snapshots":
+            snaps[r["name"].split("-")[0]] = snaps.get(r["name"].split("-")[0], 0) + 1
+    reports = sorted(report_dir.glob("*.json"))
+    return MatrixRun(
+        lab=lab,
+        rc=proc.returncode,
+        stdout=proc.stdout,
+        report=json.loads(reports[-1].read_text()) if reports else {},
+        outcomes={h: _outcome(ckpt_dir, h) for h in HOSTS.values()},
+        sql_before=sql_before,
+        sql_after={h: state["sql_dump"][s] for h, s in sql_hosts.items()},
+        files_before=files_before,
+        files_after={h: acs_files(lab.host_state(h)) for h in HOSTS.values()},
+        versions_after={h: lab.host_state(h)["ump"]["components"]["SysAdminKit"] for h in HOSTS.values()},
+        snapshots=snaps,
+    )
+
+
+def _customer_rows(dump: dict) -> dict:
+    """The databases without ReplicationCommand: the replication queue is work in flight (the lab's
+    ump_api.replication_backlog fault adds to it), not customer data."""
+    out = copy.deepcopy(dump)
+    for tables in out.values():
+        tables.pop("ReplicationCommand", None)
+    return out
+
+
+def _upgraded_sql(dump: dict) -> dict:
+    """What the upgrade itself changes in the customer databases, blanked so the rest compares equal."""
+    out = _customer_rows(dump)
+    for tables in out.values():
+        for row in tables.get("Customer", []):
+            row["Version"] = "<version>"
+        for row in tables.get("SyncState", []):
+            row["Value"] = "<version>"
+        tables.pop("SchemaVersion", None)
+        tables.pop("ApplicationSetting", None)  # post_verify adds OVOC's IP to ApiAllowedIps (the guide's step)
+    return out
+
+
+def _observed(run: MatrixRun, case: Case) -> str:
+    return run.outcomes[HOSTS[case.name]]
+
+
+@pytest.mark.parametrize("case", CASES, ids=[c.name for c in CASES])
+def test_fault_case_ends_in_its_expected_state(matrix: MatrixRun, case: Case):
+    host = HOSTS[case.name]
+    where = f"{case.name} on {host}"
+    assert matrix.report, f"no run report:\n{matrix.stdout[-4000:]}"
+    host_report = matrix.report["hosts"][host]
+    assert _observed(matrix, case) == case.expected, (
+        f"{where}: checkpoint outcome {_observed(matrix, case)}, expected {case.expected}; "
+        f"report: {host_report.get('final_state')} {host_report.get('final_state_reason')}"
+    )
+    assert host_report["final_state"] == case.expected, where
+
+    if case.expected == UPGRADED:
+        assert matrix.versions_after[host] == TARGET, where
+        assert _upgraded_sql(matrix.sql_after[host]) == _upgraded_sql(matrix.sql_before[host]), where
+        customers = matrix.sql_after[host]["SysAdminTenant"]["Customer"]
+        assert customers and {c["Version"] for c in customers} == {TARGET}, f"{where}: customers not upgraded"
+    else:
+        # rolled back: the rollback's last step verified the old version before recording rolled_back
+        assert matrix.versions_after[host] == OLD, where
+        assert _customer_rows(matrix.sql_after[host]) == _customer_rows(matrix.sql_before[host]), (
+            f"{where}: customer databases changed"
+        )
+        assert matrix.files_after[host] == matrix.files_before[host], f"{where}: files under C:\\acs changed"
+    if case.expected == STOPPED:
+        assert matrix.snapshots.get(host, 0) <= 1, where
+    else:
+        assert matrix.snapshots.get(host, 0) == 1, f"{where}: {matrix.snapshots.get(host, 0)} snapshots"
+    if case.expected == ROLLED_BACK:
+        assert host_report["rollback"], where
+
+    text = json.dumps(host_report)
+    for name in case.report_names:
+        name = _resolve(name, matrix.lab, host)
+        assert name in text, f"{where}: the report does not name {name!r}"
+    for name in case.stdout_names:
+        assert name in matrix.stdout, f"{where}: the output does not show {name!r}"
+
+
+def render_doc(run: MatrixRun) -> str:
+    lines = [
+        "# Reliability: the fault matrix",
+        "",
+        "Generated by `UMP365_WRITE_RELIABILITY_DOC=1 python -m pytest tests/reliability/test_fault_matrix.py`",
+        "from one `playbooks/upgrade.yml` run on a UMP lab with one host per case (tests/reliability/cases.py);",
+        "`make test` fails when this table is stale. Each case also asserts the versions (upgraded: the",
+        f"target {TARGET}; otherwise {OLD}, verified by the rollback), the customer databases' rows, the files",
+        "under C:\\acs (unchanged unless upgraded), one snapshot per changed host, and that the run report",
+        "names the fault. Nine of wyUpdate's 26 steps fail here; `UMP365_MATRIX_ALL_STEPS=1` adds a host for",
+        "each other step (not in `make test`; do not regenerate this file with it). Crash and resume:",
+        "tests/reliability/test_crash_resume.py.",
+        "",
+        "| case | fault | expected end state | result |",
+        "| --- | --- | --- | --- |",
+    ]
+    for case in CASES:
+        observed = _observed(run, case)
+        mark = "pass" if observed == case.expected else "FAIL"
+        fault = case.description.replace("|", "\\|")
+        lines.append(f"| `{case.name}` | {fault} | {case.expected} | {observed} ({mark}) |")
+    lines += [
+        "",
+        "End states: `upgraded` (at the target and verified), `rolled_back` (restored from the pre-upgrade",
+        "snapshot, the backend database restored, verified at the old version), `stopped_before_change`",
+        "(a gate failed before anything on the host changed).",
+        "",
+    ]
+    return "\n".join(lines)
+
+
+def test_reliability_doc_is_current(matrix: MatrixRun):
+    text = render_doc(matrix)
+    if os.environ.get("UMP365_WRITE_RELIABILITY_DOC") == "1":
+        DOC.write_text(text)
+    assert DOC.exists() and DOC.read_text() == text, (
+        "docs/reliability.md is stale: regenerate it with "
+        "UMP365_WRITE_RELIABILITY_DOC=1 python -m pytest tests/reliability/test_fault_matrix.py"
+    )
