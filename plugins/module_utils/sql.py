@@ -131,6 +131,50 @@ def default_ca_bundle():
     return None
 
 
+class PeerClosedDuringLogin(Exception):
+    """The server closed or reset the connection before the login completed.
+
+    Deliberately not a ConnectionError: python-tds treats a ConnectionError during connect() as retriable and
+    waits out the whole login_timeout inside connect() even with disable_connect_retry (pytds/__init__.py
+    connect -> utils.exponential_backoff), so a server that refuses logins (service stopping or starting, a
+    proxy without a backend) would cost the full timeout per attempt. We retry with our own policy instead.
+    """
+
+
+class _LoginSocket(socket.socket):
+    """A socket whose connection errors, while ``login_phase`` is set, surface as PeerClosedDuringLogin."""
+
+    login_phase = True
+
+    def _guard(self, fn, *args):
+        try:
+            return fn(*args)
+        except ConnectionError as e:
+            if self.login_phase:
+                raise PeerClosedDuringLogin(str(e) or type(e).__name__)
+            raise
+
+    def recv(self, *args):
+        return self._guard(super().recv, *args)
+
+    def recv_into(self, *args):
+        return self._guard(super().recv_into, *args)
+
+    def send(self, *args):
+        return self._guard(super().send, *args)
+
+    def sendall(self, *args):
+        return self._guard(super().sendall, *args)
+
+
+def _login_socket(raw):
+    """Move the connected socket ``raw`` into a _LoginSocket (same file descriptor, same options)."""
+    timeout = raw.gettimeout()
+    sock = _LoginSocket(raw.family, raw.type, raw.proto, fileno=raw.detach())
+    sock.settimeout(timeout)
+    return sock
+
+
 class SqlClient:
     """One connection to one SQL Server instance (connect lazily, close with :meth:`close`)."""
 
@@ -257,11 +301,13 @@ class SqlClient:
         # Our own socket: python-tds retries refused or reset connections inside connect() until
         # login_timeout has passed (pytds/utils.py exponential_backoff); we retry with our policy instead.
         try:
-            sock = socket.create_connection((self.server, self.port), self.timeout)
+            sock = _login_socket(socket.create_connection((self.server, self.port), self.timeout))
         except Exception as e:
             raise self.map_error(e, "connect")
         try:
-            return pytds.connect(sock=sock, **kwargs)
+            conn = pytds.connect(sock=sock, **kwargs)
+            sock.login_phase = False
+            return conn
         except Exception as e:
             try:
                 sock.close()
@@ -365,6 +411,18 @@ class SqlClient:
                 system=SYSTEM,
                 operation=where,
                 resource=resource,
+            )
+        if isinstance(e, PeerClosedDuringLogin) or (
+            where == "connect" and HAS_PYTDS and isinstance(e, tds_base.ClosedConnectionError)
+        ):
+            return errors.UnreachableError(
+                "SQL Server %s closed the connection before the login (%s): the service is stopped, starting or "
+                "refusing connections" % (self.target, text),
+                system=SYSTEM,
+                operation=where,
+                resource=resource,
+                remedy="check that the SQL Server service (MSSQLSERVER) is running on %s and accepts connections"
+                % self.server,
             )
         if isinstance(e, (ConnectionError, OSError)) or (
             HAS_PYTDS and isinstance(e, (tds_base.ClosedConnectionError, tds_base.InterfaceError))

@@ -1,11 +1,14 @@
 from __future__ import annotations
 
 import socket
+import struct
+import threading
 
 import pytest
 from pytds import tds_base
 
 from ansible_collections.ump365.upgrade.plugins.module_utils import errors
+from ansible_collections.ump365.upgrade.plugins.module_utils.retry import RetryPolicy
 from ansible_collections.ump365.upgrade.plugins.module_utils.sql import SqlClient, quote_name, validate_db_name
 
 
@@ -95,3 +98,38 @@ def test_connect_retries_transient_failures_then_gives_up(monkeypatch):
     with pytest.raises(errors.UnreachableError) as e:
         c.connect()
     assert len(calls) == 3 and len(e.value.attempts) == 2
+
+
+@pytest.fixture
+def closing_server():
+    """A port whose server accepts every connection and closes it before PRELOGIN (a stopped SQL service)."""
+    srv = socket.socket()
+    srv.bind(("127.0.0.1", 0))
+    srv.listen(8)
+    accepted = []
+
+    def serve():
+        while True:
+            try:
+                conn, _ = srv.accept()
+            except OSError:
+                return
+            accepted.append(1)
+            conn.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))  # close with a reset
+            conn.close()
+
+    threading.Thread(target=serve, daemon=True).start()
+    yield srv.getsockname()[1], accepted
+    srv.close()
+
+
+def test_a_connection_closed_before_login_fails_each_attempt_at_once(closing_server):
+    """python-tds would wait out login_timeout per attempt and say "timed out"; we fail each attempt at once."""
+    port, accepted = closing_server
+    policy = RetryPolicy(max_attempts=3, base_delay=0.01, max_delay=0.01, budget=5)
+    client = SqlClient("127.0.0.1", "sa", "x", port=port, encrypt=False, timeout=20, retry_policy=policy)
+    with pytest.raises(errors.UnreachableError) as e:
+        client.connect()
+    assert "closed the connection before the login" in str(e.value)
+    assert "MSSQLSERVER" in e.value.remedy
+    assert len(accepted) == 3
