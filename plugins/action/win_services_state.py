@@ -41,6 +41,14 @@ def _is_connection_error(exc):
     )
 
 
+def _lost(rows, method):
+    """(services, message) per dropped WinRM command: one per service, or one for a batch's single command."""
+    lost = [r for r in rows if r.get("connection_lost")]
+    if method == "batch" and lost:
+        return [(", ".join(r["name"] for r in lost), lost[0]["msg"])]
+    return [(r["name"], r["msg"]) for r in lost]
+
+
 def _on_alarm(signum, frame):
     raise _ServiceTimeout()
 
@@ -80,6 +88,8 @@ class ActionModule(ActionBase):
         except Exception as e:  # a dropped connection (requests/winrm errors) or an Ansible error
             row.update(changed=False, failed=True, state=None, timed_out=False, msg="%s: %s" % (type(e).__name__, e))
             row["connection_lost"] = _is_connection_error(e)
+            # the command may have run on the host: changed, so the role reads the services again
+            row["changed"] = row["connection_lost"]
             self._reset_connection()
         finally:
             signal.alarm(0)
@@ -100,6 +110,7 @@ class ActionModule(ActionBase):
         old = signal.signal(signal.SIGALRM, _on_alarm)
         signal.alarm(max(1, args["timeout"]))
         timed_out = False
+        connection_lost = False
         res = {}
         try:
             res = self._execute_module(
@@ -110,6 +121,7 @@ class ActionModule(ActionBase):
             self._reset_connection()
         except Exception as e:  # a dropped connection: every service is then judged by the next reading
             res = {"failed": True, "msg": "%s: %s" % (type(e).__name__, e)}
+            connection_lost = _is_connection_error(e)
             self._reset_connection()
         finally:
             signal.alarm(0)
@@ -125,7 +137,8 @@ class ActionModule(ActionBase):
                 {
                     "name": name,
                     "requested": args["state"],
-                    "changed": not failed or timed_out,
+                    # a timed-out or dropped command may have run on the host: changed, so the role reads again
+                    "changed": not failed or timed_out or connection_lost,
                     "failed": failed,
                     "timed_out": timed_out,
                     "state": None if failed else ("stopped" if args["state"] == "stopped" else "running"),
@@ -134,6 +147,7 @@ class ActionModule(ActionBase):
                     else (" ".join(errs) or module_error)[:500],
                     "seconds": None,
                     "batch_seconds": seconds,
+                    "connection_lost": connection_lost,
                 }
             )
         return rows
@@ -180,14 +194,13 @@ class ActionModule(ActionBase):
             retries=[
                 {
                     "attempt": 1,
-                    "error": "WinRM connection lost while setting %s %s: %s" % (r["name"], args["state"], r["msg"]),
+                    "error": "WinRM connection lost while setting %s %s: %s" % (names, args["state"], msg),
                     "type": "connection_lost",
                     "status": None,
                     "code": "connection_lost",
                     "delay": 0,
                 }
-                for r in rows
-                if r.get("connection_lost")
+                for names, msg in _lost(rows, args["method"])
             ],
         )
         return result

@@ -104,3 +104,21 @@ def test_a_dropped_connection_is_reported_as_a_retry(monkeypatch):
     assert [x["code"] for x in r["retries"]] == ["connection_lost"]
     assert "Connection aborted" in r["retries"][0]["error"] and "setting a stopped" in r["retries"][0]["error"]
     assert action._connection.close.call_count == 2
+
+
+def test_a_dropped_batch_command_is_one_retry_naming_every_service(monkeypatch):
+    from ansible.errors import AnsibleConnectionFailure
+
+    monkeypatch.setattr(mod.display, "display", lambda *a, **k: None)
+    action, tv = make_action({"names": ["a", "b"], "state": "stopped", "method": "batch"})
+
+    def fake(module_name, module_args, task_vars):
+        assert module_name == "ansible.windows.win_shell"
+        raise AnsibleConnectionFailure("Connection aborted")
+
+    action._execute_module = fake
+    r = action.run(task_vars=tv)
+    assert r["failed_services"] == ["a", "b"]
+    assert len(r["retries"]) == 1 and r["retries"][0]["code"] == "connection_lost"
+    assert r["changed"], "the command may have run: changed, so the role reads the services again"
+    assert "setting a, b stopped" in r["retries"][0]["error"]
