@@ -111,7 +111,7 @@ def closing_server():
     def serve():
         while True:
             try:
-                conn, _ = srv.accept()
+                conn, _peer = srv.accept()
             except OSError:
                 return
             accepted.append(1)
