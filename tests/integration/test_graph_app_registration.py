@@ -10,22 +10,7 @@ from ansible.module_utils.testing import patch_module_args
 from ansible_collections.ump365.upgrade.plugins.modules import app_registration_info
 
 from tests.conftest import BIN
-
-
-class Exit(Exception):
-    def __init__(self, result):
-        super().__init__(result.get("msg", ""))
-        self.result = result
-
-
-def _exit(self, **kw):
-    kw.setdefault("changed", False)
-    raise Exit(kw)
-
-
-def _fail(self, msg, **kw):
-    kw.update(msg=msg, failed=True)
-    raise Exit(kw)
+from tests.module_harness import Exit, _exit, _fail
 
 
 @pytest.fixture

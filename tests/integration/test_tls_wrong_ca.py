@@ -29,27 +29,12 @@ from ansible_collections.ump365.upgrade.plugins.modules import (
 )
 
 from tests.conftest import BIN, REPO
+from tests.module_harness import Exit, _exit, _fail
 
 TLS_REFUSED = re.compile(r"certificate|TLS|SSL", re.I)
 # validate_certs=false is the case under test here; urllib3 warns about it on every request
 pytestmark = pytest.mark.filterwarnings("ignore:Unverified HTTPS request")
 CA_ENV = ("REQUESTS_CA_BUNDLE", "SSL_CERT_FILE", "SSL_CERT_DIR", "CURL_CA_BUNDLE")
-
-
-class Exit(Exception):
-    def __init__(self, result):
-        super().__init__(result.get("msg", ""))
-        self.result = result
-
-
-def _exit(self, **kw):
-    kw.setdefault("changed", False)
-    raise Exit(kw)
-
-
-def _fail(self, msg, **kw):
-    kw.update(msg=msg, failed=True)
-    raise Exit(kw)
 
 
 def _graph_app_id(lab) -> str:

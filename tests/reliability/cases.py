@@ -14,6 +14,8 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass, field
 
+from umplab.windows.ump import STEPS
+
 UPGRADED = "upgraded"
 ROLLED_BACK = "rolled_back"
 STOPPED = "stopped_before_change"
@@ -45,34 +47,7 @@ def _step(step: str) -> Fault:
 # wyUpdate's steps (lab/umplab/windows/ump.py STEPS, the guide's order). The matrix fails nine of them (six
 # below, three more under ARM faults during the restore); UMP365_MATRIX_ALL_STEPS=1 adds a case for every
 # other step too (17 more hosts, about twice the run time).
-WYUPDATE_STEPS = [
-    "ClearWyupdateLog",
-    "CheckDuplicates",
-    "CheckSQLConn",
-    "UmpAdmins",
-    "ClearUpgradefolderSQLscripts",
-    "CheckServices",
-    "SetServices",
-    "StartPeeringSvc",
-    "CheckSQLDbBackupBackendFolder",
-    "renameSysAdminKitFolder",
-    "RunSqlScripts",
-    "AddAuthPool",
-    "InstallPowershellGetModule",
-    "InstallMicrosoftTeamsModule",
-    "InstallChocolatey",
-    "InstallDotNet",
-    "InstallRabbitmq",
-    "InstallEmsMainAgent",
-    "InstallEmsClientAgent",
-    "InstallPublicOvocConnector",
-    "Installtap-windows-9.23.3-I601-Win10",
-    "RunCheckAzureTenantId_220",
-    "RunCheckAzureTenantId_220_Password",
-    "AlertCustomerUpgrade",
-    "runLogReport",
-    "Refresh_EMSCClientAgent_ignoreList",
-]
+WYUPDATE_STEPS = list(STEPS)
 
 _STEP_CASES = {
     # step: sql placement (backend where the step runs after RunSqlScripts changed the backend database)
