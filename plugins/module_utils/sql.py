@@ -302,6 +302,9 @@ class SqlClient:
         # login_timeout has passed (pytds/utils.py exponential_backoff); we retry with our policy instead.
         try:
             sock = _login_socket(socket.create_connection((self.server, self.port), self.timeout))
+        except (ConnectionResetError, ConnectionAbortedError) as e:
+            # accepted, then reset before connect() returned (a timeout makes it non-blocking: SO_ERROR says so)
+            raise self.map_error(PeerClosedDuringLogin(str(e)), "connect")
         except Exception as e:
             raise self.map_error(e, "connect")
         try:
