@@ -67,7 +67,7 @@ def load(directory, host, run_id):
 def save(directory, host, run_id, data):
     path = checkpoint_path(directory, host, run_id)
     if not os.path.isdir(directory):
-        os.makedirs(directory, 0o700)
+        os.makedirs(directory, 0o700, exist_ok=True)  # hosts of a batch race here
     fd, tmp = tempfile.mkstemp(prefix=".ckpt-", dir=directory)
     try:
         with os.fdopen(fd, "w") as f:

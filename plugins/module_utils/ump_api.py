@@ -179,7 +179,7 @@ class TokenCache:
         folder = os.path.dirname(self.path) or "."
         try:
             if not os.path.isdir(folder):
-                os.makedirs(folder, 0o700)
+                os.makedirs(folder, 0o700, exist_ok=True)  # hosts of a batch race here
             fd, tmp = tempfile.mkstemp(prefix=".ump_api_tokens.", dir=folder)
             try:
                 os.fchmod(fd, 0o600)

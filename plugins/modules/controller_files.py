@@ -131,7 +131,8 @@ def main():
         changed = True
         if not module.check_mode:
             try:
-                os.makedirs(folder, dir_mode)
+                # exist_ok: the hosts of a batch write into the same folder at once (another may win the race)
+                os.makedirs(folder, dir_mode, exist_ok=True)
                 os.chmod(folder, dir_mode)  # makedirs' mode is reduced by the umask
             except OSError as e:
                 module.fail_json(msg="cannot create the folder %s on the controller: %s" % (folder, e))

@@ -19,3 +19,19 @@ def test_writes_then_leaves_equal_files_alone(run_module, tmp_path):
     assert not res["changed"]
     res, failed = run_module(controller_files, {"path": str(folder), "files": [{"name": "../x", "content": ""}]})
     assert failed and "plain name" in res["msg"]
+
+
+def test_a_folder_another_host_created_meanwhile_is_used(run_module, tmp_path, monkeypatch):
+    """Two hosts of a batch: both see no folder, the other one creates it first; this one must not fail."""
+    folder = tmp_path / "reports"
+    folder.mkdir()
+    real_isdir = controller_files.os.path.isdir
+    answers = [False]  # the module's own look sees no folder; later looks (makedirs') see it
+
+    def isdir(p):
+        return answers.pop() if p == str(folder) and answers else real_isdir(p)
+
+    monkeypatch.setattr(controller_files.os.path, "isdir", isdir)
+    res, failed = run_module(controller_files, {"path": str(folder), "files": FILES})
+    assert not failed, res.get("msg")
+    assert (folder / "ump01_x.csv").read_text() == "a;b\n"
