@@ -125,25 +125,31 @@ from ansible.template import Templar
 SCHEMA_VERSION = 1
 MASK = "********"
 
-# The upgrade's phases in runbook order (docs/report.md). Others (firewall, token_migration, other) may appear.
-PHASES = (
-    "preflight",
-    "snapshot",
-    "sql_backup",
-    "services_stop",
-    "wyupdate",
-    "customer_upgrade",
-    "services_start",
-    "post_verify",
-    "rollback",
-)
-# Role name -> phase, for roles whose name is not the phase's. `services` serves two phases: tag it.
-ROLE_PHASES = {
-    "wyupdate_steps": "wyupdate",
-    "swap_os_disk": "rollback",
-}
-# Phases that change the UMP server; a host that failed before any of them ran was stopped before change.
-CHANGING_PHASES = ("services_stop", "wyupdate", "customer_upgrade", "services_start", "services", "rollback")
+# The upgrade's phases in runbook order: read from the one phase model the engine runs,
+# roles/upgrade/vars/main.yml (docs/report.md), plus "rollback". Others (firewall, token_migration, other)
+# may appear.
+PHASE_MODEL = os.path.join(os.path.dirname(__file__), "..", "..", "roles", "upgrade", "vars", "main.yml")
+
+
+def _load_phase_model(path=PHASE_MODEL):
+    import yaml
+
+    with open(path) as f:
+        data = yaml.safe_load(f)
+    phases = data["upgrade_phases"]
+    return (
+        tuple(p["name"] for p in phases) + ("rollback",),
+        # role name -> phase, for roles whose name is not the phase's (a role serving two phases is tagged)
+        dict(
+            {p["role"].rsplit(".", 1)[-1]: p["name"] for p in phases if p["role"].rsplit(".", 1)[-1] != p["name"]},
+            swap_os_disk="rollback",
+        ),
+        # phases that change the UMP server; a host that failed before any of them ran was stopped before change
+        tuple(p["name"] for p in phases if p.get("changes_host")) + ("services", "rollback"),
+    )
+
+
+PHASES, ROLE_PHASES, CHANGING_PHASES = _load_phase_model()
 FINAL_STATES = ("upgraded", "rolled_back", "stopped_before_change", "failed", "unchanged", "not_started")
 CHECK_STATUSES = ("pass", "warn", "fail", "skip")
 ROLLBACK_OK = ("ok", "success", "succeeded", "done", "rolled_back", "restored")
@@ -785,7 +791,12 @@ def render_html(data):
         cols = sorted({k for r in h["customers"] for k in r}, key=lambda k: (k not in ("name", "status"), k))
         parts.append(_table(h["customers"], cols, "status"))
         parts.append("<h3>Rollback</h3>")
-        parts.append(_table([h["rollback"]] if h["rollback"] else [], ["reason", "snapshot", "result"]))
+        parts.append(
+            _table(
+                [h["rollback"]] if h["rollback"] else [],
+                ["result", "recovery", "recovery_why", "snapshot", "restored_disk", "previous_disk", "reason"],
+            )
+        )
         parts.append("<h3>Failures</h3>")
         parts.append(_table(h["failures"], ["time", "phase", "task", "msg", "ignored", "unreachable"]))
         parts.append("<h3>Retries</h3>")
