@@ -149,7 +149,10 @@ def _load_phase_model(path=PHASE_MODEL):
     )
 
 
-PHASES, ROLE_PHASES, CHANGING_PHASES = _load_phase_model()
+_PHASE_MODEL = _load_phase_model()
+PHASES = _PHASE_MODEL[0]
+ROLE_PHASES = _PHASE_MODEL[1]
+CHANGING_PHASES = _PHASE_MODEL[2]
 FINAL_STATES = ("upgraded", "rolled_back", "stopped_before_change", "failed", "unchanged", "not_started")
 CHECK_STATUSES = ("pass", "warn", "fail", "skip")
 ROLLBACK_OK = ("ok", "success", "succeeded", "done", "rolled_back", "restored")
