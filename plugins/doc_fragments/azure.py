@@ -59,7 +59,7 @@ options:
     description:
       - Entra ID authority (token endpoint host) for a private cloud or a proxy, for example
         V(https://login.microsoftonline.us). Defaults to the authority of O(cloud_environment).
-        When set (or for a sovereign cloud), MSAL instance discovery is turned off.
+        When set, MSAL instance discovery is turned off.
       - Falls back to E(AZURE_AUTHORITY_HOST). Must be C(https://).
     type: str
   base_url:
