@@ -685,78 +685,12 @@ def test_credentials_in_data_hold_no_secrets():
         assert "inputs" not in cred, f"awx/credentials/{fname}: inputs belong in the vaulted role variable"
 
 
-# --- Azure dynamic inventory ---------------------------------------------------------------------
-
-AZURE_EXAMPLE = REPO / "inventories/azure/example.azure_rm.yml"
+# --- Azure dynamic inventory: removed ----------------------------------------------------------
 
 
-def azure_source() -> dict:
-    return next(obj for _, obj in load_kind("inventory_sources") if obj["source"] == "azure_rm")
-
-
-def test_azure_inventory_source_matches_the_example_file():
-    example = yaml.safe_load(AZURE_EXAMPLE.read_text())
-    assert example.pop("plugin") == "azure.azcollection.azure_rm"
-    assert azure_source()["source_vars"] == example
-    assert re.search(r"azure_rm\.ya?ml$", AZURE_EXAMPLE.name), "the plugin only reads *azure_rm.yml"
-
-
-def test_azure_example_options_are_plugin_options():
-    from ansible import constants
-    from ansible.plugins.loader import inventory_loader
-
-    plugin = inventory_loader.get("azure.azcollection.azure_rm")
-    assert plugin is not None, "azure.azcollection (from the ansible package) must be importable"
-    options = set(constants.config.get_configuration_definitions("inventory", plugin._load_name))
-    assert {"plugin", "compose", "keyed_groups", "conditional_groups"} <= options
-    example = yaml.safe_load(AZURE_EXAMPLE.read_text())
-    unknown = set(example) - options
-    assert not unknown, f"options azure_rm does not know: {sorted(unknown)}"
-
-
-def azure_hostvars(role: str, **tags) -> dict:
-    """Host variables as the azure_rm plugin builds them (AzureHost.hostvars)."""
-    return {
-        "id": "/subscriptions/0000-1111/resourceGroups/RG-UMP-WEU-01/providers/Microsoft.Compute/virtualMachines/ump-weu-01",
-        "name": "ump-weu-01",
-        "computer_name": "UMP-WEU-01",
-        "location": "westeurope",
-        "resource_group": "rg-ump-weu-01",
-        "private_ipv4_addresses": ["10.20.1.11"],
-        "public_ipv4_address": [],
-        "tags": {"role": role, **tags},
-        "powerstate": "running",
-    }
-
-
-def evaluate(expr: str, hostvars: dict):
-    return Templar(loader=DataLoader(), variables=hostvars).evaluate_expression(trust_as_template(expr))
-
-
-def test_azure_example_groups_and_composes_ump_servers():
-    example = yaml.safe_load(AZURE_EXAMPLE.read_text())
-    ump = azure_hostvars("ump365", ump_fqdn="ump-weu-01.voice.example.net", LiveCloudEnv="qa-mgmt")
-    sql = azure_hostvars("ump365-sql")
-    other = azure_hostvars("web")
-
-    def excluded(hv):
-        return any(evaluate(f, hv) for f in example["exclude_host_filters"])
-
-    assert not excluded(ump) and not excluded(sql) and excluded(other)
-    groups = example["conditional_groups"]
-    assert evaluate(groups["ump_servers"], ump) and not evaluate(groups["sql_backends"], ump)
-    assert evaluate(groups["sql_backends"], sql) and not evaluate(groups["ump_servers"], sql)
-    composed = {k: evaluate(v, ump) for k, v in example["compose"].items()}
-    assert composed["ump_azure_subscription_id"] == "0000-1111"
-    assert composed["ump_azure_resource_group"] == "RG-UMP-WEU-01"  # as ARM spells it, not lowercased
-    assert composed["ump_azure_vm_name"] == "ump-weu-01"
-    assert composed["ump_fqdn"] == composed["ansible_host"] == "ump-weu-01.voice.example.net"
-    assert composed["ump_ip"] == "10.20.1.11"
-    keyed = {g["prefix"]: evaluate(g["key"], ump) for g in example["keyed_groups"]}
-    assert keyed["ump_env"] == "qa-mgmt"
-    # without the optional tags the server still gets an address and a name
-    bare = {k: evaluate(v, sql) for k, v in example["compose"].items()}
-    assert bare["ansible_host"] == "10.20.1.11" and bare["ump_fqdn"] == "UMP-WEU-01"
-    # every variable preflight requires is composed
-    required = yaml.safe_load((REPO / "roles/preflight/defaults/main.yml").read_text())["preflight_required_vars"]
-    assert set(required) <= set(composed)
+def test_no_azure_rm_inventory_source_that_the_ee_cannot_run():
+    # azure.azcollection's azure_rm inventory needs the collection and its ~20 azure-mgmt-* packages,
+    # which the lean EE does not install, and reads Microsoft.Network, which the lab's ARM does not
+    # model: removed rather than shipped untested (docs/awx.md, "Azure dynamic inventory").
+    assert not [o for _, o in load_kind("inventory_sources") if o["source"] == "azure_rm"]
+    assert not (REPO / "inventories/azure").exists()
