@@ -166,8 +166,14 @@ def test_one_run_configures_awx_and_a_second_changes_nothing(awx, tmp_path):
     approval_role = wf["summary_fields"]["object_roles"]["approval_role"]["id"]
     assert [teams[i] for i in fake.assoc[("roles", approval_role, "teams")]] == ["UMP-365 approvers"]
     nts = {o["id"]: o["name"] for o in fake.store["notification_templates"].values()}
-    for kind, name in (("approvals", "UMP-365 approvers"), ("success", "UMP-365 operators"), ("error", "UMP-365 operators")):
-        assert [nts[i] for i in fake.assoc[("workflow_job_templates", wf["id"], f"notification_templates_{kind}")]] == [name]
+    for kind, name in (
+        ("approvals", "UMP-365 approvers"),
+        ("success", "UMP-365 operators"),
+        ("error", "UMP-365 operators"),
+    ):
+        assert [nts[i] for i in fake.assoc[("workflow_job_templates", wf["id"], f"notification_templates_{kind}")]] == [
+            name
+        ]
 
     # the WinRM logon is AWX's Machine credential with become runas
     (machine,) = fake.find("credential_types", name="Machine")

@@ -18,8 +18,6 @@ import jsonschema
 import pytest
 import yaml
 from ansible.module_utils.common.arg_spec import ArgumentSpecValidator
-from ansible.parsing.dataloader import DataLoader
-from ansible.template import Templar, trust_as_template
 from jinja2 import StrictUndefined, TemplateSyntaxError, UndefinedError
 from jinja2.sandbox import ImmutableSandboxedEnvironment
 
@@ -474,8 +472,12 @@ def run_workflow(nodes: dict, outcome) -> list[str]:
     it hangs on matches (success_nodes on success, failure_nodes on failure, always_nodes either way);
     a node none of whose parents' edges matched never runs.
     """
-    children = {t["identifier"] for n in nodes.values() for k in ("success_nodes", "failure_nodes", "always_nodes")
-                for t in n.get("related", {}).get(k, [])}
+    children = {
+        t["identifier"]
+        for n in nodes.values()
+        for k in ("success_nodes", "failure_nodes", "always_nodes")
+        for t in n.get("related", {}).get(k, [])
+    }
     ran, todo = [], [i for i in nodes if i not in children]
     while todo:
         ident = todo.pop(0)
@@ -499,8 +501,12 @@ def test_workflow_is_preflight_canary_approval_waves_verify_with_rollback_of_fai
 
     everything_ok = run_workflow(nodes, lambda i: True)
     assert [what(i) for i in everything_ok] == [
-        "playbooks/preflight.yml", "playbooks/upgrade.yml", "approval",
-        "playbooks/upgrade.yml", "playbooks/upgrade.yml", "playbooks/verify.yml",
+        "playbooks/preflight.yml",
+        "playbooks/upgrade.yml",
+        "approval",
+        "playbooks/upgrade.yml",
+        "playbooks/upgrade.yml",
+        "playbooks/verify.yml",
     ]
     # the canary is its own job, before the approval, on its own group
     canary = everything_ok[1]
