@@ -41,6 +41,7 @@ except ImportError:  # pragma: no cover
 
 DEFAULT_AUTHORITY = "https://login.microsoftonline.com"
 DEFAULT_TOKEN_CACHE = "~/.ansible/ump365/ump_api_tokens.json"
+TOKEN_CACHE_ENV = "UMP365_TOKEN_CACHE"  # overrides the default file (the test suite points it at its temp dir)
 TOKEN_MIN_LIFETIME = 300
 
 # Not public (facts: "These live in the portal and in the SysAdminTenant SQL database"): the lab's
@@ -272,7 +273,9 @@ class UmpApiClient(HttpClient):
         self.add_secret(client_secret)
         self.scope = normalise_scope(scope)
         self.authority = (authority or DEFAULT_AUTHORITY).rstrip("/")
-        self.cache = TokenCache((token_cache_path or DEFAULT_TOKEN_CACHE) if token_cache else None)
+        self.cache = TokenCache(
+            (token_cache_path or os.environ.get(TOKEN_CACHE_ENV) or DEFAULT_TOKEN_CACHE) if token_cache else None
+        )
         self._key = cache_key(self.authority, tenant_id, client_id, self.scope, client_secret)
         self.portal_paths = dict(PORTAL_PATHS)
         for k, v in (portal_paths or {}).items():
@@ -557,6 +560,8 @@ NORMALISERS = {
 
 def ump_api_argument_spec():
     """Options of doc fragments ``ump365.upgrade.ump_api`` and ``ump365.upgrade.rest``."""
+    from ansible.module_utils.basic import env_fallback
+
     from ansible_collections.ump365.upgrade.plugins.module_utils.http import rest_argument_spec
 
     spec = dict(
@@ -567,7 +572,9 @@ def ump_api_argument_spec():
         scope=dict(type="str", required=True),
         authority=dict(type="str", default=DEFAULT_AUTHORITY),
         token_cache=dict(type="bool", default=True, no_log=False),
-        token_cache_path=dict(type="path", default=DEFAULT_TOKEN_CACHE, no_log=False),
+        token_cache_path=dict(
+            type="path", default=DEFAULT_TOKEN_CACHE, no_log=False, fallback=(env_fallback, [TOKEN_CACHE_ENV])
+        ),
         channel_id=dict(type="str"),
     )
     spec.update(rest_argument_spec())
