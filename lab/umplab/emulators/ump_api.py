@@ -86,6 +86,9 @@ class UmpApiHandler(LabHandler):
     def host(self) -> str:
         return self.server.host_name
 
+    def fault_scope(self, req: Request) -> dict:
+        return {"host": self.host}
+
     def error_body(self, status: int, code: str, message: str):
         return {"title": code, "status": status, "detail": message, "errorCode": code, "traceId": trace_id()}
 
