@@ -123,7 +123,7 @@ def _got(value):
 def shape_error(system, operation, endpoint, what):
     """The error for an answer of the wrong shape: names the system and the endpoint."""
     return errors.RemoteError(
-        "%s answered with %s" % (endpoint, what),
+        "unexpected answer: %s" % what,
         system=system,
         operation=operation,
         resource=endpoint,
@@ -134,15 +134,17 @@ def shape_error(system, operation, endpoint, what):
 
 def check_fields(obj, fields, system, operation, endpoint, where="the object"):
     """Each ``{name: type}`` of ``fields`` is present in ``obj`` with that type (a tuple of types allowed;
-    ``(type, None)`` means optional or null)."""
+    ``(type, None)``: present, and null allowed)."""
     for name, want in (fields or {}).items():
         types = want if isinstance(want, tuple) else (want,)
-        optional = None in types
+        nullable = None in types
         types = tuple(t for t in types if t is not None)
-        if name not in obj or obj[name] is None:
-            if optional:
-                continue
+        if name not in obj:
             raise shape_error(system, operation, endpoint, "%s without the field %r" % (where, name))
+        if obj[name] is None:
+            if nullable:
+                continue
+            raise shape_error(system, operation, endpoint, "%s whose field %r is null" % (where, name))
         value = obj[name]
         if isinstance(value, bool) and bool not in types:
             ok = False

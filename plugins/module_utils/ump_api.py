@@ -596,17 +596,21 @@ def _norm_licence(raw):
 # field, item fields)]) or ("list", None, keys of a wrapping object). Absent optional lists stay absent.
 _COUNT = (int, str)
 PORTAL_SHAPES = {
-    "versions": ("object", {"SysAdminKitVersion": (str, None), "MultiTenantVersion": (str, None)}, [("Customers", {})]),
+    "versions": (
+        "object",
+        {"SysAdminKitVersion": (str, None), "MultiTenantVersion": (str, None), "Customers": list},
+        [("Customers", {"UmpCustomerGuid": (str, None)})],
+    ),
     "replication_queue": (
         "object",
         {"OpenCommands": _COUNT, "Executing": _COUNT, "Queued": _COUNT},
         [("Commands", None)],
     ),
-    "authentication_status": ("object", {}, [("Customers", {})]),
+    "authentication_status": ("object", {"Customers": list}, [("Customers", {})]),
     "invitations": ("list", None, ("Invitations",)),
     "sbcs": ("list", None, ("Sbcs",)),
-    "invitation_settings": ("object", {}, []),
-    "licence": ("object", {}, [("Licenses", {})]),
+    "invitation_settings": ("object", {"CustomerAuthenticationPortalUrl": (str, None)}, []),
+    "licence": ("object", {"Licenses": list}, [("Licenses", {})]),
 }
 
 NORMALISERS = {
