@@ -20,12 +20,12 @@ description:
   - O(operation=restore) reads each file's header first and refuses a file that holds a backup of another
     database or that another SQL Server instance made (its C(ServerName) is not this instance's
     C(@@SERVERNAME)), then verifies it and runs C(RESTORE DATABASE ... WITH REPLACE, RECOVERY).
-  - Without O(databases), a backup takes only this UMP server's databases: O(tenant_database) and the
+  - Without O(databases), a backup takes only this UMP server's databases, that is O(tenant_database) and the
     C(SysAdmin<customer>) databases of the customers that O(tenant_database) lists; a database with the
     customer prefix that it cannot attribute to this server fails the backup (nothing is written), so
     two UMP servers never back up or restore each other's databases.
   - With O(lock_dir), backups and restores on one SQL Server machine (C(SERVERPROPERTY('MachineName')),
-    whatever the instance) run one at a time across the fleet: a lock file per machine on the controller.
+    whatever the instance) run one at a time across the fleet, with a lock file per machine on the controller.
   - Before a backup the free space of the server's drives (C(xp_fixeddrives)) is compared with the size of
     the databases, so a full disk fails before anything is written.
   - Database names are validated and quoted (QUOTENAME); file paths travel as parameters.
