@@ -79,13 +79,17 @@ options:
     description: Verify each backup (C(RESTORE VERIFYONLY WITH CHECKSUM)) after writing it and before restoring it.
     type: bool
     default: true
-  customer_query:
+  customer_table:
     description:
-      - The query, run in O(tenant_database), that lists this UMP server's customer short names (first
-        column); their databases are O(customer_database_prefix) plus the short name.
+      - The table in O(tenant_database) that lists this UMP server's customers (C(schema.table)); their
+        databases are O(customer_database_prefix) plus the short name in O(customer_column).
       - Not public (docs/assumptions.md); the lab's SysAdminTenant schema is the default.
     type: str
-    default: SELECT CustomerShortName FROM dbo.Customer
+    default: dbo.Customer
+  customer_column:
+    description: The column of O(customer_table) that holds the customer short name.
+    type: str
+    default: CustomerShortName
   lock_dir:
     description:
       - A folder on the controller for one lock file per SQL Server machine; backups and restores on the same
@@ -247,7 +251,19 @@ def pick_databases(names, tenant, prefix):
     return [lowered[tenant.lower()]] + customers
 
 
-def attribute_databases(client, names, tenant, prefix, customer_query):
+def customer_query(table, column):
+    """``SELECT [column] FROM [schema].[table]`` with every part validated and quoted (QUOTENAME rules)."""
+    parts = str(table).split(".")
+    if not 1 <= len(parts) <= 2:
+        raise errors.ValidationError(
+            "customer_table %r is not schema.table" % table, system="sql", operation="validate input", resource=table
+        )
+    for part in parts + [column]:
+        validate_db_name(part)
+    return "SELECT %s FROM %s" % (quote_name(column), ".".join(quote_name(x) for x in parts))
+
+
+def attribute_databases(client, names, tenant, prefix, query):
     """This UMP server's databases: the tenant database and ``<prefix><short name>`` of every customer the
     tenant database lists. A prefixed database it does not list is an error naming it (it may be another
     UMP server's: never back it up or restore over it)."""
@@ -256,7 +272,7 @@ def attribute_databases(client, names, tenant, prefix, customer_query):
         return None, []
     client.execute("USE %s" % quote_name(lowered[tenant.lower()]), operation="list this server's customers")
     try:
-        listed = client.query(customer_query, operation="list this server's customers")
+        listed = client.query(query, operation="list this server's customers")
     finally:
         client.execute("USE master", operation="list this server's customers")
     mine = []
@@ -268,7 +284,8 @@ def attribute_databases(client, names, tenant, prefix, customer_query):
                 system="sql",
                 operation="list this server's customers",
                 resource=tenant,
-                remedy="check customer_query (the query that lists the UMP server's customers)",
+                remedy="check customer_table and customer_column (where SysAdminTenant lists the UMP server's "
+                "customers)",
             )
         db = lowered.get((prefix + short).lower())
         if db is not None:
@@ -364,7 +381,8 @@ def main():
             backup_name=dict(type="str", default=""),
             files=dict(type="dict", default={}),
             verify=dict(type="bool", default=True),
-            customer_query=dict(type="str", default="SELECT CustomerShortName FROM dbo.Customer"),
+            customer_table=dict(type="str", default="dbo.Customer"),
+            customer_column=dict(type="str", default="CustomerShortName"),
             lock_dir=dict(type="path"),
             lock_timeout=dict(type="int", default=3600),
         ),
@@ -389,6 +407,7 @@ def main():
         if p["databases"] is not None and not dbs:
             raise errors.ValidationError("databases is empty", system="sql", operation="validate input")
         validate_db_name(p["tenant_database"])
+        customer_query(p["customer_table"], p["customer_column"])
         if not FOLDER_RE.match(p["folder"] or ""):
             raise errors.ValidationError(
                 "folder %r is not a Windows folder path such as C:\\acs\\dbbackup" % p["folder"],
@@ -454,7 +473,7 @@ def main():
                 [d["name"] for d in listing],
                 p["tenant_database"],
                 p["customer_database_prefix"],
-                p["customer_query"],
+                customer_query(p["customer_table"], p["customer_column"]),
             )
             if strangers:
                 raise errors.ValidationError(
