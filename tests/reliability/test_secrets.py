@@ -190,4 +190,3 @@ def test_no_secret_in_any_output_of_a_rollback_run_and_of_wrong_credentials(fres
     cache = Path(os.environ["UMP365_TOKEN_CACHE"])
     assert cache.exists(), "the modules did not use UMP365_TOKEN_CACHE (%s)" % cache
     assert stat.S_IMODE(cache.stat().st_mode) == 0o600
-

@@ -157,7 +157,9 @@ class UmpApiHandler(LabHandler):
         sql_host = w.sql_host_for(self.host)
         with w.lock:
             ok = w.host_reachable(sql_host)
-            svc = w.host_state(sql_host).get("services", {}).get(w.sql_service(sql_host), {}).get("state") if ok else None
+            svc = (
+                w.host_state(sql_host).get("services", {}).get(w.sql_service(sql_host), {}).get("state") if ok else None
+            )
         if svc != "running":
             raise problem(
                 500,
