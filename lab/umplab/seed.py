@@ -175,7 +175,13 @@ def make_secrets() -> dict[str, str]:
     }
 
 
-def build_world(state_dir, hosts: int = 2, scale: float = 0.0, customers_per_host: int = 4) -> World:
+def build_world(
+    state_dir, hosts: int = 2, scale: float = 0.0, customers_per_host: int = 4, shared_sql: bool = False
+) -> World:
+    """The seeded estate. ``shared_sql``: the backend databases of every even-numbered UMP server live on one
+    SQL Server machine, ``sql01``, each server in its own named instance (``SQL01\\UMP02``, ...; the guide's
+    fixed database name SysAdminTenant rules out two UMP servers in one instance, docs/assumptions.md), so
+    the instances share the machine's disk, services and backup folder C:\\acs\\dbbackup."""
     if hosts < 1 or hosts > 64:
         raise ValueError(f"--hosts must be between 1 and 64, got {hosts}")
     w = World(state_dir)
@@ -246,7 +252,8 @@ def build_world(state_dir, hosts: int = 2, scale: float = 0.0, customers_per_hos
     for i in range(1, hosts + 1):
         name = f"ump{i:02d}"
         backend = i % 2 == 0
-        _add_ump_host(w, name, i, subscription, backend, customers_per_host, now)
+        _add_ump_host(w, name, i, subscription, backend, customers_per_host, now, shared_sql=shared_sql)
+    w.config["shared_sql"] = bool(shared_sql)
     return w
 
 
@@ -432,7 +439,14 @@ def _file(content: str = "", size: int | None = None, now: datetime | None = Non
 
 
 def _add_ump_host(
-    w: World, name: str, idx: int, subscription: str, backend: bool, n_customers: int, now: datetime
+    w: World,
+    name: str,
+    idx: int,
+    subscription: str,
+    backend: bool,
+    n_customers: int,
+    now: datetime,
+    shared_sql: bool = False,
 ) -> None:
     sec = w.data["secrets"]
     rg = f"rg-{name}"
@@ -578,7 +592,10 @@ def _add_ump_host(
     }
     w.hosts[name] = host_entry
 
-    if backend:
+    if backend and shared_sql:
+        sql_host = _add_sql_instance(w, name, subscription, sec, now)
+        host_entry["sql_host"] = sql_host
+    elif backend:
         sql_host = f"{name}-sql"
         svm_id, sdisk_id = _vm_and_disk(w, sql_host, subscription, rg, zone, now)
         sstate = _base_windows_state(sql_host, f"{sql_host}.ump.lab.test", f"10.201.81.{10 + idx}", sec, now)
@@ -611,8 +628,7 @@ def _add_ump_host(
     else:
         state["files"]["c:\\acs\\dbbackup"] = {"type": "directory", "path": "C:\\acs\\dbbackup", "mtime": _iso(now)}
 
-    sql_state = w.host_state(sql_host)
-    sql_state["sql"] = {
+    sql_config = {
         "collation": "SQL_Latin1_General_CP1_CI_AS",
         "version": "15.0.4375.4",
         "product": "Microsoft SQL Server 2019 (RTM-CU27) (KB5040948) - 15.0.4375.4 (X64)",
@@ -622,12 +638,70 @@ def _add_ump_host(
         "backup_dir": "C:\\acs\\dbbackup",
         "free_mb": 61000,
     }
+    inst = w.hosts[sql_host].get("sql_instance")
+    if inst:
+        w.host_state(sql_host).setdefault("sql_instances", {})[inst] = sql_config
+    else:
+        w.host_state(sql_host)["sql"] = sql_config
     _seed_sql(w, name, sql_host, customers, fqdn, now)
     _seed_sbc_ovoc(w, name, ip, customers, now)
 
 
+SHARED_SQL_MACHINE = "sql01"
+
+
+def _add_sql_instance(w: World, ump: str, subscription: str, sec: dict, now: datetime) -> str:
+    """A named instance for ``ump`` on the shared SQL Server machine (created with the first instance)."""
+    machine = SHARED_SQL_MACHINE
+    rg = "rg-sql"
+    ip = "10.201.81.200"
+    if machine not in w.hosts:
+        vm_id, disk_id = _vm_and_disk(w, machine, subscription, rg, "1", now)
+        state = _base_windows_state(machine, f"{machine}.ump.lab.test", ip, sec, now)
+        for d in ["C:\\acs", "C:\\acs\\dbbackup"]:
+            state["files"][d.lower()] = {"type": "directory", "path": d, "mtime": _iso(now)}
+        state["ump"] = {"role": "sql_backend", "serves": []}
+        state["sql_instances"] = {}
+        w.disk_contents[arm_key(disk_id)] = state
+        w.hosts[machine] = {
+            "name": machine,
+            "fqdn": f"{machine}.ump.lab.test",
+            "ip": ip,
+            "role": "sql_backend",
+            "vm_id": vm_id,
+            "resource_group": rg,
+            "subscription_id": subscription,
+            "location": LOCATION,
+            "service_account": "ump-svc",
+            "admin_user": "labadmin",
+            "serves": [],
+        }
+    m = w.hosts[machine]
+    inst = ump.upper()
+    mstate = w.host_state(machine)
+    mstate["services"][f"MSSQL${inst}"] = _service(
+        f"SQL Server ({inst})",
+        recovery="restart",
+        path=f"C:\\Program Files\\Microsoft SQL Server\\MSSQL15.{inst}\\MSSQL\\Binn\\sqlservr.exe -s{inst}",
+        user=f"NT Service\\MSSQL${inst}",
+    )
+    mstate["ump"]["serves"].append(ump)
+    m["serves"].append(ump)
+    name = f"{machine}-{ump}"
+    w.hosts[name] = dict(
+        m,
+        name=name,
+        role="sql_instance",
+        machine=machine,
+        sql_instance=inst,
+        sql_host=name,
+        serves=ump,
+    )
+    return name
+
+
 def _seed_sql(w: World, ump: str, sql_host: str, customers: list[dict], fqdn: str, now: datetime) -> None:
-    sql_state = w.host_state(sql_host)
+    sql_state = {"sql": w.sql_state(sql_host)}
     sql_state["sql"]["databases"].append("SysAdminTenant")
     path = w.sql_path(sql_host, "SysAdminTenant")
     conn = sqlite3.connect(path)

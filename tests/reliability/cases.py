@@ -229,6 +229,28 @@ CASES += [
         ("CheckSQLConn", "@sql_host"),
         sql="backend",
     ),
+    # malformed replies (issue 22 item 3): read strictly, the system and endpoint named, never "nothing found"
+    Case(
+        "ump_customers_html_in_post_verify",
+        "the UMP API's customer list answers an HTML page with status 200 during post_verify",
+        (Fault("ump_api.malformed", {"path": "/api/v3/customer", "kind": "html", "times": 1}),),
+        ROLLED_BACK,
+        ("ump_api list customers failed for GET /api/v3/customer", "HTML page"),
+    ),
+    Case(
+        "replication_queue_wrong_shape",
+        "the UMP portal's replication queue answers JSON of another shape during preflight",
+        (Fault("ump_api.malformed", {"path": "/api/v3/portal/replicationqueue", "kind": "shape"}),),
+        STOPPED,
+        ("GET /api/v3/portal/replicationqueue", "unexpected answer"),
+    ),
+    Case(
+        "ovoc_alarms_wrong_shape",
+        "OVOC's active alarms answer JSON of another shape during post_verify",
+        (Fault("ovoc.malformed", {"path": "/ovoc/v1/alarms/actives", "kind": "shape", "times": 1}),),
+        ROLLED_BACK,
+        ("ovoc read active alarms failed for GET /ovoc/v1/alarms/actives", "without a 'alarms' list"),
+    ),
     Case(
         "ovoc_disconnected_after_upgrade",
         "OVOC shows the UMP device Disconnected once it runs the new version",

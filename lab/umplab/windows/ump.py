@@ -474,7 +474,7 @@ def _step_backup_folder(ex: "Exec", target: str) -> str:
     sql_host = _sql_host(ex)
     with ex.world.lock:
         sst = ex.world.host_state(sql_host)
-        folder = sst.get("sql", {}).get("backup_dir", f"{ACS}\\dbbackup")
+        folder = ex.world.sql_state(sql_host).get("backup_dir", f"{ACS}\\dbbackup")
         exists = fs.is_dir(sst["files"], folder)
     if not exists:
         raise StepFailed(f"SQL backup folder {folder} does not exist on {sql_host}")
