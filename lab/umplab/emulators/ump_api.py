@@ -23,6 +23,8 @@ import secrets
 import socket
 import time
 
+from urllib.parse import urlsplit
+
 from ..httpbase import HTTPError, LabHandler, Request, Response
 from ..world import World
 from .entra import check_token
@@ -30,6 +32,7 @@ from .entra import check_token
 ORDER = 30
 PROBLEM = "application/problem+json"
 BASE = "/tenantui"
+PORTAL = "/api/v3/portal"  # the default portal prefix; a host's ump.site.portal_prefix replaces it
 DEPLOYMENT_STATE_NAMES = {0: "Unknown", 1: "Ready", 2: "Failed", 3: "Deployed"}
 OPEN_STATES_DONE = ("completed", "done", "succeeded", "failed", "cancelled")
 
@@ -118,7 +121,24 @@ class UmpApiHandler(LabHandler):
                 )
             )
             return
+        self._site_paths(w)
         super()._dispatch(method)
+
+    def _site_paths(self, w: World) -> None:
+        """The portal endpoints sit under the host's own prefix (ump.site.portal_prefix, lab flavour): the
+        default prefix answers 404 there, as a route the server does not have."""
+        with w.lock:
+            prefix = (w.host_state(self.host).get("ump", {}).get("site") or {}).get("portal_prefix") or PORTAL
+        if prefix.rstrip("/").lower() == PORTAL:
+            return
+        parts = urlsplit(self.path)
+        path = parts.path
+        own = BASE + prefix.rstrip("/") + "/"
+        if path.lower().startswith((BASE + PORTAL + "/").lower()):
+            path = "/not-here" + path
+        elif path.lower().startswith(own.lower()):
+            path = BASE + PORTAL + "/" + path[len(own) :]
+        self.path = path + ("?" + parts.query if parts.query else "")
 
     def before(self, req: Request) -> None:
         w = self.world
