@@ -33,6 +33,19 @@ options:
     description: Per-customer databases are named this prefix followed by the customer's short name.
     type: str
     default: SysAdmin
+  customer_table:
+    description:
+      - Read the customers from this table of O(tenant_database) (schema C(dbo)) and return them in RV(customers).
+        Empty (the default) reads none. The SysAdminTenant schema is not public; the lab's table is C(Customer)
+        (docs/assumptions.md).
+    type: str
+    default: ""
+  customer_columns:
+    description:
+      - The columns of O(customer_table) with the customer's short name (C(name)), version (C(version)) and
+        state (C(state)).
+    type: dict
+    default: {name: CustomerShortName, version: Version, state: State}
 attributes:
   check_mode:
     support: full
@@ -97,6 +110,18 @@ ump_databases:
   type: list
   elements: str
   sample: [SysAdminTenant, SysAdmincontoso01]
+database_files:
+  description: The data and log files of every database, with the drive each is on (C(sys.master_files)).
+  returned: always
+  type: list
+  elements: dict
+  sample: [{"database": "SysAdminTenant", "type": "ROWS", "physical_name": "D:\\Data\\SysAdminTenant.mdf", "drive": "D"}]
+customers:
+  description: The customers of O(customer_table) (C(name), C(version), C(state)); empty when O(customer_table) is empty.
+  returned: always
+  type: list
+  elements: dict
+  sample: [{"name": "contoso01", "version": "8.0.400.64", "state": "Active"}]
 free_space:
   description: Free megabytes per fixed drive, as C(xp_fixeddrives) reports them; null when not permitted.
   returned: always
@@ -111,7 +136,9 @@ from ansible_collections.ump365.upgrade.plugins.module_utils.sql import (
     HAS_PYTDS,
     PYTDS_IMPORT_ERROR,
     SqlClient,
+    quote_name,
     sql_argument_spec,
+    validate_db_name,
 )
 
 SYSTEM_DATABASES = ("master", "tempdb", "model", "msdb")
@@ -126,12 +153,36 @@ def free_space(client, module):
     return {str(r.get("drive")): int(r.get("MB free") or 0) for r in rows}
 
 
+def database_files(client):
+    rows = client.query(
+        "SELECT d.name AS database_name, f.type_desc, f.physical_name FROM sys.master_files f "
+        "JOIN sys.databases d ON d.database_id = f.database_id ORDER BY d.database_id, f.file_id",
+        operation="list database files",
+    )
+    out = []
+    for r in rows:
+        path = str(r.get("physical_name") or "")
+        out.append(
+            {
+                "database": r.get("database_name"),
+                "type": r.get("type_desc"),
+                "physical_name": path,
+                "drive": path[0].upper() if len(path) > 1 and path[1] == ":" else None,
+            }
+        )
+    return out
+
+
 def main():
     module = AnsibleModule(
         argument_spec=sql_argument_spec(
             expected_collation=dict(type="str", default="SQL_Latin1_General_CP1_CI_AS"),
             tenant_database=dict(type="str", default="SysAdminTenant"),
             customer_database_prefix=dict(type="str", default="SysAdmin"),
+            customer_table=dict(type="str", default=""),
+            customer_columns=dict(
+                type="dict", default={"name": "CustomerShortName", "version": "Version", "state": "State"}
+            ),
         ),
         supports_check_mode=True,
     )
@@ -141,11 +192,39 @@ def main():
     p = module.params
     client = SqlClient.from_module(module)
 
+    cols = p["customer_columns"] or {}
+    if p["customer_table"]:
+        try:
+            validate_db_name(p["customer_table"], "customer_table")
+            for k in ("name", "version", "state"):
+                validate_db_name(str(cols.get(k) or ""), "customer_columns.%s" % k)
+        except errors.UmpError as e:
+            errors.fail_module(module, e)
+
     def work(c):
-        return c.server_info(), c.databases(), free_space(c, module)
+        return c.server_info(), c.databases(), free_space(c, module), database_files(c)
 
     try:
-        server, dbs, free = client.run(work)
+        server, dbs, free, files = client.run(work)
+        customers = []
+        if p["customer_table"]:
+            tc = SqlClient.from_module(module, database=p["tenant_database"])
+            try:
+                rows = tc.run(
+                    lambda c: c.query(
+                        "SELECT %s AS name, %s AS version, %s AS state FROM dbo.%s ORDER BY 1"
+                        % (
+                            quote_name(cols["name"]),
+                            quote_name(cols["version"]),
+                            quote_name(cols["state"]),
+                            quote_name(p["customer_table"]),
+                        ),
+                        operation="read the customers",
+                    )
+                )
+            finally:
+                tc.close()
+            customers = [{"name": r.get("name"), "version": r.get("version"), "state": r.get("state")} for r in rows]
     except errors.UmpError as e:
         client.close()
         errors.fail_module(module, e)
@@ -169,6 +248,8 @@ def main():
         customer_databases=customers,
         ump_databases=([tenant] if has_tenant else []) + customers,
         free_space=free,
+        database_files=files,
+        customers=customers,
     )
     if client.retries:
         result["retries"] = client.retries
