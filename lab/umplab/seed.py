@@ -547,6 +547,7 @@ def _add_ump_host(
         f"{acs}\\tools",
         f"{acs}\\tools\\LogReport",
         f"{acs}\\SysAdminKit",
+        f"{acs}\\SysAdminKit\\logs",
         f"{acs}\\SysAdmin.CustomerUpgrade",
         f"{acs}\\CheckAzureTenantId_220",
         f"{acs}\\temp",
@@ -578,6 +579,12 @@ def _add_ump_host(
         (f"{acs}\\SysAdminKit\\SysAdmin.TenantSvc.exe", "MZ TenantSvc"),
         (f"{acs}\\SysAdminKit\\SysAdmin.PeeringSvc.exe", "MZ PeeringSvc"),
         (f"{acs}\\SysAdminKit\\web.config", "<configuration><appSettings/></configuration>\n"),
+        (
+            # a service log that prints its connection string at start (what a discovery run must mask)
+            f"{acs}\\SysAdminKit\\logs\\SysAdmin.TenantSvc.log",
+            f"{_iso(now)} INFO service started\n{_iso(now)} INFO SysAdminTenant: Server=localhost;"
+            f"Database=SysAdminTenant;User ID=ump-svc;Password={sec['service_account_password']}\n",
+        ),
     ]:
         files[path.lower()] = dict(_file(content, now=now), path=path)
     for c in customers:

@@ -206,7 +206,7 @@ def main():
 
     try:
         server, dbs, free, files = client.run(work)
-        customers = []
+        tenant_customers = []
         if p["customer_table"]:
             tc = SqlClient.from_module(module, database=p["tenant_database"])
             try:
@@ -224,7 +224,9 @@ def main():
                 )
             finally:
                 tc.close()
-            customers = [{"name": r.get("name"), "version": r.get("version"), "state": r.get("state")} for r in rows]
+            tenant_customers = [
+                {"name": r.get("name"), "version": r.get("version"), "state": r.get("state")} for r in rows
+            ]
     except errors.UmpError as e:
         client.close()
         errors.fail_module(module, e)
@@ -249,7 +251,7 @@ def main():
         ump_databases=([tenant] if has_tenant else []) + customers,
         free_space=free,
         database_files=files,
-        customers=customers,
+        customers=tenant_customers,
     )
     if client.retries:
         result["retries"] = client.retries
