@@ -203,9 +203,15 @@ def run_cmdline(
     stdin: bytes = b"",
     chdir: str | None = None,
     as_process: bool = False,
+    env: dict | None = None,
 ) -> tuple[int, str, str]:
-    """cmd.exe semantics for a command line (or CreateProcess when ``as_process``: win_command)."""
+    """cmd.exe semantics for a command line (or CreateProcess when ``as_process``: win_command).
+
+    cmd.exe expands ``%NAME%`` from the process environment (the WS-Man shell's variables and a module's
+    ``environment:`` included); CreateProcess does not."""
     raw = cmdline.strip()
+    if not as_process:
+        raw = expand_cmd_vars(raw, _environment(host, proc, user, env))
     if not raw:
         return 0, "", ""
     argv = split_cmdline(raw)
@@ -349,6 +355,74 @@ NOT_RECOGNIZED = (
 )
 
 
+def _environment(host: "WindowsHost", proc: "Process", user: str, extra: dict | None = None) -> dict[str, str]:
+    """The process environment: the system's, the WS-Man shell's (``rsp:Environment``), then ``extra``
+    (a module's ``environment:``); names are case-insensitive as on Windows."""
+    with host.world.lock:
+        hostname = host.world.host_state(host.name)["os"]["hostname"]
+    env = {
+        "COMPUTERNAME": hostname,
+        "USERNAME": user,
+        "USERPROFILE": fs.user_profile(user),
+        "TEMP": f"{fs.user_profile(user)}\\AppData\\Local\\Temp",
+        "TMP": f"{fs.user_profile(user)}\\AppData\\Local\\Temp",
+        "SYSTEMROOT": "C:\\Windows",
+        "WINDIR": "C:\\Windows",
+        "SYSTEMDRIVE": "C:",
+        "PROGRAMFILES": "C:\\Program Files",
+        "PROGRAMDATA": "C:\\ProgramData",
+    }
+    for src in (getattr(proc, "env", None) or {}, extra or {}):
+        for k, v in src.items():
+            env[str(k).upper()] = "" if v is None else str(v)
+    return env
+
+
+def expand_cmd_vars(text: str, env: dict[str, str]) -> str:
+    """cmd.exe's ``%NAME%`` expansion (an undefined name stays as written)."""
+    return re.sub(r"%([^%\s]+)%", lambda m: env.get(m.group(1).upper(), m.group(0)), text)
+
+
+def expand_ps_env(stmt: str, env: dict[str, str], variables: dict[str, str] | None = None) -> str:
+    """``$env:NAME`` (and ``$name`` of a variable the script set) outside single-quoted strings -> its value
+    ($null -> empty), as PowerShell expands it."""
+    variables = variables or {}
+    out = []
+    q = None
+    i = 0
+    while i < len(stmt):
+        c = stmt[i]
+        if q == "'":
+            out.append(c)
+            if c == "'":
+                q = None
+            i += 1
+            continue
+        if c == "'" and q is None:
+            q = "'"
+            out.append(c)
+            i += 1
+            continue
+        if c == '"':
+            q = None if q == '"' else '"'
+            out.append(c)
+            i += 1
+            continue
+        m = re.match(r"\$env:(\w+)", stmt[i:], re.I)
+        v = None if m else re.match(r"\$(\w+)\b(?!:)", stmt[i:])
+        if v and v.group(1).lower() in variables:
+            m = v
+        if m:
+            value = env.get(m.group(1).upper(), "") if m is not v else variables[m.group(1).lower()]
+            # a bare $env:X is one argument even with spaces; inside "..." it is part of the string
+            out.append(value if q == '"' else ("'" + value.replace("'", "''") + "'"))
+            i += len(m.group(0))
+            continue
+        out.append(c)
+        i += 1
+    return "".join(out)
+
+
 def _split_statements(script: str) -> list[str]:
     out: list[str] = []
     cur = ""
@@ -397,13 +471,30 @@ def _service_table(rows: list[tuple[str, dict]]) -> str:
 
 
 def run_powershell(
-    host: "WindowsHost", proc: "Process", user: str, script: str, chdir: str | None = None
+    host: "WindowsHost", proc: "Process", user: str, script: str, chdir: str | None = None, env: dict | None = None
 ) -> tuple[int, str, str]:
+    """The PowerShell subset; ``$env:NAME`` reads the process environment (the WS-Man shell's variables and a
+    module's ``environment:``). Every line written (Write-Output, Write-Host, a program's) ends with CRLF
+    on stdout, as powershell.exe's redirected output does."""
     out: list[str] = []
     err: list[str] = []
     last_exit = 0
     failed = False
+    environment = _environment(host, proc, user, env)
+    variables: dict[str, str] = {}
     for stmt in _split_statements(script):
+        assign = re.fullmatch(r"\$(\w+)\s*=\s*(.+)", stmt, re.S)
+        stmt = expand_ps_env(stmt if not assign else assign.group(2), environment, variables)
+        if assign and assign.group(1).lower() not in ("env", "lastexitcode"):
+            # $name = <literal or expanded string>: kept for later statements
+            lit = re.fullmatch(r"'((?:[^']|'')*)'|\"([^\"]*)\"|(\S+)", stmt.strip())
+            if lit:
+                variables[assign.group(1).lower()] = (
+                    (lit.group(2) if lit.group(2) is not None else (lit.group(1) or "").replace("''", "'"))
+                    if lit.group(3) is None
+                    else lit.group(3)
+                )
+                continue
         stmt_l = stmt.lower()
         m = re.match(r"^exit\s*(-?\d+)?$", stmt_l)
         if m:
@@ -417,6 +508,10 @@ def run_powershell(
         if stmt_l.startswith("if (-not $?)"):
             if failed:
                 return (last_exit or 1), "".join(out), "".join(err)
+            continue
+        lit = re.fullmatch(r"'((?:[^']|'')*)'|\"([^\"]*)\"", stmt)
+        if lit:  # an expression statement: its value is written out
+            out.append((lit.group(2) if lit.group(2) is not None else lit.group(1).replace("''", "'")) + "\r\n")
             continue
         pipe = [p.strip() for p in stmt.split("|")]
         head = pipe[0]
@@ -637,18 +732,37 @@ def _get_content(host: "WindowsHost", user: str, rest: str) -> tuple[int, str, s
     return 0, "".join(line + "\r\n" for line in lines), ""
 
 
+# What openfiles.exe prints when the "maintain objects list" global flag is off (Windows' default; set with
+# "openfiles /local on" and a restart): it cannot list local handles, says so, and lists only the files opened
+# through shares.
+OPENFILES_FLAG_OFF = (
+    "INFO: The system global flag 'maintain objects list' needs\r\n"
+    "      to be enabled to see local opened files.\r\n"
+    "      See Openfiles /? for more information.\r\n"
+    "\r\n\r\n"
+    "Files opened remotely via local share points:\r\n"
+    "---------------------------------------------\r\n\r\n"
+)
+
+
 def openfiles_exe(ex: "Exec") -> tuple[int, str, str]:
     """``openfiles /query [/fo csv] [/v]``: the open handles in host_state["open_files"].
 
     Columns as openfiles.exe /query /fo csv /v prints them (Windows Server 2019); with nothing open it
     prints the INFO line. Real openfiles lists local handles only when the "maintain objects list"
-    global flag is set; the lab assumes it is (docs/assumptions.md)."""
+    global flag is set: host_state["os"]["openfiles_global_flag"] (default on in the lab; the fault
+    ``winhost.openfiles_flag_off`` turns it off for one host), else it prints OPENFILES_FLAG_OFF and only
+    the (here: no) files opened through shares, exit 0."""
     args = [a.lower() for a in ex.argv[1:]]
     if "/query" not in args:
         return 1, "", "ERROR: Invalid syntax. Type \"OPENFILES /?\" for usage.\r\n"
     with ex.host.world.lock:
-        files = list(ex.host.world.host_state(ex.host.name).get("open_files", []))
-        hostname = ex.host.world.host_state(ex.host.name)["os"]["hostname"]
+        hs = ex.host.world.host_state(ex.host.name)
+        files = list(hs.get("open_files", []))
+        hostname = hs["os"]["hostname"]
+        flag = bool(hs["os"].get("openfiles_global_flag", True))
+    if not flag or ex.host.world.peek_fault("winhost.openfiles_flag_off", host=ex.host.name):
+        return 0, OPENFILES_FLAG_OFF + "INFO: No shared open files found.\r\n", ""
     if not files:
         return 0, "INFO: No shared open files found.\r\n", ""
     lines = ['"Hostname","ID","Accessed By","Type","#Locks","Open Mode","Open File (Path\\executable)"']

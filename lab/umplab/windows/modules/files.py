@@ -91,10 +91,16 @@ def win_find(ctx: ModuleContext) -> dict:
     examined = 0
     matched: list[dict] = []
     now = time.time()
+    # fault winhost.tenants_elsewhere [path=C:\acs\tenants]: this site keeps its customers' files somewhere
+    # else (another tenants layout): the folder exists but holds none of them
+    moved = ctx.world.peek_fault("winhost.tenants_elsewhere", host=ctx.name)
+    moved_root = win_key(moved.get("path") or "C:\\acs\\tenants") if moved else None
     with ctx.lock:
         files = ctx.files()
         for raw in p["paths"]:
             root = fs.expand_env(raw, ctx.user)
+            if moved_root and win_key(root).startswith(moved_root):
+                continue
             if not fs.is_dir(files, root):
                 ctx.warnings.append(f"Argument path '{root}' does not exist, skipping")
                 continue

@@ -129,8 +129,7 @@ NAMING = {
     "subscription_id", "app_id", "scope", "credential_scope", "customer", "customers", "task_id",
     "invitation_email", "switch_path", "alarms_path", "devices_path", "alarms_key", "devices_key", "status_field",
     "severity_field", "management_status_path", "step_order", "device_ip", "server", "fqdn", "username",
-    "sbc_username", "ovoc_username", "database", "tenant_database", "customer_database_prefix", "customer_table",
-    "databases",
+    "sbc_username", "ovoc_username", "database", "tenant_database", "customer_database_prefix", "databases",
     "expected_collation", "folder", "progress_path", "backup_name", "host", "run_id", "phase", "resource_group",
     "vm_name", "disk_name", "snapshot", "source_disk", "provisioning_state", "jid",
 }  # fmt: skip
@@ -139,7 +138,7 @@ NAMING_BY_MODULE = {"name": {azure_snapshot, azure_snapshot_info, ump_app_settin
 PRINTABLE = {"channel_id", "alarms_filter"}
 # any string is fine (free text, a local file path): not tried
 FREE = {"value", "members", "error", "what", "path", "ca_bundle", "token_cache_path"}
-OPTIONAL_EMPTY_OK = {"backup_name", "customer_table"}
+OPTIONAL_EMPTY_OK = {"backup_name"}
 
 INJECTIONS = [
     "'; DROP TABLE Customer;--",
