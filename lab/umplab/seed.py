@@ -518,7 +518,10 @@ def _add_ump_host(
     ip = f"10.201.80.{10 + idx}"
     vm_id, disk_id = _vm_and_disk(w, name, subscription, rg, zone, now)
     state = _base_windows_state(name, fqdn, ip, sec, now)
-    state["os"]["culture"] = dict(CULTURES["de-DE" if name in DE_DE_HOSTS else "en-US"])
+    if site["flavour"] == "default":
+        state["os"]["culture"] = dict(CULTURES["de-DE" if name in DE_DE_HOSTS else "en-US"])
+    else:
+        state["os"]["culture"] = dict(CULTURES[site["culture"]])
 
     customers = []
     for c in range(n_customers):
