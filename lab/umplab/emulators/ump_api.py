@@ -121,24 +121,33 @@ class UmpApiHandler(LabHandler):
                 )
             )
             return
-        self._site_paths(w)
+        if not self._site_paths(w, method):
+            return
         super()._dispatch(method)
 
-    def _site_paths(self, w: World) -> None:
+    def _site_paths(self, w: World, method: str) -> bool:
         """The portal endpoints sit under the host's own prefix (ump.site.portal_prefix, lab flavour): the
-        default prefix answers 404 there, as a route the server does not have."""
+        default prefix answers 404 there, as a route the server does not have. False when answered here."""
         with w.lock:
             prefix = (w.host_state(self.host).get("ump", {}).get("site") or {}).get("portal_prefix") or PORTAL
         if prefix.rstrip("/").lower() == PORTAL:
-            return
+            return True
         parts = urlsplit(self.path)
         path = parts.path
         own = BASE + prefix.rstrip("/") + "/"
         if path.lower().startswith((BASE + PORTAL + "/").lower()):
-            path = "/not-here" + path
-        elif path.lower().startswith(own.lower()):
+            w.count(f"{self.system}.requests")
+            length = int(self.headers.get("Content-Length") or 0)
+            if length:
+                self.rfile.read(length)
+            self._send(
+                Response(404, self.error_body(404, "NotFound", f"no route for {method} {path}"), content_type=PROBLEM)
+            )
+            return False
+        if path.lower().startswith(own.lower()):
             path = BASE + PORTAL + "/" + path[len(own) :]
         self.path = path + ("?" + parts.query if parts.query else "")
+        return True
 
     def before(self, req: Request) -> None:
         w = self.world
