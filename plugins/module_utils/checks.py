@@ -261,6 +261,17 @@ def check_egress(obs):
     probes = obs.get("egress")
     if probes is None:
         return not_gathered(name, exp, "egress probes not run", True, S_FIREWALL)
+    if not probes:
+        # no probe answered (or none was configured): nothing seen is not a pass
+        return check(
+            name,
+            WARN,
+            "unknown: no endpoint was probed",
+            exp,
+            "check preflight_egress_endpoints and the probe's output",
+            True,
+            S_FIREWALL,
+        )
     bad = [p for p in probes if not p.get("ok")]
     if not bad:
         return check(name, PASS, "%d endpoint(s) reachable" % len(probes), exp, None, True, S_FIREWALL)

@@ -339,3 +339,74 @@ def test_customer_upgrade_stuck_is_killed_by_the_async_timeout(fresh_lab, tmp_pa
     assert r["stuck"]["failed"] is True
     lines = _text(r["log"]).splitlines()
     assert lines[-1].split(" | ")[1:3] == ["adatum01", "Upgrading"]
+
+
+def test_a_program_without_progress_is_stopped_by_the_progress_timeout(fresh_lab, tmp_path):
+    """#18 item 4: wyUpdate hanging in a step (a prompt nobody answers) and a Customer Upgrade that is a GUI
+    are found by win_async_wait's progress timeout, waited on the host (win_wait_for) and killed (taskkill)."""
+    fresh_lab.fault("wyupdate.hang", host="ump01", step="CheckDuplicates", times=1)
+    fresh_lab.fault("customer_upgrade.gui", host="ump01", times=1)
+    wait = {
+        "progress_timeout": 4,
+        "wait_cap": 2,
+        "timeout": 120,
+        "cleanup": False,
+    }
+    cu_log = "C:\\acs\\SysAdmin.CustomerUpgrade\\logs\\gui.log"
+    tasks = [
+        STOP_ALL,
+        _wy("hang", run_async=True, **{"async": 300, "poll": 0, "register": "hang"}),
+        {
+            "name": "wait for wyupdate",
+            "ump365.upgrade.win_async_wait": {
+                "jid": "{{ hang.ansible_job_id }}",
+                "what": "wyUpdate",
+                "progress": "wyupdate",
+                "progress_path": STEPLOG,
+                "stop_command": "taskkill.exe /F /T /IM wyupdate.exe",
+                **wait,
+            },
+            "become": True,
+            "ignore_errors": True,
+        },
+        {
+            "name": "gui",
+            "ansible.windows.win_command": f'"{CU}" /unattended /all /log:{cu_log}',
+            "async": 300,
+            "poll": 0,
+            "become": True,
+            "register": "gui",
+        },
+        {
+            "name": "wait for the gui",
+            "ump365.upgrade.win_async_wait": {
+                "jid": "{{ gui.ansible_job_id }}",
+                "what": "Customer Upgrade",
+                "progress": "customer_upgrade",
+                "progress_path": cu_log,
+                "stop_command": "taskkill.exe /F /T /IM Sysadmin.CustomerUpgrade.exe",
+                **wait,
+            },
+            "become": True,
+            "ignore_errors": True,
+        },
+        {
+            "name": "taskkill nothing",
+            "ansible.windows.win_command": "taskkill.exe /F /IM wyupdate.exe",
+            "ignore_errors": True,
+        },
+        _wy("after"),
+    ]
+    r = {k: v["ump01"] for k, v in run_tasks(fresh_lab, tmp_path, tasks).items()}
+    w = r["wait for wyupdate"]
+    assert w["failed"] and w["stalled"] and not w["finished"], w
+    assert "wyUpdate made no progress for 4s" in w["msg"] and "taskkill.exe /F /T /IM wyupdate.exe" in w["msg"]
+    assert w["host_waits"] >= 1  # waited on the host, not with controller sleeps
+    g = r["wait for the gui"]
+    assert g["failed"] and g["stalled"] and "Customer Upgrade made no progress for 4s" in g["msg"]
+    assert "stopped it on the host" in g["msg"]
+    # both programs are gone from the host: nothing left to kill, and a new wyUpdate is not "another instance"
+    assert r["taskkill nothing"]["rc"] == 128
+    assert r["after"]["rc"] == 0, r["after"]
+    assert fresh_lab.counters().get("winhost.taskkill") == 2
+    assert fresh_lab.counters().get("customer_upgrade.gui_waiting") == 1

@@ -183,6 +183,13 @@ CASES += [
         ("SysAdminTenant lists", "shows evidence of 0 of them"),
     ),
     Case(
+        "customer_upgrade_gui_never_exits",
+        "the Customer Upgrade program is a GUI: it writes nothing and never exits; the progress timeout stops it",
+        (Fault("customer_upgrade.gui"),),
+        ROLLED_BACK,
+        ("made no progress for 12s", "taskkill.exe /F /T /IM Sysadmin.CustomerUpgrade.exe", "GUI"),
+    ),
+    Case(
         "replication_queue_never_empties",
         "the replication queue keeps an executing Sync command",
         (Fault("ump_api.replication_backlog", {"executing": 1, "queued": 3, "reads": 100000}),),

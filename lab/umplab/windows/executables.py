@@ -99,7 +99,7 @@ ON_DISK = {
     "logreport": "C:\\acs\\tools\\LogReport\\LogReport.exe",
     "checkazuretenantid_220": "C:\\acs\\CheckAzureTenantId_220\\CheckAzureTenantId_220.exe",
 }
-SYSTEM = {"hostname", "whoami", "sc", "ipconfig", "cmd", "powershell", "pwsh", "ping", "openfiles", "curl"}
+SYSTEM = {"hostname", "whoami", "sc", "ipconfig", "cmd", "powershell", "pwsh", "ping", "openfiles", "curl", "taskkill"}
 # curl.exe is in System32 from Windows 10 1803 (build 17134) / Server 2019 (17763) on; first in build 17063
 CURL_FROM_BUILD = 17063
 
@@ -125,8 +125,6 @@ def _resolve(host: "WindowsHost", token: str, user: str) -> str | None:
 def run_argv(
     host: "WindowsHost", proc: "Process", user: str, argv: list[str], raw: str, stdin: bytes = b""
 ) -> tuple[int, str, str]:
-    from . import ump
-
     name = _resolve(host, argv[0], user)
     if name is None:
         raise NotFound(argv[0])
@@ -192,7 +190,69 @@ def run_argv(
         return run_powershell(host, proc, user, script)
     if name == "ping":
         return 0, "Pinging ...\r\nReply\r\n", ""
-    return ump.run(name, ex)
+    if name == "taskkill":
+        return taskkill_exe(ex)
+    return _run_program(host, proc, name, ex)
+
+
+def _run_program(host: "WindowsHost", proc: "Process", name: str, ex: "Exec") -> tuple[int, str, str]:
+    """One of the UMP server's programs, listed as a running process (image name) while it runs;
+    ``taskkill /F`` ends it with exit code 1 (TerminateProcess), whatever it was doing."""
+    from . import ump
+    from .process import Cancelled
+
+    image = ntpath_basename(ON_DISK.get(name, name)).lower()
+    entry = {"proc": proc, "killed": False}
+    with host.table.jobs_lock:
+        host.table.programs.setdefault(image, []).append(entry)
+    try:
+        return ump.run(name, ex)
+    except Cancelled:
+        if entry["killed"]:
+            return 1, "", ""
+        raise
+    finally:
+        with host.table.jobs_lock:
+            running = host.table.programs.get(image, [])
+            if entry in running:
+                running.remove(entry)
+
+
+def ntpath_basename(path: str) -> str:
+    return path.replace("/", "\\").rsplit("\\", 1)[-1]
+
+
+def taskkill_exe(ex: "Exec") -> tuple[int, str, str]:
+    """``taskkill [/F] [/T] /IM <image>``: ends the processes of that image (the lab's programs only)."""
+    args = ex.argv[1:]
+    image = None
+    for i, a in enumerate(args):
+        if a.lower() == "/im" and i + 1 < len(args):
+            image = args[i + 1].strip('"').lower()
+    if not image:
+        return 1, "", "ERROR: Invalid syntax. Neither /FI nor /PID nor /IM were specified.\r\n"
+    force = any(a.lower() == "/f" for a in args)
+    with ex.host.table.jobs_lock:
+        entries = list(ex.host.table.programs.get(image, []))
+    if not entries:
+        return 128, "", f'ERROR: The process "{image}" not found.\r\n'
+    out = []
+    for n, e in enumerate(entries):
+        pid = 4100 + n
+        if force:
+            e["killed"] = True
+            e["proc"].terminate()
+            out.append(f'SUCCESS: The process "{image}" with PID {pid} has been terminated.\r\n')
+        else:
+            # without /F Windows sends WM_CLOSE: a console program or a hidden GUI ignores it
+            return (
+                1,
+                "",
+                f'ERROR: The process "{image}" with PID {pid} could not be terminated.\r\n'
+                "Reason: This process can only be terminated forcefully (with /F option).\r\n",
+            )
+    ex.world.count("winhost.taskkill")
+    return 0, "".join(out), ""
 
 
 def run_cmdline(

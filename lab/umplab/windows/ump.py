@@ -631,6 +631,11 @@ STEP_IMPL = {
 def customer_upgrade(ex: "Exec") -> tuple[int, str, str]:
     world = ex.world
     world.count("customer_upgrade.runs")
+    if world.take_fault("customer_upgrade.gui", host=ex.name):
+        # the site's program is a GUI (the Customer Upgrade Manager): under a non-interactive session its
+        # window is nowhere to be seen, it writes nothing and never exits (until killed)
+        world.count("customer_upgrade.gui_waiting")
+        _wait_cancel(ex)
     log_path = fs.expand_env(_switch(ex.argv, "log") or CU_LOG, ex.user)
     out: list[str] = []
 

@@ -144,6 +144,8 @@ def test_preflight_all_pass_on_a_ready_host():
         ),
         ({"open_files": {"files": ["C:\\acs\\tenants\\contoso\\logs\\sync.log"]}}, "no_open_files", "fail"),
         ({"open_files": {"files": None, "error": "not recognized"}}, "no_open_files", "warn"),
+        # nothing probed is unknown, not a pass
+        ({"egress": []}, "host_egress", "warn"),
         # the "maintain objects list" global flag off: an empty list is unknown, never a pass (#18 item 3)
         ({"open_files": {"files": [], "local_listed": False}}, "no_open_files", "warn"),
         (
