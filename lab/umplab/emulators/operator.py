@@ -1,11 +1,13 @@
-"""The lab playing a person: the operator of the Customer Upgrade Manager (docs/lab.md).
+r"""The lab playing a person: the operator of the Customer Upgrade Manager (docs/lab.md).
 
 AudioCodes documents the Customer Upgrade only as a GUI (select customers, "Update Selected", read
 UpToDate, close the window). In ``customer_upgrade_mode: operator`` the run tells the operator what to do
-and waits; with the fault ``customer_upgrade.operator [host=H] [seconds=S]`` the lab does the clicks on
-H: S real seconds (default 2) after wyUpdate's AlertCustomerUpgrade step asked for the Customer Upgrade,
-every customer below the target is upgraded (SysAdminTenant, the customer database, the version file,
-the Customer Upgrade log). Without the fault nobody acts, as on a host whose operator is away.
+(on the console, and in a note it leaves on the host) and waits; with the fault
+``customer_upgrade.operator [host=H] [seconds=S] [note=PATH]`` the lab does the clicks on H: once wyUpdate's
+AlertCustomerUpgrade step asked for the Customer Upgrade and the run's note is on the host (default
+``C:\acs\SysAdmin.CustomerUpgrade\ump365_operator_action.txt``), S real seconds later (default 2) every
+customer below the target is upgraded (SysAdminTenant, the customer database, the version file, the
+Customer Upgrade log). Without the fault nobody acts, as on a host whose operator is away.
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ from ..windows import ump
 
 ORDER = 90
 POLL = 0.25
+NOTE = "C:\\acs\\SysAdmin.CustomerUpgrade\\ump365_operator_action.txt"
 
 
 def _run(lab: Any, stop: threading.Event) -> None:
@@ -33,8 +36,10 @@ def _run(lab: Any, stop: threading.Event) -> None:
                     due.pop(name, None)
                     continue
                 with world.lock:
-                    pending = bool(world.host_state(name).get("ump", {}).get("customer_upgrade_pending"))
-                if not pending:
+                    st = world.host_state(name)
+                    pending = bool(st.get("ump", {}).get("customer_upgrade_pending"))
+                    told = str(fault.get("note", NOTE)).lower() in st.get("files", {})
+                if not (pending and told):
                     due.pop(name, None)
                     continue
                 when = due.setdefault(name, time.monotonic() + float(fault.get("seconds", 2)))
