@@ -310,8 +310,11 @@ def site_vars(rows_by_host, bases=None):
     that differs between hosts goes to ``per_host`` (customer_upgrade_mode has its own per-host map)."""
     by_var = {}
     notes = []
+    unknown = {}
     for host in sorted(rows_by_host):
         for row in rows_by_host[host]:
+            if row["state"] == "unknown" and not row.get("sets"):
+                unknown.setdefault(row["item"], []).append(host)
             for var, template in (row.get("sets") or {}).items():
                 var = var.replace("{host}", host)
                 entry = by_var.setdefault(var, {"values": {}, "unknown": [], "item": row["item"], "id": row["id"]})
@@ -348,6 +351,8 @@ def site_vars(rows_by_host, bases=None):
         else:
             for h, v in vals.items():
                 per_host.setdefault(h, {})[var] = resolved(var, v)
+    for item in sorted(unknown):
+        notes.append("%s: unknown on %s (not observed; check it by hand)" % (item, ", ".join(unknown[item])))
     return {"vars": site, "per_host": per_host, "notes": notes}
 
 
