@@ -206,7 +206,7 @@ def tenants_layout(dirs, customers):
     names = {c.lower() for c in customers or ()}
     parents = {}
     for d in dirs or ():
-        parent, _, leaf = d.rstrip("\\").rpartition("\\")
+        parent, leaf = d.rstrip("\\").rpartition("\\")[::2]
         if leaf.lower() in names:
             parents.setdefault(parent, set()).add(leaf.lower())
     if not parents:
