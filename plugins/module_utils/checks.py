@@ -673,6 +673,38 @@ def check_free_disk(obs, min_gb):
     )
 
 
+DISCOVER_FIX = (
+    "the host does not look like the vendor details this run assumes (docs/assumptions.md): run "
+    "playbooks/discover.yml for this site first (read-only), review the site profile it writes and pass its vars "
+    "file to the upgrade (-e @<ump_report_dir>/site_profile/site.yml)"
+)
+
+
+def check_site_layout(obs):
+    """The customers' folder the customer upgrade reads is on the host (a site whose layout differs from the
+    defaults is found here, before any change, and sent to playbooks/discover.yml)."""
+    name, exp = "site_layout", "the customers' folder (customer_upgrade_tenants_dir) exists on the host"
+    lay = obs.get("site_layout") or {}
+    path = lay.get("tenants_dir")
+    if lay.get("error") or lay.get("exists") is None:
+        return not_gathered(name, exp, lay.get("error") or "the customers' folder was not looked for", True, S_BEFORE)
+    profiled = " (site profile of %s)" % lay["profiled"] if lay.get("profiled") else " (no site profile given)"
+    if lay.get("exists") and lay.get("isdir"):
+        return check(name, PASS, "%s exists%s" % (path, profiled), exp, None, True, S_BEFORE)
+    return check(
+        name,
+        FAIL,
+        "%s is not on the host%s" % (path, profiled),
+        exp,
+        DISCOVER_FIX
+        if not lay.get("profiled")
+        else "set customer_upgrade_tenants_dir (and preflight_tenants_dir) "
+        "to the host's customers' folder; run playbooks/discover.yml again to see where it is",
+        True,
+        S_BEFORE,
+    )
+
+
 def preflight_checks(obs, params=None):
     """Every check of "Before Upgrading UMP-365" (and the Additional SysAdmin Verifications)."""
     p = dict(params or {})
@@ -691,6 +723,8 @@ def preflight_checks(obs, params=None):
         check_whitelist_services(obs, obs.get("current_version")),
         check_free_disk(obs, p.get("min_free_gb", 10)),
     ]
+    if "site_layout" in obs:
+        out.append(check_site_layout(obs))
     non_blocking = set(p.get("non_blocking") or [])
     for c in out:
         if c["name"] in non_blocking:

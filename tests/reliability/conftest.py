@@ -30,12 +30,12 @@ FAST_WAITS = {
 
 @pytest.fixture(scope="module")
 def own_lab(tmp_path_factory) -> Iterator[Callable[..., Lab]]:
-    """``own_lab(hosts, scale=0)`` starts a lab for this module (stopped at its end)."""
+    """``own_lab(hosts, scale=0, flavour="default")`` starts a lab for this module (stopped at its end)."""
     started: list = []
 
-    def start(hosts: int, scale: float = 0) -> Lab:
+    def start(hosts: int, scale: float = 0, flavour: str = "default") -> Lab:
         state_dir = tmp_path_factory.mktemp("reliability-lab")
-        umplab("up", "--hosts", str(hosts), "--scale", str(scale), state_dir=state_dir)
+        umplab("up", "--hosts", str(hosts), "--scale", str(scale), "--flavour", flavour, state_dir=state_dir)
         started.append(state_dir)
         return Lab(state_dir)
 

@@ -484,3 +484,25 @@ def test_open_files_with_the_global_flag_off_is_unknown_from_the_labs_output():
     chk = {x["name"]: x for x in c.preflight_checks(obs, {"target_version": TARGET, "fqdn": FQDN, "now": NOW})}
     assert chk["no_open_files"]["status"] == "warn"
     assert chk["no_open_files"]["observed"].startswith("unknown: ")
+
+
+# --------------------------------------------------------------------------- site layout (issue 18)
+def test_site_layout_missing_folder_fails_before_any_change_pointing_to_discover():
+    out = c.check_site_layout({"site_layout": {"tenants_dir": "C:\\acs\\tenants", "exists": False, "isdir": False}})
+    assert out["status"] == c.FAIL and out["blocking"]
+    assert "playbooks/discover.yml" in out["fix"]
+
+
+def test_site_layout_present_passes_and_unread_is_never_a_pass():
+    ok = c.check_site_layout({"site_layout": {"tenants_dir": "C:\\x", "exists": True, "isdir": True, "profiled": "t"}})
+    assert ok["status"] == c.PASS
+    unread = c.check_site_layout({"site_layout": {"tenants_dir": "C:\\x", "exists": None, "error": "winrm broke"}})
+    assert unread["status"] != c.PASS and unread["blocking"]
+
+
+def test_preflight_checks_include_site_layout_only_when_observed():
+    names = [x["name"] for x in c.preflight_checks({"target_version": "8.0.515"})]
+    assert "site_layout" not in names
+    obs = {"target_version": "8.0.515", "site_layout": {"tenants_dir": "C:\\t", "exists": False, "isdir": False}}
+    got = {x["name"]: x for x in c.preflight_checks(obs)}
+    assert got["site_layout"]["status"] == c.FAIL
