@@ -650,12 +650,16 @@ def preflight_checks(obs, params=None):
 
 
 # --------------------------------------------------------------------------- post_verify
-def _items_fail(name, exp, bad, fix, section, blocking=True, total=None, ok_text=None, details=None):
+def _items_fail(name, exp, bad, fix, section, blocking=True, total=None, ok_text=None, details=None, keys=None):
+    """A check over items; ``keys`` names each bad item (the customer, site, alarm...) for the baseline
+    comparison (:func:`apply_baseline`), ``bad`` describes it for the operator."""
     if not bad:
         return check(
             name, PASS, ok_text or ("all %s" % total if total is not None else "ok"), exp, None, blocking, section
         )
-    return check(name, FAIL, _short(bad), exp, fix, blocking, section, details=details)
+    out = check(name, FAIL, _short(bad), exp, fix, blocking, section, details=details)
+    out["items"] = sorted({str(k) for k in (keys if keys is not None else bad)})
+    return out
 
 
 def check_ovoc(obs):
@@ -704,10 +708,23 @@ def check_ovoc_alarms(obs, fail_severities=("critical",), warn_severities=("majo
         return "%s: %s" % (a.get("severity"), a.get("description") or a.get("name"))
 
     fix = "OVOC: Alarms > Active Alarms for the UMP device; clear the cause of each alarm"
-    if crit:
-        return check(name, FAIL, _short(desc(a) for a in crit), exp, fix, True, S_COMPONENTS, details=alarms)
-    if warn:
-        return check(name, WARN, _short(desc(a) for a in warn), exp, fix, True, S_COMPONENTS, details=alarms)
+    if crit or warn:
+        out = check(
+            name,
+            FAIL if crit else WARN,
+            _short(desc(a) for a in (crit or warn)),
+            exp,
+            fix,
+            True,
+            S_COMPONENTS,
+            details=alarms,
+        )
+        # an alarm is the same alarm before and after when its name (or description) and source agree;
+        # its id and date change when OVOC raises it again
+        out["items"] = sorted(
+            {"%s@%s" % (a.get("name") or a.get("description"), a.get("source") or "") for a in (crit or warn)}
+        )
+        return out
     return check(
         name,
         PASS,
@@ -762,14 +779,15 @@ def check_customers_deployed(obs):
     if v is None:
         return not_gathered(name, exp, "Tenants page not read", True, S_COMPONENTS)
     custs = v.get("customers") or []
-    bad = ["%s %s" % (c.get("name"), c.get("state")) for c in custs if _lower(c.get("state")) != "deployed"]
+    undeployed = [c for c in custs if _lower(c.get("state")) != "deployed"]
     return _items_fail(
         name,
         exp,
-        bad,
+        ["%s %s" % (c.get("name"), c.get("state")) for c in undeployed],
         "Multitenant portal, Tenants: redeploy the customer (Deploy) and check its status indicators",
         S_COMPONENTS,
         total="%d Deployed" % len(custs),
+        keys=[c.get("name") for c in undeployed],
     )
 
 
@@ -823,20 +841,29 @@ def check_sbcs(obs):
         ]
     names = {_lower(s.get("Name") or s.get("name")) for s in (sbcs or [])}
     missing, undeployed, n_sites = [], [], 0
+    missing_keys, undeployed_keys = [], []
     for c in custs:
         for s in c.get("site_locations") or []:
             n_sites += 1
             sbc = s.get("sbcName")
             if sbcs is not None and _lower(sbc) not in names:
                 missing.append("%s: %s" % (c.get("CustomerShortName"), sbc))
+                missing_keys.append("%s/%s" % (c.get("CustomerShortName"), s.get("name")))
             state = s.get("sbcDeploymentStateName") or s.get("sbcDeploymentState")
             if _lower(state) != "deployed":
                 undeployed.append("%s/%s: %s" % (c.get("CustomerShortName"), s.get("name"), state))
+                undeployed_keys.append("%s/%s" % (c.get("CustomerShortName"), s.get("name")))
     first = (
         not_gathered(n1, e1, "SBC list not read", True, S_COMPONENTS)
         if sbcs is None
         else _items_fail(
-            n1, e1, missing, "SBC List: add the SBC (Managing SBC Devices)", S_COMPONENTS, total="%d site(s)" % n_sites
+            n1,
+            e1,
+            missing,
+            "SBC List: add the SBC (Managing SBC Devices)",
+            S_COMPONENTS,
+            total="%d site(s)" % n_sites,
+            keys=missing_keys,
         )
     )
     return [
@@ -848,6 +875,7 @@ def check_sbcs(obs):
             "Multitenant portal, Site Locations: redeploy the site's SBC (Add SBC Site Locations)",
             S_COMPONENTS,
             total="%d site(s) Deployed" % n_sites,
+            keys=undeployed_keys,
         ),
     ]
 
@@ -862,10 +890,12 @@ def check_customer_details(obs):
     if custs is None:
         return [not_gathered(n, e, "customers not read", True, S_COMPONENTS) for n, e in specs]
     dis = [c.get("CustomerShortName") for c in custs if c.get("Enabled") is False]
+    no_counts = [
+        c for c in custs if c.get("ActiveUserCount") is None or ("DidCount" in c and c.get("DidCount") is None)
+    ]
     counts = [
         "%s (DIDs %s, users %s)" % (c.get("CustomerShortName"), c.get("DidCount"), c.get("ActiveUserCount"))
-        for c in custs
-        if c.get("ActiveUserCount") is None or ("DidCount" in c and c.get("DidCount") is None)
+        for c in no_counts
     ]
     tid = [c.get("CustomerShortName") for c in custs if not c.get("MsTenantId")]
     n = len(custs)
@@ -880,6 +910,7 @@ def check_customer_details(obs):
             "Customer Details Quick Glance: the counts come from the replication; check the customer's replication",
             S_COMPONENTS,
             total="%d with counts" % n,
+            keys=[c.get("CustomerShortName") for c in no_counts],
         ),
         _items_fail(
             specs[2][0],
@@ -898,7 +929,7 @@ def check_services_running(obs, patterns):
     services = obs.get("service_states")
     if services is None:
         return not_gathered(name, exp, "services not listed", True, S_UPGRADE)
-    bad = []
+    bad, keys = [], []
     matched = 0
     for s in services:
         n = s.get("name") or ""
@@ -907,12 +938,11 @@ def check_services_running(obs, patterns):
             # win_service_info reports a running service as "started" (win_service_info.ps1); accept "running" too
             if _lower(s.get("state")) not in ("started", "running"):
                 bad.append("%s %s" % (n, s.get("state")))
+                keys.append(n)
     present = {_lower(s.get("name")) for s in services}
-    bad += [
-        "%s missing" % w
-        for w in WHITELIST_SERVICES
-        if _lower(w) not in present and obs.get("expect_new_services", True)
-    ]
+    missing = [w for w in WHITELIST_SERVICES if _lower(w) not in present and obs.get("expect_new_services", True)]
+    bad += ["%s missing" % w for w in missing]
+    keys += missing
     return _items_fail(
         name,
         exp,
@@ -921,6 +951,7 @@ def check_services_running(obs, patterns):
         "Customer Tenant step 4)",
         S_UPGRADE,
         total="%d running" % matched,
+        keys=keys,
     )
 
 
@@ -954,7 +985,7 @@ def check_dial_plans(obs):
     if custs is None:
         return not_gathered(name, exp, "dial plans not read", True, S_DIALPLAN)
     ess = [c for c in custs if "essentials" in _lower(c.get("LicenseType"))]
-    bad, n_prefixes = [], 0
+    bad, keys, n_prefixes = [], [], 0
     for c in ess:
         for s in c.get("site_locations") or []:
             for dp in s.get("dial_plans") or []:
@@ -963,6 +994,7 @@ def check_dial_plans(obs):
                     bad.append(
                         "%s/%s: %r %s" % (c.get("CustomerShortName"), dp.get("name"), f.get("entry"), f.get("why"))
                     )
+                    keys.append("%s/%s: %s" % (c.get("CustomerShortName"), dp.get("name"), f.get("entry")))
     return _items_fail(
         name,
         exp,
@@ -971,6 +1003,7 @@ def check_dial_plans(obs):
         "separated by ';'; no x, n, z or # (guide, SBC Dialplan Verification)",
         S_DIALPLAN,
         total="%d prefix rule(s) of %d Hosted Essentials customer(s)" % (n_prefixes, len(ess)),
+        keys=keys,
     )
 
 
@@ -1028,19 +1061,16 @@ def check_tenant_admin_auth(obs):
     if auth is None:
         return not_gathered(name, exp, "Authentication Status not read", True, S_TENANT_ADMIN)
     custs = auth.get("customers") or []
-    bad = [
-        "%s (%s, %s)" % (c.get("customer"), c.get("method"), c.get("last_status"))
-        for c in custs
-        if _lower(c.get("last_status")) != "successful"
-    ]
+    unverified = [c for c in custs if _lower(c.get("last_status")) != "successful"]
     return _items_fail(
         name,
         exp,
-        bad,
+        ["%s (%s, %s)" % (c.get("customer"), c.get("method"), c.get("last_status")) for c in unverified],
         "Security > Authentication Status: Check Credentials for each tenant; if it fails verify the credentials or "
         "switch the customer to token authentication (guide, Verifying Tenant Admin Authentication)",
         S_TENANT_ADMIN,
         total="%d verified" % len(custs),
+        keys=[c.get("customer") for c in unverified],
     )
 
 
@@ -1068,6 +1098,170 @@ def check_customers_unchanged(obs):
         True,
         S_ROLLBACK,
     )
+
+
+def _sbc_entry(obs):
+    """The UMP SBC List entry of the SBC this host's checklist reads (matched by IP, then FQDN)."""
+    sbc = obs.get("sbc") or {}
+    ip = _lower((sbc.get("status") or {}).get("ipAddress"))
+    host = _lower(re.sub(r"^https?://([^/:]+).*$", r"\1", str(sbc.get("url") or "")))
+    for e in obs.get("sbcs") or []:
+        if ip and _lower(e.get("IpAddress")) == ip:
+            return e
+        if host and _lower(e.get("DeviceFqdn")) == host:
+            return e
+    return None
+
+
+def check_sbc(obs):
+    """The guide's SBC checks read on the SBC itself (sbc_info): it answers and is connected, and the
+    dial-plan prefixes (the DIDs and DID ranges) UMP shows for its sites are in its DialPlanRule table."""
+    sbc = obs.get("sbc")
+    n1, e1 = "sbc_connected", "the customer's SBC answers (REST status UNLOCKED) and UMP's SBC List shows it Connected"
+    n2, e2 = "sbc_dial_plan_present", "every dial-plan prefix UMP shows for the SBC's sites is in the SBC's dial plan"
+    if sbc is None:
+        return [
+            not_gathered(n1, e1, "no SBC to read (ump_sbc_url not set)", True, S_DIALPLAN),
+            not_gathered(n2, e2, "no SBC to read (ump_sbc_url not set)", True, S_DIALPLAN),
+        ]
+    status = sbc.get("status") or {}
+    entry = _sbc_entry(obs)
+    problems = []
+    if _lower(status.get("operationalState")) != "unlocked":
+        problems.append("operationalState %s" % status.get("operationalState"))
+    if obs.get("sbcs") is None:
+        problems.append("UMP's SBC List not read")
+    elif entry is None:
+        problems.append("not in UMP's SBC List (IP %s)" % status.get("ipAddress"))
+    elif _lower(entry.get("Status")) != "connected":
+        problems.append("UMP's SBC List shows %s %s" % (entry.get("Name"), entry.get("Status")))
+    first = check(
+        n1,
+        FAIL if problems else PASS,
+        "; ".join(problems)
+        if problems
+        else "%s %s, %s" % (entry.get("Name"), entry.get("Status"), status.get("versionID")),
+        e1,
+        "SBC List: Reload From Ovoc and check the SBC's connection (Managing SBC Devices); check the SBC's REST "
+        "user and network path",
+        True,
+        S_DIALPLAN,
+    )
+    custs = obs.get("customers")
+    if custs is None or entry is None:
+        return [first, not_gathered(n2, e2, "customers or the SBC's entry in UMP not read", True, S_DIALPLAN)]
+    on_sbc = {}
+    for r in sbc.get("dial_plan_rules") or []:
+        for p in split_prefixes(r.get("Prefix")):
+            on_sbc.setdefault(_lower(r.get("DialPlanName")), set()).add(p)
+    missing, n = [], 0
+    for c in custs:
+        for site in c.get("site_locations") or []:
+            if _lower(site.get("sbcName")) != _lower(entry.get("Name")):
+                continue
+            for dp in site.get("dial_plans") or []:
+                for rule in dp.get("rules") or []:
+                    for p in split_prefixes(rule.get("prefix")):
+                        n += 1
+                        if p not in on_sbc.get(_lower(dp.get("name")), set()):
+                            missing.append("%s/%s: %s" % (c.get("CustomerShortName"), dp.get("name"), p))
+    return [
+        first,
+        _items_fail(
+            n2,
+            e2,
+            missing,
+            "redeploy the site location's dial plan to the SBC (Site Locations) and check the SBC's DialPlanRule "
+            "table (guide, SBC Dialplan Verification)",
+            S_DIALPLAN,
+            total="%d prefix(es) on %s" % (n, entry.get("Name")),
+        ),
+    ]
+
+
+def split_prefixes(text):
+    return [p.strip() for p in str(text or "").split(";") if p.strip()]
+
+
+# --------------------------------------------------------------------------- baseline and policies
+# What each post_verify check does when it fails (docs/checks.md; role variable post_verify_check_policies):
+#   block    - fails the host (the rollback follows in an upgrade run)
+#   warn     - reported as a warning, never fails the host
+#   baseline - compared with what preflight observed on the same host in the same attempt: a failure that was
+#              there before (the same items) is reported as pre-existing and does not fail the host; a
+#              regression (passed before, or new items) fails it. Without a readable baseline it blocks.
+POLICIES = ("block", "warn", "baseline")
+PRE_EXISTING, REGRESSION, NO_BASELINE = "pre-existing", "regression", "no baseline"
+
+
+def baseline_from_checks(checks):
+    """What preflight records (checkpoint phase preflight, outputs.baseline): per check its status, the
+    failing items and whether its source was read at all."""
+    out = {}
+    for c in checks or []:
+        observed = str(c.get("observed") or "")
+        out[c["name"]] = {
+            "status": c.get("status"),
+            "items": list(c.get("items") or []),
+            "readable": c.get("status") != SKIP and not observed.startswith("could not read"),
+        }
+    return out
+
+
+def apply_baseline(checks, baseline=None, policies=None, default_policy="baseline"):
+    """Apply each check's policy; with ``baseline`` set pre-existing failures apart from regressions."""
+    baseline = baseline or {}
+    policies = dict(policies or {})
+    if default_policy not in POLICIES:
+        raise ValueError("default policy must be one of %s, got %r" % (", ".join(POLICIES), default_policy))
+    for name, pol in policies.items():
+        if pol not in POLICIES:
+            raise ValueError("policy of check %s must be one of %s, got %r" % (name, ", ".join(POLICIES), pol))
+    out = []
+    for c in checks or []:
+        c = dict(c)
+        pol = policies.get(c["name"], default_policy)
+        c["policy"] = pol
+        if c["status"] != FAIL:
+            out.append(c)
+            continue
+        if pol == "warn":
+            c["status"], c["blocking"] = WARN, False
+        elif pol == "baseline":
+            before = baseline.get(c["name"])
+            items = set(c.get("items") or [])
+            if not before or not before.get("readable"):
+                c["baseline"] = NO_BASELINE
+            elif before.get("status") not in (FAIL, WARN):
+                c["baseline"] = REGRESSION
+                c["observed"] = "%s (passed before the upgrade)" % c["observed"]
+            else:
+                new = sorted(items - set(before.get("items") or []))
+                if new or (not items and before.get("items")):
+                    c["baseline"] = REGRESSION
+                    c["new_items"] = new
+                    c["observed"] = "new since preflight: %s (all: %s)" % (_short(new) or "-", c["observed"])
+                else:
+                    c["baseline"] = PRE_EXISTING
+                    c["status"], c["blocking"] = WARN, False
+                    c["observed"] = "pre-existing (already so before the upgrade): %s" % c["observed"]
+        out.append(c)
+    return out
+
+
+def pre_existing(checks):
+    return [c for c in checks or [] if c.get("baseline") == PRE_EXISTING]
+
+
+def settle_pending(checks, names):
+    """Blocking failures the settle window waits out: checks named in ``names`` and any check whose
+    source could not be read yet (the portal or OVOC not answering after the start)."""
+    names = set(names or [])
+    return [
+        c["name"]
+        for c in blocking_failures(checks)
+        if c["name"] in names or str(c.get("observed") or "").startswith("could not read")
+    ]
 
 
 def post_verify_checks(obs, params=None):
@@ -1103,13 +1297,17 @@ def post_verify_checks(obs, params=None):
         out.append(check_services_running(obs, p.get("service_patterns") or ["sysadmin*", "w3svc"]))
         out.append(check_api_allowed_ips(obs, p.get("ovoc_ip")))
         out.append(check_dial_plans(obs))
+        out += check_sbc(obs)
         out.append(check_script_templates(obs))
         out.append(check_tenant_admin_auth(obs))
     non_blocking = set(p.get("non_blocking") or [])
     for c in out:
         if c["name"] in non_blocking:
             c["blocking"] = False
-    return apply_errors(out, errs)
+    out = apply_errors(out, errs)
+    if p.get("policies") is not None or p.get("baseline") is not None:
+        out = apply_baseline(out, p.get("baseline"), p.get("policies"), p.get("default_policy") or "baseline")
+    return out
 
 
 # --------------------------------------------------------------------------- token migration
@@ -1350,6 +1548,8 @@ CHECK_SOURCES = {
     "dial_plan_prefixes": "customers",
     "script_templates": "script_templates",
     "tenant_admin_auth_verified": "auth_status",
+    "sbc_connected": "sbc",
+    "sbc_dial_plan_present": "sbc",
 }
 
 

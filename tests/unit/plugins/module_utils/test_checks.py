@@ -223,7 +223,12 @@ def good_post(version=TARGET) -> dict:
             "redirect_uri": f"https://{FQDN}/authenticate/OAuth2Callback",
             "customers": [{"customer": "contoso", "method": "Token", "last_status": "Successful"}],
         },
-        "sbcs": [{"Name": "sbc-ump01"}],
+        "sbcs": [{"Name": "sbc-ump01", "IpAddress": "10.201.90.11", "Status": "Connected"}],
+        "sbc": {
+            "url": "https://sbc-ump01.example",
+            "status": {"operationalState": "UNLOCKED", "ipAddress": "10.201.90.11", "versionID": "7.40A.500.775"},
+            "dial_plan_rules": [{"DialPlanName": "dp", "Name": "rule1", "Prefix": "+44"}],
+        },
         "customers": [
             {
                 "CustomerShortName": "contoso",
@@ -262,7 +267,7 @@ def run_post(obs, **params):
 def test_post_verify_green_on_an_upgraded_host():
     res = run_post(good_post())
     assert {n: (r["status"], r["observed"]) for n, r in res.items() if r["status"] != "pass"} == {}
-    assert len(res) == 20
+    assert len(res) == 22
 
 
 @pytest.mark.parametrize(
