@@ -961,6 +961,17 @@ def check_api_allowed_ips(obs, ovoc_ip):
     if a is None:
         return not_gathered(name, exp, "ApiAllowedIps not read", True, S_SQL_UPDATE)
     members = a.get("members") or []
+    if not ovoc_ip:
+        return check(
+            name,
+            WARN,
+            json.dumps(members) if members else (a.get("value") or "not set"),
+            "ApiAllowedIps contains the OVOC IP (not known: no OVOC address was given)",
+            "set ump_ovoc_ip to the OVOC server's private or public IP and run verify.yml with post_verify_fix=true; "
+            "nothing was changed (no address is guessed)",
+            False,
+            S_SQL_UPDATE,
+        )
     if a.get("added"):
         return check(
             name, PASS, "added %s: %s" % (", ".join(a["added"]), json.dumps(members)), exp, None, True, S_SQL_UPDATE

@@ -132,3 +132,10 @@ def test_settle_pending_names_the_checks_that_wait():
         "licence_present",
         "ovoc_ump_management_connected",
     ]
+
+
+def test_api_allowed_ips_without_a_known_ovoc_address_warns_and_guesses_nothing():
+    res = _post(good_post(), ovoc_ip="")
+    r = res["api_allowed_ips_ovoc"]
+    assert r["status"] == "warn" and r["blocking"] is False
+    assert "ump_ovoc_ip" in r["fix"] and "169.254.0.1" not in r["expected"]
