@@ -263,44 +263,50 @@ def check_egress(obs):
 
 
 def check_azure(obs):
-    """The VM, its OS disk and the right to snapshot it (azure_vm_os_disk / azure_snapshot_info results)."""
+    """The VM, its disks, and what the snapshot and the restore need in Azure (azure_vm_restore_info)."""
     out = []
     az = obs.get("azure")
     names = (
         ("azure_vm", "the UMP VM exists and is running"),
         ("azure_os_disk", "the VM's managed OS disk is readable"),
-        ("azure_snapshot_rights", "the automation may create a snapshot in the VM's resource group"),
+        ("azure_snapshot_rights", "the automation's identity may snapshot and restore in the VM's resource group"),
+        ("azure_disk_encryption", "no Azure Disk Encryption (its OS disk cannot be swapped)"),
+        ("azure_data_disks", "no data disks (only the OS disk is snapshotted and restored)"),
+        ("azure_resource_locks", "no lock that forbids the snapshot or the restore"),
     )
     if az is None:
         return [not_gathered(n, e, "Azure checks not run", True, S_SNAPSHOT) for n, e in names]
     vm = az.get("vm") or {}
     if not vm.get("exists", bool(vm)):
+        why = "VM not read: %s%s" % (
+            az.get("vm_name"),
+            (" (%s)" % str(vm.get("error"))[:300]) if vm.get("error") else "",
+        )
         out.append(
             check(
                 names[0][0],
                 FAIL,
-                "VM not read: %s%s"
-                % (az.get("vm_name"), (" (%s)" % str(vm.get("error"))[:300]) if vm.get("error") else ""),
+                why,
                 names[0][1],
-                "set ump_azure_subscription_id, ump_azure_resource_group and ump_azure_vm_name to the UMP VM",
+                "set ump_azure_subscription_id, ump_azure_resource_group and ump_azure_vm_name to the UMP VM; "
+                "grant the identity read on it",
                 True,
                 S_SNAPSHOT,
             )
         )
-    else:
-        power = vm.get("power_state")
-        st = PASS if power in (None, "running", "VM running") else FAIL
-        out.append(
-            check(
-                names[0][0],
-                st,
-                "%s (%s)" % (az.get("vm_name"), power or "power state unknown"),
-                names[0][1],
-                "start the VM before the upgrade",
-                True,
-                S_SNAPSHOT,
-            )
+        return out + [not_gathered(n, e, "the VM was not read", True, S_SNAPSHOT) for n, e in names[1:]]
+    power = vm.get("power_state")
+    out.append(
+        check(
+            names[0][0],
+            PASS if power in ("running", "VM running") else FAIL,
+            "%s (%s)" % (az.get("vm_name"), power or "power state unknown"),
+            names[0][1],
+            "start the VM (and wait until the UMP services run) before the upgrade",
+            True,
+            S_SNAPSHOT,
         )
+    )
     disk = az.get("os_disk") or {}
     if disk.get("id"):
         out.append(check(names[1][0], PASS, disk.get("name") or disk.get("id"), names[1][1], None, True, S_SNAPSHOT))
@@ -316,26 +322,167 @@ def check_azure(obs):
                 S_SNAPSHOT,
             )
         )
-    rights = az.get("snapshot_rights")
-    if rights is None:
-        out.append(not_gathered(names[2][0], names[2][1], "permission check not run", True, S_SNAPSHOT))
-    elif rights.get("ok"):
-        out.append(check(names[2][0], PASS, rights.get("observed", "allowed"), names[2][1], None, True, S_SNAPSHOT))
-    else:
+    missing = az.get("missing_actions")
+    if missing is None:
+        out.append(not_gathered(names[2][0], names[2][1], "permissions not read", True, S_SNAPSHOT))
+    elif missing:
         out.append(
             check(
                 names[2][0],
                 FAIL,
-                rights.get("observed", "not allowed"),
+                "missing: %s" % _short(missing),
                 names[2][1],
-                "grant the automation's service principal Microsoft.Compute/snapshots/write and "
-                "Microsoft.Compute/disks/beginGetAccess/action (e.g. the Disk Snapshot Contributor role) on the "
-                "resource group",
+                "grant the automation's identity these actions on the resource group (docs/azure.md has the "
+                "least-privilege role); nothing was changed",
+                True,
+                S_SNAPSHOT,
+                details=missing,
+            )
+        )
+    else:
+        out.append(check(names[2][0], PASS, "every required action granted", names[2][1], None, True, S_SNAPSHOT))
+    if az.get("ade") is None:
+        out.append(not_gathered(names[3][0], names[3][1], "encryption not read", True, S_SNAPSHOT))
+    elif az.get("ade"):
+        out.append(
+            check(
+                names[3][0],
+                FAIL,
+                "Azure Disk Encryption is enabled on the VM",
+                names[3][1],
+                "Azure does not support swapping the OS disk of a VM encrypted with Azure Disk Encryption, so a "
+                "failed upgrade could not be rolled back: upgrade it by hand with an Azure Backup restore point, or "
+                "move it to encryption at host / a disk encryption set first (docs/azure.md)",
                 True,
                 S_SNAPSHOT,
             )
         )
+    else:
+        des = disk.get("disk_encryption_set_id")
+        out.append(
+            check(
+                names[3][0],
+                PASS,
+                (
+                    "%s with disk encryption set %s (the restored disk keeps it)"
+                    % (disk.get("encryption_type"), des.rstrip("/").split("/")[-1])
+                )
+                if des
+                else (disk.get("encryption_type") or "platform-managed key"),
+                names[3][1],
+                None,
+                True,
+                S_SNAPSHOT,
+            )
+        )
+    data = az.get("data_disks")
+    if data is None:
+        out.append(not_gathered(names[4][0], names[4][1], "data disks not read", True, S_SNAPSHOT))
+    elif not data:
+        out.append(check(names[4][0], PASS, "none", names[4][1], None, True, S_SNAPSHOT))
+    else:
+        listed = _short("LUN %s %s" % (d.get("lun"), d.get("name")) for d in data)
+        allowed = az.get("data_disks_policy") == "allow"
+        out.append(
+            check(
+                names[4][0],
+                WARN if allowed else FAIL,
+                ("%s (allowed: they are NOT snapshotted or restored)" if allowed else "%s") % listed,
+                names[4][1],
+                "a rollback restores only the OS disk: SQL Server data or UMP files on a data disk would stay at the "
+                "upgraded state beside an old OS disk. Move them to the OS disk, or upgrade this host by hand with "
+                "snapshots of every disk; preflight_data_disks=allow accepts the risk (docs/azure.md)",
+                not allowed,
+                S_SNAPSHOT,
+                details=data,
+            )
+        )
+    locks = az.get("locks")
+    if locks is None:
+        out.append(not_gathered(names[5][0], names[5][1], "locks not read", True, S_SNAPSHOT))
+    else:
+        ro = [lk for lk in locks if _lower(lk.get("level")) == "readonly"]
+        nd = [lk for lk in locks if _lower(lk.get("level")) == "cannotdelete"]
+        desc = _short("%s %s on %s" % (lk.get("level"), lk.get("name"), lk.get("scope")) for lk in (ro or nd))
+        if ro:
+            out.append(
+                check(
+                    names[5][0],
+                    FAIL,
+                    desc,
+                    names[5][1],
+                    "a ReadOnly lock forbids creating the snapshot and the disk, and deallocating and updating the VM: "
+                    "remove it for the upgrade window (Azure portal, Locks) and put it back afterwards",
+                    True,
+                    S_SNAPSHOT,
+                    details=ro,
+                )
+            )
+        elif nd:
+            out.append(
+                check(
+                    names[5][0],
+                    WARN,
+                    desc,
+                    names[5][1],
+                    "CanNotDelete does not stop the snapshot or the restore, but playbooks/cleanup.yml cannot delete "
+                    "old snapshots and disks while it is there",
+                    False,
+                    S_SNAPSHOT,
+                    details=nd,
+                )
+            )
+        else:
+            out.append(check(names[5][0], PASS, "no locks", names[5][1], None, True, S_SNAPSHOT))
     return out
+
+
+def check_become(obs, account=None, group="UmpAdmins"):
+    """wyUpdate and the Customer Upgrade run as the service account (become runas): it must log on, and be in
+    UmpAdmins. A wrong password fails here, before any change."""
+    name = "become_service_account"
+    exp = "become as the UMP service account %s works and the account is in %s" % (account or "(not set)", group)
+    b = obs.get("become")
+    if b is None:
+        return not_gathered(name, exp, "become not tried", True, S_BEFORE)
+    if not account:
+        return check(
+            name,
+            FAIL,
+            "no service account given",
+            exp,
+            "set ump_service_account and ump_service_password (the account the UMP services run as)",
+            True,
+            S_BEFORE,
+        )
+    if b.get("error") or not b.get("account"):
+        return check(
+            name,
+            FAIL,
+            "could not become %s: %s" % (account, str(b.get("error") or "no answer")[:300]),
+            exp,
+            "check ump_service_password (the service account's password) and that the account may log on to the "
+            "host; nothing was changed",
+            True,
+            S_BEFORE,
+        )
+    who = str(b.get("account"))
+    groups = [_lower(g) for g in b.get("groups") or []]
+    if _lower(who.split("\\")[-1]) != _lower(account.split("\\")[-1].split("@")[0]):
+        return check(
+            name, FAIL, "ran as %s" % who, exp, "check ump_service_account and the become settings", True, S_BEFORE
+        )
+    if _lower(group) not in [g.split("\\")[-1] for g in groups]:
+        return check(
+            name,
+            FAIL,
+            "%s is not in %s (groups: %s)" % (who, group, _short(b.get("groups") or [])),
+            exp,
+            "add the service account to the local group %s (guide, Before Upgrading)" % group,
+            True,
+            S_BEFORE,
+        )
+    return check(name, PASS, "%s, member of %s" % (who, group), exp, None, True, S_BEFORE)
 
 
 def check_password_customers(obs):
@@ -633,6 +780,7 @@ def preflight_checks(obs, params=None):
     fqdn = p.get("fqdn") or obs.get("fqdn")
     out = [check_wyupdate(obs, target), check_egress(obs)]
     out += check_azure(obs)
+    out.append(check_become(obs, p.get("service_account"), p.get("admin_group") or "UmpAdmins"))
     out += [check_password_customers(obs), check_replication_queue(obs), check_sql_collation(obs)]
     out += check_backend(obs)
     out += [
@@ -1539,6 +1687,7 @@ CHECK_SOURCES = {
     "auth_status_app_credentials": "auth_status",
     "whitelist_services_8_0_450": "services",
     "free_disk_space": "disk_free_gb",
+    "become_service_account": "become",
     "ovoc_device_active": "ovoc",
     "ovoc_ump_management_connected": "ovoc",
     "ovoc_alarms": "ovoc_alarms",

@@ -21,9 +21,17 @@ def good_preflight() -> dict:
         "azure": {
             "vm_name": "ump01",
             "vm": {"exists": True, "power_state": "running"},
-            "os_disk": {"id": "/subscriptions/x/disks/d", "name": "d"},
-            "snapshot_rights": {"ok": True},
+            "os_disk": {
+                "id": "/subscriptions/x/disks/d",
+                "name": "d",
+                "encryption_type": "EncryptionAtRestWithPlatformKey",
+            },
+            "missing_actions": [],
+            "ade": False,
+            "data_disks": [],
+            "locks": [],
         },
+        "become": {"account": "UMP01\\ump-svc", "groups": ["BUILTIN\\Administrators", "UMP01\\UmpAdmins"]},
         "auth_status": {
             "client_id": "app",
             "client_secret_configured": True,
@@ -56,7 +64,7 @@ def good_preflight() -> dict:
 
 
 def run_preflight(obs: dict, **params) -> dict:
-    p = {"target_version": TARGET, "fqdn": FQDN, "now": NOW, "min_free_gb": 10}
+    p = {"target_version": TARGET, "fqdn": FQDN, "now": NOW, "min_free_gb": 10, "service_account": "ump-svc"}
     p.update(params)
     return {x["name"]: x for x in c.preflight_checks(obs, p)}
 
@@ -104,14 +112,7 @@ def test_preflight_all_pass_on_a_ready_host():
             "fail",
         ),
         (
-            {
-                "azure": {
-                    "vm_name": "u",
-                    "vm": {"exists": True},
-                    "os_disk": {"id": "d"},
-                    "snapshot_rights": {"ok": False},
-                }
-            },
+            {"azure": dict(good_preflight()["azure"], missing_actions=["Microsoft.Compute/snapshots/write"])},
             "azure_snapshot_rights",
             "fail",
         ),
@@ -198,7 +199,14 @@ def test_non_blocking_demotes_and_gate_lists_failures():
     obs["disk_free_gb"] = 1
     obs["sql"] = {"collation": "X"}
     checks = c.preflight_checks(
-        obs, {"target_version": TARGET, "fqdn": FQDN, "now": NOW, "non_blocking": ["sql_collation"]}
+        obs,
+        {
+            "target_version": TARGET,
+            "fqdn": FQDN,
+            "now": NOW,
+            "non_blocking": ["sql_collation"],
+            "service_account": "ump-svc",
+        },
     )
     failed = c.blocking_failures(checks)
     assert [f["name"] for f in failed] == ["free_disk_space"]

@@ -42,7 +42,10 @@ def test_a_condition_already_there_before_is_pre_existing_and_not_blocking():
         assert res[name]["blocking"] is False
     assert res["customers_enabled"]["items"] == ["fabrikam"]
     assert c.blocking_failures(list(res.values())) == []
-    assert {x["name"] for x in c.pre_existing(list(res.values()))} == {"customers_enabled", "tenant_admin_auth_verified"}
+    assert {x["name"] for x in c.pre_existing(list(res.values()))} == {
+        "customers_enabled",
+        "tenant_admin_auth_verified",
+    }
 
 
 def test_a_check_that_passed_before_and_fails_after_is_a_regression():
