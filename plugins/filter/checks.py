@@ -66,8 +66,8 @@ def token_migration_status(auth_status, invitations, targets=None):
     return c.token_migration_status(auth_status or {}, invitations or [], targets)
 
 
-def token_migration_checks(status):
-    return c.token_migration_checks(_checks("token_migration_checks", status or []))
+def token_migration_checks(status, plan=None):
+    return c.token_migration_checks(_checks("token_migration_checks", status or []), plan or {})
 
 
 def parse_keyvalue(text):

@@ -374,7 +374,7 @@ class AzureCompute:
 
         def fetch(url, params):
             def one():
-                response = self.client._send_request(HttpRequest("GET", url, params=params))
+                response = self.client.send_request(HttpRequest("GET", url, params=params))
                 if response.status_code >= 400:
                     raise HttpResponseError(response=response)
                 return response.json()

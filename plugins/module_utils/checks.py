@@ -1515,12 +1515,33 @@ def token_migration_status(auth_status, invitations, targets=None):
     return out
 
 
-def token_migration_checks(status):
+GRANT_CONSENT_STEPS = (
+    "Grant Consent path (guide, Upgrading M365 Connection to Token Authentication): the customer's admin signs in "
+    "to the Customer portal, Configuration > M365 Configuration, and clicks Grant Consent (password-based and token "
+    "authentication; Multi-factor authentication must be off for that account)"
+)
+
+
+def token_migration_checks(status, plan=None):
+    """``plan`` (customer -> ``dry_run`` | ``switch_to_token`` | ``grant_consent``) says what this run did for a
+    customer still on password: nothing yet (dry run), an invitation, or the Grant Consent path."""
+    plan = {_lower(k): v for k, v in (plan or {}).items()}
     out = []
     for s in status or []:
         st = s["state"]
+        action = plan.get(_lower(s["customer"]))
         if st == "token":
             res, fix = PASS, None
+        elif st == "no_invitation" and action == "dry_run":
+            res, fix = (
+                WARN,
+                "dry run, nothing sent: name the customer in token_migration_customers (or confirm the listed ones "
+                "with token_migration_confirm=true) to send Switch to Token; or the " + GRANT_CONSENT_STEPS,
+            )
+            st = "not invited (dry run)"
+        elif st == "no_invitation" and action == "grant_consent":
+            res, fix = WARN, GRANT_CONSENT_STEPS
+            st = "waiting for Grant Consent"
         elif st in ("invited", "accepted"):
             res, fix = WARN, "the customer's admin must open the invitation link and authenticate (device code)"
         else:
