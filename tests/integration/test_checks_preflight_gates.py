@@ -16,12 +16,12 @@ def test_preflight_gates_before_any_change(fresh_lab, tmp_path):
     # ump01: the service account's password is not the one in the inventory; a ReadOnly lock on its resource
     # group; the identity lacks snapshots/write there
     lab.set_host_state("ump01", ["accounts", "ump-svc", "password"], "changed-by-someone")
-    lab.fault("arm.lock", host="ump01", level="ReadOnly", name="freeze")
+    lab.fault("arm.lock", host="ump01", level="ReadOnly", lock_name="freeze")
     lab.fault("arm.missing_permission", host="ump01", action="Microsoft.Compute/snapshots/write")
     # ump02: Azure Disk Encryption and a data disk; its OS disk also uses a disk encryption set (fine)
     lab.fault("arm.ade", host="ump02")
     lab.fault("arm.data_disk", host="ump02", lun=0)
-    lab.fault("arm.des", host="ump02", name="des-ump02")
+    lab.fault("arm.des", host="ump02", des_name="des-ump02")
     services_before = {h: lab.host_state(h)["services"] for h in ("ump01", "ump02")}
 
     proc, report = run(lab, "playbooks/preflight.yml", tmp_path, "pf-gates")
@@ -46,8 +46,8 @@ def test_preflight_gates_before_any_change(fresh_lab, tmp_path):
 
 def test_disk_encryption_set_passes_and_lock_is_real(fresh_lab, tmp_path):
     lab = fresh_lab
-    lab.fault("arm.des", host="ump02", name="des-ump02")
-    lab.fault("arm.lock", host="ump01", level="CanNotDelete", name="keep")
+    lab.fault("arm.des", host="ump02", des_name="des-ump02")
+    lab.fault("arm.lock", host="ump01", level="CanNotDelete", lock_name="keep")
     _proc, report = run(lab, "playbooks/preflight.yml", tmp_path, "pf-des", "--check")
     c1, c2 = checks(report, "ump01"), checks(report, "ump02")
     assert c2["azure_disk_encryption"]["status"] == "pass", c2["azure_disk_encryption"]

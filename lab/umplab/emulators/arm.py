@@ -346,7 +346,7 @@ class ArmHandler(LabHandler):
             scope = f"/subscriptions/{w.data['azure']['subscription_id']}/resourceGroups/{rg}"
             if str(p.get("scope", "rg")).lower() == "vm" and host:
                 scope += f"/providers/Microsoft.Compute/virtualMachines/{host}"
-            name = p.get("name", f"lab-lock-{n + 1}")
+            name = p.get("lock_name", f"lab-lock-{n + 1}")
             out.append(
                 {
                     "id": f"{scope}/providers/Microsoft.Authorization/locks/{name}",
@@ -393,7 +393,7 @@ class ArmHandler(LabHandler):
                 des_id = (
                     vm["id"].split("/providers/")[0]
                     + "/providers/Microsoft.Compute/diskEncryptionSets/"
-                    + str(des.get("name", f"des-{host}"))
+                    + str(des.get("des_name", f"des-{host}"))
                 )
                 if disk is not None:
                     disk["properties"]["encryption"] = {
