@@ -142,3 +142,35 @@ def test_api_allowed_ips_without_a_known_ovoc_address_warns_and_guesses_nothing(
     r = res["api_allowed_ips_ovoc"]
     assert r["status"] == "warn" and r["blocking"] is False
     assert "ump_ovoc_ip" in r["fix"] and "169.254.0.1" not in r["expected"]
+
+
+def test_token_migration_dry_run_and_grant_consent_warn_with_what_to_do():
+    status = [
+        {
+            "customer": "a",
+            "method": "Password",
+            "state": "no_invitation",
+            "invitation_id": None,
+            "invitation_email": None,
+        },
+        {
+            "customer": "b",
+            "method": "Password",
+            "state": "no_invitation",
+            "invitation_id": None,
+            "invitation_email": None,
+        },
+        {
+            "customer": "c",
+            "method": "Password",
+            "state": "no_invitation",
+            "invitation_id": None,
+            "invitation_email": None,
+        },
+    ]
+    res = {x["name"]: x for x in c.token_migration_checks(status, {"a": "dry_run", "b": "grant_consent"})}
+    assert res["token_auth_a"]["status"] == "warn" and "dry run" in res["token_auth_a"]["observed"]
+    assert "token_migration_confirm" in res["token_auth_a"]["fix"]
+    assert res["token_auth_b"]["status"] == "warn" and "Grant Consent" in res["token_auth_b"]["fix"]
+    # sent by this run and still without an invitation: a failure, as before
+    assert res["token_auth_c"]["status"] == "fail"
