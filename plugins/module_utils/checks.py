@@ -468,11 +468,11 @@ def check_become(obs, account=None, group="UmpAdmins"):
         )
     who = str(b.get("account"))
     groups = [_lower(g) for g in b.get("groups") or []]
-    if _lower(who.split("\\")[-1]) != _lower(account.split("\\")[-1].split("@")[0]):
+    if _lower(who.rsplit("\\", 1)[-1]) != _lower(account.rsplit("\\", 1)[-1].split("@", 1)[0]):
         return check(
             name, FAIL, "ran as %s" % who, exp, "check ump_service_account and the become settings", True, S_BEFORE
         )
-    if _lower(group) not in [g.split("\\")[-1] for g in groups]:
+    if _lower(group) not in [g.rsplit("\\", 1)[-1] for g in groups]:
         return check(
             name,
             FAIL,
