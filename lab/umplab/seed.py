@@ -78,6 +78,26 @@ COMPONENTS_AFTER = {
     "RabbitMQ": "3.12.13",
 }
 
+# The culture data a host formats dates and times with (.NET DateTimeFormatInfo of each culture): the
+# separators that replace "/" and ":" in a custom format and the AM/PM designators that replace "tt".
+# Kept as data in the host state so a lab flavour can vary them (facts/windows_wyupdate.md).
+CULTURES = {
+    "en-US": {
+        "name": "en-US",
+        "date_separator": "/",
+        "time_separator": ":",
+        "am_designator": "AM",
+        "pm_designator": "PM",
+    },
+    "de-DE": {"name": "de-DE", "date_separator": ".", "time_separator": ":", "am_designator": "", "pm_designator": ""},
+}
+# wyUpdate's -logfile time stamp: Util/Logger.cs, DateTime.Now.ToString("M/d/yyyy HH:mm:ss:fff tt") + ": "
+WYUPDATE_LOG_TIME_FORMAT = "M/d/yyyy HH:mm:ss:fff tt"
+# Hosts of the default lab seeded with the de-DE culture (the others are en-US), so both are exercised.
+DE_DE_HOSTS = ("ump02",)
+# The change text the update server publishes with the target version (wyUpdate's /outputinfo, after line 1).
+UPDATE_CHANGES = "UMP-365 8.0.515\r\n- SysAdminKit and MultiTenant 8.0.515\r\n- Customer tenants upgrade with Sysadmin.CustomerUpgrade"
+
 # Endpoints wyUpdate and its install steps download from (defaults of the firewall role too).
 EGRESS_ENDPOINTS = {
     "update_repository": "https://ump-updates.audiocodes.example/wyupdate/",
@@ -175,6 +195,7 @@ def build_world(state_dir, hosts: int = 2, scale: float = 0.0, customers_per_hos
             "secrets": sec,
             "vendor": {
                 "latest_version": TARGET_VERSION,
+                "changes": UPDATE_CHANGES,
                 "components_after": dict(COMPONENTS_AFTER),
                 "egress_endpoints": dict(EGRESS_ENDPOINTS),
             },
@@ -342,6 +363,9 @@ def _base_windows_state(name: str, fqdn: str, ip: str, sec: dict, now: datetime)
             "domain": "WORKGROUP",
             "drives": {"C": {"size_gb": 127, "free_gb": 61}},
             "boot_time": _iso(now - timedelta(days=12)),
+            # host-local time = UTC + this offset (wyUpdate's -logfile writes local time)
+            "utc_offset_minutes": 60,
+            "culture": dict(CULTURES["en-US"]),
         },
         "accounts": {
             "labadmin": {"password": sec["winrm_admin_password"], "groups": ["Administrators"], "enabled": True},
@@ -353,7 +377,11 @@ def _base_windows_state(name: str, fqdn: str, ip: str, sec: dict, now: datetime)
         },
         "groups": {"Administrators": ["labadmin", "ump-svc"], "UmpAdmins": ["ump-svc"]},
         "services": {},
-        "files": {},
+        # the system folders every Windows host has (a program writing under them finds its folder)
+        "files": {
+            d.lower(): {"type": "directory", "path": d, "mtime": _iso(now)}
+            for d in ("C:\\Windows", "C:\\Windows\\Temp", "C:\\Windows\\System32", "C:\\Users")
+        },
         "open_files": [],
         "processes": [],
         "certificates": [],
@@ -413,6 +441,7 @@ def _add_ump_host(
     ip = f"10.201.80.{10 + idx}"
     vm_id, disk_id = _vm_and_disk(w, name, subscription, rg, zone, now)
     state = _base_windows_state(name, fqdn, ip, sec, now)
+    state["os"]["culture"] = dict(CULTURES["de-DE" if name in DE_DE_HOSTS else "en-US"])
 
     customers = []
     for c in range(n_customers):
@@ -519,7 +548,12 @@ def _add_ump_host(
         "role": "ump",
         "fqdn": fqdn,
         "components": dict(COMPONENTS_BEFORE),
-        "wyupdate": {"installed_version": FROM_VERSION, "running": False},
+        "wyupdate": {
+            "installed_version": FROM_VERSION,
+            "running": False,
+            # the .NET custom format of the -logfile time stamp (public: Util/Logger.cs)
+            "log_time_format": WYUPDATE_LOG_TIME_FORMAT,
+        },
         "customers": [c["short"] for c in customers],
     }
 

@@ -182,6 +182,27 @@ CASES += [
         ("@first_customer", "stuck"),
     ),
     Case(
+        "wyupdate_no_result_line",
+        "wyUpdate runs every step and exits 0 but writes no result line to its -logfile (no silent pass)",
+        (Fault("wyupdate.no_result_line"),),
+        ROLLED_BACK,
+        ("no result line of this run",),
+    ),
+    Case(
+        "customer_upgrade_zero_customers_on_host",
+        "the host's tenants folder shows no customer while SysAdminTenant lists them below the target (no silent pass)",
+        (Fault("winhost.tenants_elsewhere"),),
+        ROLLED_BACK,
+        ("SysAdminTenant lists", "shows evidence of 0 of them"),
+    ),
+    Case(
+        "customer_upgrade_gui_never_exits",
+        "the Customer Upgrade program is a GUI: it writes nothing and never exits; the progress timeout stops it",
+        (Fault("customer_upgrade.gui"),),
+        ROLLED_BACK,
+        ("made no progress for 12s", "taskkill.exe /F /T /IM Sysadmin.CustomerUpgrade.exe", "GUI"),
+    ),
+    Case(
         "replication_queue_never_empties",
         "the replication queue keeps an executing Sync command",
         (Fault("ump_api.replication_backlog", {"executing": 1, "queued": 3, "reads": 100000}),),
