@@ -432,7 +432,8 @@ class RunReport:
                         entry["name"],
                         c.get("status"),
                     )
-                for extra in ("severity", "blocking", "details"):
+                # baseline/policy/items/new_items: post_verify's comparison with preflight (docs/checks.md)
+                for extra in ("severity", "blocking", "details", "baseline", "policy", "items", "new_items"):
                     if extra in c:
                         entry[extra] = _jsonable(c[extra])
                 same = ("name", "status", "observed", "expected", "fix")

@@ -25,6 +25,11 @@ FAST_WAITS = {
     "wyupdate_steps_wait_cap": 5,
     "customer_upgrade_wait_cap": 5,
     "upgrade_wyupdate_busy_delay": 1,
+    # the settle window after the start: OVOC reconnecting later is read again every 1-2 s for up to 30 s
+    "post_verify_settle_timeout": 30,
+    "post_verify_settle_delay": 1,
+    "post_verify_settle_backoff": 1.5,
+    "post_verify_settle_max_delay": 2,
 }
 
 

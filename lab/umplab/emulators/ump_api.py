@@ -353,6 +353,16 @@ class UmpApiHandler(LabHandler):
         }
 
     def portal_versions(self, req: Request):
+        # fault ump_api.customer_state customer=C state=S [version=V]: once the Multitenant version is V (after an
+        # upgrade, with version=<target>), customer C's deployment ends in state S (written to SysAdminTenant)
+        broken = self.world.take_fault(
+            "ump_api.customer_state", host=self.host, version=self._setting("SysAdminKitVersion") or ""
+        )
+        if broken is not None:
+            self._exec(
+                "UPDATE Customer SET State = ? WHERE CustomerShortName = ?",
+                (str(broken.get("state", "Failed")), str(broken.get("customer", ""))),
+            )
         rows = self._rows("SELECT * FROM Customer ORDER BY CustomerShortName")
         return {
             "SysAdminKitVersion": self._setting("SysAdminKitVersion"),
