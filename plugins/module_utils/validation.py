@@ -150,6 +150,8 @@ KIND_BY_OPTION = {
     "customer_database_prefix": "db",
     "customer_table": "db",
     "customer_column": "db",
+    "customer_name_column": "db",
+    "customer_version_column": "db",
     "databases": "db",
     "expected_collation": "collation",
     "folder": "win_path",
