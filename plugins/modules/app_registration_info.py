@@ -24,6 +24,8 @@ description:
   - Reads only; a failed check does not fail the task, the calling role decides.
 extends_documentation_fragment:
   - ump365.upgrade.graph
+  - ump365.upgrade.attributes
+  - ump365.upgrade.attributes.group_graph
 options:
   app_id:
     description:

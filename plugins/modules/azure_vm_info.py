@@ -28,6 +28,8 @@ options:
     required: true
 extends_documentation_fragment:
   - ump365.upgrade.azure
+  - ump365.upgrade.attributes
+  - ump365.upgrade.attributes.group_azure
 attributes:
   check_mode:
     support: full

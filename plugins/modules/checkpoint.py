@@ -52,6 +52,8 @@ options:
     type: str
     choices: [present, query, absent]
     default: present
+extends_documentation_fragment:
+  - ump365.upgrade.attributes
 attributes:
   check_mode:
     support: full

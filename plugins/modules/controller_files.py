@@ -48,6 +48,8 @@ options:
     description: Permissions of O(path) when it is created.
     type: raw
     default: "0750"
+extends_documentation_fragment:
+  - ump365.upgrade.attributes
 attributes:
   check_mode:
     support: full

@@ -45,6 +45,8 @@ options:
 extends_documentation_fragment:
   - ump365.upgrade.ovoc
   - ump365.upgrade.rest
+  - ump365.upgrade.attributes
+  - ump365.upgrade.attributes.group_ovoc
 attributes:
   check_mode:
     support: full

@@ -47,6 +47,8 @@ options:
 extends_documentation_fragment:
   - ump365.upgrade.sbc
   - ump365.upgrade.rest
+  - ump365.upgrade.attributes
+  - ump365.upgrade.attributes.group_sbc
 attributes:
   check_mode:
     support: full

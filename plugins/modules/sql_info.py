@@ -20,6 +20,8 @@ description:
   - Read-only; runs on the controller (C(delegate_to=localhost)) and talks TDS to the SQL Server.
 extends_documentation_fragment:
   - ump365.upgrade.sql
+  - ump365.upgrade.attributes
+  - ump365.upgrade.attributes.group_sql
 options:
   expected_collation:
     description: The server collation the UMP upgrade requires.

@@ -84,6 +84,8 @@ options:
     description: Remove the async job file on the host once the job finished.
     type: bool
     default: true
+extends_documentation_fragment:
+  - ump365.upgrade.attributes
 attributes:
   check_mode:
     support: full

@@ -53,6 +53,8 @@ options:
     type: str
     choices: [each, batch]
     default: each
+extends_documentation_fragment:
+  - ump365.upgrade.attributes
 attributes:
   check_mode:
     support: full
