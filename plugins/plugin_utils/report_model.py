@@ -14,6 +14,7 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 import datetime
+import os
 import time
 
 from ansible.release import __version__ as ansible_version
@@ -22,25 +23,31 @@ from ansible_collections.ump365.upgrade.plugins.plugin_utils.report_secrets impo
 
 SCHEMA_VERSION = 1
 
-# The upgrade's phases in runbook order (docs/report.md). Others (firewall, token_migration, other) may appear.
-PHASES = (
-    "preflight",
-    "snapshot",
-    "sql_backup",
-    "services_stop",
-    "wyupdate",
-    "customer_upgrade",
-    "services_start",
-    "post_verify",
-    "rollback",
-)
-# Role name -> phase, for roles whose name is not the phase's. `services` serves two phases: tag it.
-ROLE_PHASES = {
-    "wyupdate_steps": "wyupdate",
-    "swap_os_disk": "rollback",
-}
-# Phases that change the UMP server; a host that failed before any of them ran was stopped before change.
-CHANGING_PHASES = ("services_stop", "wyupdate", "customer_upgrade", "services_start", "services", "rollback")
+# The upgrade's phases in runbook order: read from the one phase model the engine runs,
+# roles/upgrade/vars/main.yml (docs/report.md), plus "rollback". Others (firewall, token_migration, other)
+# may appear.
+PHASE_MODEL = os.path.join(os.path.dirname(__file__), "..", "..", "roles", "upgrade", "vars", "main.yml")
+
+
+def _load_phase_model(path=PHASE_MODEL):
+    import yaml
+
+    with open(path) as f:
+        data = yaml.safe_load(f)
+    phases = data["upgrade_phases"]
+    return (
+        tuple(p["name"] for p in phases) + ("rollback",),
+        # role name -> phase, for roles whose name is not the phase's (a role serving two phases is tagged)
+        dict(
+            {p["role"].rsplit(".", 1)[-1]: p["name"] for p in phases if p["role"].rsplit(".", 1)[-1] != p["name"]},
+            swap_os_disk="rollback",
+        ),
+        # phases that change the UMP server; a host that failed before any of them ran was stopped before change
+        tuple(p["name"] for p in phases if p.get("changes_host")) + ("services", "rollback"),
+    )
+
+
+PHASES, ROLE_PHASES, CHANGING_PHASES = _load_phase_model()
 FINAL_STATES = ("upgraded", "rolled_back", "stopped_before_change", "failed", "unchanged", "not_started")
 CHECK_STATUSES = ("pass", "warn", "fail", "skip")
 ROLLBACK_OK = ("ok", "success", "succeeded", "done", "rolled_back", "restored")

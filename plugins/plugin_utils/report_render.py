@@ -21,7 +21,8 @@ from jinja2 import Environment, FileSystemLoader, select_autoescape
 from ansible_collections.ump365.upgrade.plugins.plugin_utils.report_model import duration
 
 TEMPLATES = os.path.join(os.path.dirname(os.path.abspath(__file__)), "templates")
-ROLLBACK_COLUMNS = ["reason", "snapshot", "result"]
+# the rollback section (roles/upgrade recover.yml, docs/report.md): these first, any other key after
+ROLLBACK_COLUMNS = ["result", "recovery", "recovery_why", "snapshot", "restored_disk", "previous_disk", "reason"]
 
 STATUS_COLOURS = {
     "ok": "#2e7d32",

@@ -38,6 +38,9 @@ class Case:
     sql: str = "any"  # any | local | backend
     host_state: tuple[tuple[tuple[str, ...], object], ...] = ()
     stdout_names: tuple[str, ...] = ()  # texts the playbook's output must show (a task only this host runs)
+    # rolled back: which recovery ran (services: services started, no disk swap; full: OS disk swapped);
+    # "" = not asserted
+    recovery: str = ""
 
 
 def _step(step: str) -> Fault:
@@ -59,14 +62,26 @@ _STEP_CASES = {
     "Refresh_EMSCClientAgent_ignoreList": "local",
 }
 
+# wyUpdate's steps before its first change (roles/upgrade/vars/main.yml upgrade_wyupdate_steps_without_change)
+_NO_CHANGE_STEPS = {
+    "ClearWyupdateLog",
+    "CheckDuplicates",
+    "CheckSQLConn",
+    "UmpAdmins",
+    "ClearUpgradefolderSQLscripts",
+    "CheckServices",
+}
+
 CASES: list[Case] = [
     Case(
         f"wyupdate_{step}_fails",
-        f"wyUpdate step {step} fails",
+        f"wyUpdate step {step} fails"
+        + (" (a check: nothing changed, services restored, no disk swap)" if step in _NO_CHANGE_STEPS else ""),
         (_step(step),),
         ROLLED_BACK,
         (step,),
         sql=sql,
+        recovery="services" if step in _NO_CHANGE_STEPS else "full",
     )
     for step, sql in _STEP_CASES.items()
 ]
@@ -79,6 +94,7 @@ CASES += [
         ROLLED_BACK,
         ("SetServices", "TooManyRequests"),
         sql="local",
+        recovery="full",
     ),
     Case(
         "arm_409_during_restore",
@@ -87,6 +103,7 @@ CASES += [
         ROLLED_BACK,
         ("AddAuthPool", "OperationNotAllowed"),
         sql="backend",
+        recovery="full",
     ),
     Case(
         "arm_500_during_restore",
@@ -95,6 +112,7 @@ CASES += [
         ROLLED_BACK,
         ("RunCheckAzureTenantId_220", "InternalServerError"),
         sql="local",
+        recovery="full",
     ),
     Case(
         "arm_429_during_snapshot",
@@ -126,10 +144,11 @@ CASES += [
     ),
     Case(
         "service_will_not_stop",
-        "SysAdmin.TenantSvc cannot be stopped",
+        "SysAdmin.TenantSvc cannot be stopped: services restored, no disk swap",
         (Fault("winhost.service_wont_stop", {"service": "SysAdmin.TenantSvc"}),),
         ROLLED_BACK,
-        ("SysAdmin.TenantSvc", "cannot be stopped"),
+        ("SysAdmin.TenantSvc", "cannot be stopped", "no disk swap"),
+        recovery="services",
     ),
     Case(
         "service_restarts_itself",
@@ -167,6 +186,7 @@ CASES += [
         (Fault("customer_upgrade.stuck", {"customer": "@first_customer"}),),
         ROLLED_BACK,
         ("@first_customer", "stuck"),
+        recovery="full",
     ),
     Case(
         "replication_queue_never_empties",
@@ -207,6 +227,7 @@ CASES += [
         ROLLED_BACK,
         ("CheckSQLConn", "@sql_host"),
         sql="backend",
+        recovery="services",
     ),
     Case(
         "ovoc_disconnected_after_upgrade",
@@ -214,6 +235,7 @@ CASES += [
         (Fault("ovoc.disconnected", {"version": "@target"}),),
         ROLLED_BACK,
         ("ovoc_device_active",),
+        recovery="full",
     ),
 ]
 
