@@ -287,6 +287,7 @@ class CallbackModule(CallbackBase):
             ignore_errors=ignore_errors,
             # the arguments the worker ran the task with (already templated, public in ansible-core 2.19)
             task_fields=getattr(result, "task_fields", None),
+            action=getattr(task, "resolved_action", None),
         )
 
     def v2_runner_on_ok(self, result):

@@ -147,7 +147,9 @@ class RunReport:
         span = self._span(host, phase, now, create=True)
         span["end"] = max(span["end"], now)
 
-    def task_result(self, host, phase, task, status, result, now=None, ignore_errors=False, task_fields=None):
+    def task_result(
+        self, host, phase, task, status, result, now=None, ignore_errors=False, task_fields=None, action=None
+    ):
         """``status``: ok, changed, failed, skipped, unreachable. ``result``: the task's result dict.
         ``task_fields``: the task's attributes as the worker ran it (its resolved ``args``), for secrets."""
         now = time.time() if now is None else now
@@ -164,7 +166,7 @@ class RunReport:
         if status == "changed":
             span["ok"] += 1
         result = result if isinstance(result, dict) else {}
-        self.scrubber.learn_task(task_fields, result)
+        self.scrubber.learn_task(task_fields, result, action)
         for part in self._parts(result):
             self._harvest(host, phase, task, part)
         if status in ("failed", "unreachable"):

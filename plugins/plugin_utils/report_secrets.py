@@ -7,12 +7,12 @@ The scrubber never templates a variable and never decrypts a vault value itself.
 mask only from what the tasks already resolved:
 
 * the arguments a task ran with (``TaskResult.task_fields['args']``, templated by the worker before the
-  module ran) under an option name in :data:`SECRET_OPTIONS` (every ``no_log`` option of this collection's
-  modules) or matching the secret name pattern (``password`` of ``ansible.windows.win_service``, ...);
-* the ``invocation.module_args`` a result reports under such names (modules mask them already; an action
-  plugin that does not is caught here);
+  module ran): for this collection's modules the options in :data:`SECRET_OPTIONS` (exactly its ``no_log``
+  options: ``alarms_key`` is the name of a JSON key, not a secret), for any other task the names matching
+  the secret name pattern (``password`` of ``ansible.windows.win_service``, a ``set_fact`` of
+  ``ump_sql_password``, ...);
 * result keys and facts with a secret name (``set_fact: ump_sql_password=...``, a module that returns
-  ``access_token``).
+  ``access_token``); not ``invocation`` (a module masks its no_log options there itself).
 
 Results of ``no_log`` tasks are censored by Ansible before a callback sees them.
 """
@@ -23,6 +23,7 @@ __metaclass__ = type
 
 import re
 
+COLLECTION = "ump365.upgrade"
 MASK = "********"
 # what AnsibleModule puts in invocation.module_args in place of a no_log value
 NO_LOG_PLACEHOLDER = "VALUE_SPECIFIED_IN_NO_LOG_PARAMETER"
@@ -78,31 +79,40 @@ class SecretScrubber:
             if len(text) >= self.min_length and text not in (MASK, NO_LOG_PLACEHOLDER):
                 self.values.add(text)
 
-    def learn(self, data, depth=0):
-        """Remember the values of secret-named keys at any depth of ``data`` (already resolved values)."""
+    def learn(self, data, depth=0, is_secret=None, skip=()):
+        """Remember the values of secret-named keys at any depth of ``data`` (already resolved values).
+        ``is_secret``: the test of a key's name (default :meth:`key_is_secret`); ``skip``: keys not looked into."""
+        is_secret = is_secret or self.key_is_secret
         if depth > 8:
             return
         if isinstance(data, list):
             for item in data:
-                self.learn(item, depth + 1)
+                self.learn(item, depth + 1, is_secret, skip)
             return
         if not isinstance(data, dict):
             return
         if dict2items_pair(data):
             data = {data["key"]: data["value"]}
         for key, value in data.items():
-            if self.key_is_secret(key):
+            if key in skip:
+                continue
+            if is_secret(key):
                 self.add(value)
             elif isinstance(value, (dict, list)):
-                self.learn(value, depth + 1)
+                self.learn(value, depth + 1, is_secret, skip)
 
-    def learn_task(self, task_fields, result):
-        """What one finished task tells: the arguments it ran with, its invocation, its secret-named keys."""
+    def learn_task(self, task_fields, result, action=None):
+        """What one finished task tells: the arguments it ran with and its secret-named result keys.
+        ``action``: the task's resolved action (``Task.resolved_action``); a module of this collection
+        declares its secret options exactly (:data:`SECRET_OPTIONS`)."""
         args = (task_fields or {}).get("args")
         if isinstance(args, dict):
-            self.learn(args)
+            if str(action or "").startswith(COLLECTION + "."):
+                self.learn(args, is_secret=SECRET_OPTIONS.__contains__)
+            else:
+                self.learn(args)
         if isinstance(result, dict):
-            self.learn(result)
+            self.learn(result, skip=("invocation",))
 
     def text(self, value):
         for secret in sorted(self.values, key=len, reverse=True):

@@ -724,3 +724,18 @@ def test_hosts_of_batches_that_never_started_are_listed_as_not_started(tmp_path,
     assert "earlier batch failed" in data["hosts"]["ump03"]["final_state_reason"]
     assert data["hosts"]["ump02"]["phases"] == [] and data["result"] == "failed"
     assert "not_started" in Path(cb.paths["html"]).read_text()
+
+
+def test_a_collection_modules_args_count_as_secret_only_for_its_no_log_options():
+    """``alarms_key`` of ovoc_alarm_info names a JSON key: matching the name pattern does not make it secret
+    for the collection's own modules (their no_log options are known exactly); invocation is not read."""
+    s = rp.SecretScrubber()
+    args = {"ovoc_password": "Ovoc-pw-123456", "alarms_key": "alarms", "ovoc_username": "ovoc-api"}
+    result = {"invocation": {"module_args": {"alarms_key": "alarms", "api_token_key": "tokens"}}, "alarms": []}
+    s.learn_task({"args": args}, result, "ump365.upgrade.ovoc_alarm_info")
+    assert s.values == {"Ovoc-pw-123456"}
+    # another collection's module: the name pattern decides (win_service's password)
+    s.learn_task(
+        {"args": {"name": "svc", "password": "Svc-pw-654321", "api_key": "k-123456"}}, {}, "ansible.windows.win_service"
+    )
+    assert s.values == {"Ovoc-pw-123456", "Svc-pw-654321", "k-123456"}
