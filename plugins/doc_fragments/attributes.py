@@ -31,6 +31,18 @@ attributes:
     support: none
 """
 
+    # For a module that only reads; list it before ump365.upgrade.attributes (the first fragment wins).
+    INFO_MODULE = r"""
+options: {}
+attributes:
+  check_mode:
+    description: Reads only, so it runs the same in check mode.
+    support: full
+  diff_mode:
+    description: Changes nothing, so there is no diff.
+    support: none
+"""
+
     GROUP_AZURE = r"""
 options: {}
 attributes:
