@@ -117,19 +117,22 @@ import time
 
 from ansible.plugins.callback import CallbackBase
 
-from ansible_collections.ump365.upgrade.plugins.plugin_utils.report_model import (  # noqa: F401 - re-exported
+from ansible_collections.ump365.upgrade.plugins.plugin_utils.report_model import (
     PHASES,
     RunReport,
     duration,
     phase_of,
 )
 from ansible_collections.ump365.upgrade.plugins.plugin_utils.report_render import write_report
-from ansible_collections.ump365.upgrade.plugins.plugin_utils.report_secrets import (  # noqa: F401 - re-exported
+from ansible_collections.ump365.upgrade.plugins.plugin_utils.report_secrets import (
     DEFAULT_MIN_LENGTH,
     DEFAULT_PATTERN,
     MASK,
     SecretScrubber,
 )
+
+# what tests and other plugins import from here
+__all__ = ["DEFAULTS", "MASK", "PHASES", "CallbackModule", "RunReport", "SecretScrubber", "task_phase"]
 
 DEFAULTS = {
     "dir": "./reports",
@@ -287,7 +290,8 @@ class CallbackModule(CallbackBase):
             ignore_errors=ignore_errors,
             # the arguments the worker ran the task with (already templated, public in ansible-core 2.19)
             task_fields=getattr(result, "task_fields", None),
-            action=getattr(task, "resolved_action", None),
+            # the action as the worker ran it (roles write FQCNs); no plugin resolution here
+            action=(getattr(result, "task_fields", None) or {}).get("action"),
         )
 
     def v2_runner_on_ok(self, result):

@@ -64,7 +64,7 @@ class FakeTask:
     def get_path(self):
         if not self.role:
             return "/srv/project/playbooks/upgrade.yml:12"
-        ns, _, name = self.role.rpartition(".")
+        ns, _sep, name = self.role.rpartition(".")
         base = "/c/ansible_collections/%s/roles" % ns.replace(".", "/") if ns else "/srv/project/roles"
         return "%s/%s/tasks/main.yml:7" % (base, name)
 
