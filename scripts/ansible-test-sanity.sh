@@ -16,7 +16,7 @@ git ls-files -z --cached --others --exclude-standard \
   | while IFS= read -r -d '' f; do [ -e "$f" ] && printf '%s\0' "$f"; done \
   | xargs -0 cp --parents -t "$dest"
 site=$("$py" -c 'import ansible_collections, os; print(os.path.dirname(ansible_collections.__path__[0]))')
-for dep in ansible/windows community/windows; do
+for dep in ansible/windows community/windows awx/awx; do
   mkdir -p "$work/ansible_collections/${dep%/*}"
   ln -s "$site/ansible_collections/$dep" "$work/ansible_collections/$dep"
 done

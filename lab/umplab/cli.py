@@ -133,6 +133,8 @@ def cmd_up(args: argparse.Namespace) -> int:
         "--base-port",
         str(args.base_port),
     ]
+    if getattr(args, "shared_sql", False):
+        cmd.append("--shared-sql")
     env = dict(os.environ)
     env["PYTHONPATH"] = str(Path(__file__).resolve().parent.parent) + os.pathsep + env.get("PYTHONPATH", "")
     proc = subprocess.Popen(cmd, stdout=log, stderr=log, stdin=subprocess.DEVNULL, start_new_session=True, env=env)
@@ -236,7 +238,7 @@ def cmd_fault(args: argparse.Namespace) -> int:
 def cmd_serve(args: argparse.Namespace) -> int:
     from .runtime import serve
 
-    serve(Path(args.state_dir), args.hosts, args.scale, args.base_port)
+    serve(Path(args.state_dir), args.hosts, args.scale, args.base_port, shared_sql=args.shared_sql)
     return 0
 
 
@@ -254,6 +256,11 @@ def build_parser() -> argparse.ArgumentParser:
         "--scale", type=float, default=0.0, help="lab duration = real duration x scale (default 0: as fast as possible)"
     )
     up.add_argument("--base-port", type=int, default=0, help="bind consecutive ports from here (default: any free)")
+    up.add_argument(
+        "--shared-sql",
+        action="store_true",
+        help="the even-numbered UMP servers' backend databases share one SQL Server machine (a named instance each)",
+    )
     up.set_defaults(fn=cmd_up)
     for name, fn, hlp in [
         ("down", cmd_down, "stop the lab"),
@@ -277,6 +284,7 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--hosts", type=int, default=2)
     serve.add_argument("--scale", type=float, default=0.0)
     serve.add_argument("--base-port", type=int, default=0)
+    serve.add_argument("--shared-sql", action="store_true")
     serve.set_defaults(fn=cmd_serve)
     return p
 

@@ -113,11 +113,11 @@ def reset_world(state_dir: Path, world: World) -> None:
         world.data.update(data)
 
 
-def serve(state_dir: Path, hosts: int, scale: float, base_port: int = 0) -> None:
+def serve(state_dir: Path, hosts: int, scale: float, base_port: int = 0, shared_sql: bool = False) -> None:
     """Run the lab in this process until SIGTERM/SIGINT."""
     state_dir = state_dir.resolve()
     shutil.rmtree(state_dir / "disks", ignore_errors=True)
-    world = build_world(state_dir, hosts=hosts, scale=scale)
+    world = build_world(state_dir, hosts=hosts, scale=scale, shared_sql=shared_sql)
     names = [h["fqdn"] for h in world.hosts.values()] + [f"{s}.ump.lab.test" for s in world.data["sbcs"]]
     tls = LabTLS(state_dir, names)
     lab = Lab(state_dir, world, tls, base_port)

@@ -78,6 +78,26 @@ COMPONENTS_AFTER = {
     "RabbitMQ": "3.12.13",
 }
 
+# The culture data a host formats dates and times with (.NET DateTimeFormatInfo of each culture): the
+# separators that replace "/" and ":" in a custom format and the AM/PM designators that replace "tt".
+# Kept as data in the host state so a lab flavour can vary them (facts/windows_wyupdate.md).
+CULTURES = {
+    "en-US": {
+        "name": "en-US",
+        "date_separator": "/",
+        "time_separator": ":",
+        "am_designator": "AM",
+        "pm_designator": "PM",
+    },
+    "de-DE": {"name": "de-DE", "date_separator": ".", "time_separator": ":", "am_designator": "", "pm_designator": ""},
+}
+# wyUpdate's -logfile time stamp: Util/Logger.cs, DateTime.Now.ToString("M/d/yyyy HH:mm:ss:fff tt") + ": "
+WYUPDATE_LOG_TIME_FORMAT = "M/d/yyyy HH:mm:ss:fff tt"
+# Hosts of the default lab seeded with the de-DE culture (the others are en-US), so both are exercised.
+DE_DE_HOSTS = ("ump02",)
+# The change text the update server publishes with the target version (wyUpdate's /outputinfo, after line 1).
+UPDATE_CHANGES = "UMP-365 8.0.515\r\n- SysAdminKit and MultiTenant 8.0.515\r\n- Customer tenants upgrade with Sysadmin.CustomerUpgrade"
+
 # Endpoints wyUpdate and its install steps download from (defaults of the firewall role too).
 EGRESS_ENDPOINTS = {
     "update_repository": "https://ump-updates.audiocodes.example/wyupdate/",
@@ -155,7 +175,13 @@ def make_secrets() -> dict[str, str]:
     }
 
 
-def build_world(state_dir, hosts: int = 2, scale: float = 0.0, customers_per_host: int = 4) -> World:
+def build_world(
+    state_dir, hosts: int = 2, scale: float = 0.0, customers_per_host: int = 4, shared_sql: bool = False
+) -> World:
+    """The seeded estate. ``shared_sql``: the backend databases of every even-numbered UMP server live on one
+    SQL Server machine, ``sql01``, each server in its own named instance (``SQL01\\UMP02``, ...; the guide's
+    fixed database name SysAdminTenant rules out two UMP servers in one instance, docs/assumptions.md), so
+    the instances share the machine's disk, services and backup folder C:\\acs\\dbbackup."""
     if hosts < 1 or hosts > 64:
         raise ValueError(f"--hosts must be between 1 and 64, got {hosts}")
     w = World(state_dir)
@@ -175,6 +201,7 @@ def build_world(state_dir, hosts: int = 2, scale: float = 0.0, customers_per_hos
             "secrets": sec,
             "vendor": {
                 "latest_version": TARGET_VERSION,
+                "changes": UPDATE_CHANGES,
                 "components_after": dict(COMPONENTS_AFTER),
                 "egress_endpoints": dict(EGRESS_ENDPOINTS),
             },
@@ -225,7 +252,8 @@ def build_world(state_dir, hosts: int = 2, scale: float = 0.0, customers_per_hos
     for i in range(1, hosts + 1):
         name = f"ump{i:02d}"
         backend = i % 2 == 0
-        _add_ump_host(w, name, i, subscription, backend, customers_per_host, now)
+        _add_ump_host(w, name, i, subscription, backend, customers_per_host, now, shared_sql=shared_sql)
+    w.config["shared_sql"] = bool(shared_sql)
     return w
 
 
@@ -342,6 +370,9 @@ def _base_windows_state(name: str, fqdn: str, ip: str, sec: dict, now: datetime)
             "domain": "WORKGROUP",
             "drives": {"C": {"size_gb": 127, "free_gb": 61}},
             "boot_time": _iso(now - timedelta(days=12)),
+            # host-local time = UTC + this offset (wyUpdate's -logfile writes local time)
+            "utc_offset_minutes": 60,
+            "culture": dict(CULTURES["en-US"]),
         },
         "accounts": {
             "labadmin": {"password": sec["winrm_admin_password"], "groups": ["Administrators"], "enabled": True},
@@ -353,7 +384,11 @@ def _base_windows_state(name: str, fqdn: str, ip: str, sec: dict, now: datetime)
         },
         "groups": {"Administrators": ["labadmin", "ump-svc"], "UmpAdmins": ["ump-svc"]},
         "services": {},
-        "files": {},
+        # the system folders every Windows host has (a program writing under them finds its folder)
+        "files": {
+            d.lower(): {"type": "directory", "path": d, "mtime": _iso(now)}
+            for d in ("C:\\Windows", "C:\\Windows\\Temp", "C:\\Windows\\System32", "C:\\Users")
+        },
         "open_files": [],
         "processes": [],
         "certificates": [],
@@ -404,7 +439,14 @@ def _file(content: str = "", size: int | None = None, now: datetime | None = Non
 
 
 def _add_ump_host(
-    w: World, name: str, idx: int, subscription: str, backend: bool, n_customers: int, now: datetime
+    w: World,
+    name: str,
+    idx: int,
+    subscription: str,
+    backend: bool,
+    n_customers: int,
+    now: datetime,
+    shared_sql: bool = False,
 ) -> None:
     sec = w.data["secrets"]
     rg = f"rg-{name}"
@@ -413,6 +455,7 @@ def _add_ump_host(
     ip = f"10.201.80.{10 + idx}"
     vm_id, disk_id = _vm_and_disk(w, name, subscription, rg, zone, now)
     state = _base_windows_state(name, fqdn, ip, sec, now)
+    state["os"]["culture"] = dict(CULTURES["de-DE" if name in DE_DE_HOSTS else "en-US"])
 
     customers = []
     for c in range(n_customers):
@@ -519,7 +562,12 @@ def _add_ump_host(
         "role": "ump",
         "fqdn": fqdn,
         "components": dict(COMPONENTS_BEFORE),
-        "wyupdate": {"installed_version": FROM_VERSION, "running": False},
+        "wyupdate": {
+            "installed_version": FROM_VERSION,
+            "running": False,
+            # the .NET custom format of the -logfile time stamp (public: Util/Logger.cs)
+            "log_time_format": WYUPDATE_LOG_TIME_FORMAT,
+        },
         "customers": [c["short"] for c in customers],
     }
 
@@ -544,7 +592,10 @@ def _add_ump_host(
     }
     w.hosts[name] = host_entry
 
-    if backend:
+    if backend and shared_sql:
+        sql_host = _add_sql_instance(w, name, subscription, sec, now)
+        host_entry["sql_host"] = sql_host
+    elif backend:
         sql_host = f"{name}-sql"
         svm_id, sdisk_id = _vm_and_disk(w, sql_host, subscription, rg, zone, now)
         sstate = _base_windows_state(sql_host, f"{sql_host}.ump.lab.test", f"10.201.81.{10 + idx}", sec, now)
@@ -577,8 +628,7 @@ def _add_ump_host(
     else:
         state["files"]["c:\\acs\\dbbackup"] = {"type": "directory", "path": "C:\\acs\\dbbackup", "mtime": _iso(now)}
 
-    sql_state = w.host_state(sql_host)
-    sql_state["sql"] = {
+    sql_config = {
         "collation": "SQL_Latin1_General_CP1_CI_AS",
         "version": "15.0.4375.4",
         "product": "Microsoft SQL Server 2019 (RTM-CU27) (KB5040948) - 15.0.4375.4 (X64)",
@@ -588,12 +638,70 @@ def _add_ump_host(
         "backup_dir": "C:\\acs\\dbbackup",
         "free_mb": 61000,
     }
+    inst = w.hosts[sql_host].get("sql_instance")
+    if inst:
+        w.host_state(sql_host).setdefault("sql_instances", {})[inst] = sql_config
+    else:
+        w.host_state(sql_host)["sql"] = sql_config
     _seed_sql(w, name, sql_host, customers, fqdn, now)
     _seed_sbc_ovoc(w, name, ip, customers, now)
 
 
+SHARED_SQL_MACHINE = "sql01"
+
+
+def _add_sql_instance(w: World, ump: str, subscription: str, sec: dict, now: datetime) -> str:
+    """A named instance for ``ump`` on the shared SQL Server machine (created with the first instance)."""
+    machine = SHARED_SQL_MACHINE
+    rg = "rg-sql"
+    ip = "10.201.81.200"
+    if machine not in w.hosts:
+        vm_id, disk_id = _vm_and_disk(w, machine, subscription, rg, "1", now)
+        state = _base_windows_state(machine, f"{machine}.ump.lab.test", ip, sec, now)
+        for d in ["C:\\acs", "C:\\acs\\dbbackup"]:
+            state["files"][d.lower()] = {"type": "directory", "path": d, "mtime": _iso(now)}
+        state["ump"] = {"role": "sql_backend", "serves": []}
+        state["sql_instances"] = {}
+        w.disk_contents[arm_key(disk_id)] = state
+        w.hosts[machine] = {
+            "name": machine,
+            "fqdn": f"{machine}.ump.lab.test",
+            "ip": ip,
+            "role": "sql_backend",
+            "vm_id": vm_id,
+            "resource_group": rg,
+            "subscription_id": subscription,
+            "location": LOCATION,
+            "service_account": "ump-svc",
+            "admin_user": "labadmin",
+            "serves": [],
+        }
+    m = w.hosts[machine]
+    inst = ump.upper()
+    mstate = w.host_state(machine)
+    mstate["services"][f"MSSQL${inst}"] = _service(
+        f"SQL Server ({inst})",
+        recovery="restart",
+        path=f"C:\\Program Files\\Microsoft SQL Server\\MSSQL15.{inst}\\MSSQL\\Binn\\sqlservr.exe -s{inst}",
+        user=f"NT Service\\MSSQL${inst}",
+    )
+    mstate["ump"]["serves"].append(ump)
+    m["serves"].append(ump)
+    name = f"{machine}-{ump}"
+    w.hosts[name] = dict(
+        m,
+        name=name,
+        role="sql_instance",
+        machine=machine,
+        sql_instance=inst,
+        sql_host=name,
+        serves=ump,
+    )
+    return name
+
+
 def _seed_sql(w: World, ump: str, sql_host: str, customers: list[dict], fqdn: str, now: datetime) -> None:
-    sql_state = w.host_state(sql_host)
+    sql_state = {"sql": w.sql_state(sql_host)}
     sql_state["sql"]["databases"].append("SysAdminTenant")
     path = w.sql_path(sql_host, "SysAdminTenant")
     conn = sqlite3.connect(path)

@@ -26,6 +26,8 @@ import json
 import re
 from datetime import datetime, timedelta, timezone
 
+from ansible_collections.ump365.upgrade.plugins.module_utils import wyupdate as wy
+
 PASS, WARN, FAIL, SKIP = "pass", "warn", "fail", "skip"
 STATUSES = (PASS, WARN, FAIL, SKIP)
 
@@ -200,22 +202,33 @@ def summary_message(host, failed):
 
 
 # --------------------------------------------------------------------------- preflight
-def check_wyupdate(obs, target):
+def check_wyupdate(obs, target, patterns=None):
+    """wyUpdate's /justcheck answer, read as wyUpdate's source writes it (module_utils/wyupdate.py)."""
     name, exp = "wyupdate_update_available", "wyUpdate offers an update to %s" % target
     w = obs.get("wyupdate")
     if w is None:
         return not_gathered(name, exp, "wyUpdate check not run", True, S_BEFORE)
     rc = w.get("rc")
-    info = parse_keyvalue(w.get("info"))
-    latest = info.get("version")
-    available = _lower(info.get("update_available")) in ("true", "1", "yes")
+    ans = wy.parse_check_output(w.get("info"), rc, patterns)
+    latest = ans.get("version")
     installed = w.get("installed_version")
     fix = (
         "run C:\\acs\\wyupdate.exe /quickcheck /justcheck on the host and check its update server "
         "(C:\\acs\\client.wyc) offers %s; wyUpdate exit codes: 0 up to date, 1 error, 2 update available" % target
     )
-    if rc == 2 and available:
-        if latest and not version_matches(latest, target):
+    if rc == 2:
+        if not ans["valid"]:
+            return check(
+                name,
+                FAIL,
+                "update available (exit 2) but its answer could not be read: %s" % (ans.get("error") or "empty")[:200],
+                exp,
+                "check preflight_wyupdate_outputinfo and preflight_wyupdate_patterns.check_version against the "
+                "answer file on the host (line 1 is the new version)",
+                True,
+                S_BEFORE,
+            )
+        if not version_matches(latest, target):
             return check(
                 name,
                 FAIL,
@@ -225,15 +238,17 @@ def check_wyupdate(obs, target):
                 True,
                 S_BEFORE,
             )
-        return check(name, PASS, "update to %s available (exit 2)" % (latest or "?"), exp, None, True, S_BEFORE)
+        return check(name, PASS, "update to %s available (exit 2)" % latest, exp, None, True, S_BEFORE)
     if rc == 0:
         if installed and version_matches(installed, target):
             return check(name, PASS, "already at %s (exit 0)" % installed, exp, None, True, S_BEFORE)
         return check(name, FAIL, "no update available (exit 0)", exp, fix, True, S_BEFORE)
+    err = " - ".join(x for x in (ans.get("error"), ans.get("details")) if x) if rc == 1 else ""
+    err = err or (w.get("stderr") or "").strip()
     return check(
         name,
         FAIL,
-        "wyUpdate check failed (exit %s)%s" % (rc, (": " + w.get("stderr").strip()[:200]) if w.get("stderr") else ""),
+        "wyUpdate check failed (exit %s)%s" % (rc, (": " + err[:200]) if err else ""),
         exp,
         fix,
         True,
@@ -246,6 +261,17 @@ def check_egress(obs):
     probes = obs.get("egress")
     if probes is None:
         return not_gathered(name, exp, "egress probes not run", True, S_FIREWALL)
+    if not probes:
+        # no probe answered (or none was configured): nothing seen is not a pass
+        return check(
+            name,
+            WARN,
+            "unknown: no endpoint was probed",
+            exp,
+            "check preflight_egress_endpoints and the probe's output",
+            True,
+            S_FIREWALL,
+        )
     bad = [p for p in probes if not p.get("ok")]
     if not bad:
         return check(name, PASS, "%d endpoint(s) reachable" % len(probes), exp, None, True, S_FIREWALL)
@@ -522,7 +548,30 @@ def check_open_files(obs):
             True,
             S_BEFORE,
         )
+    if of.get("files") is None:
+        return check(
+            name,
+            WARN,
+            "unknown: openfiles gave no list",
+            exp,
+            "check by hand that no file under C:\\acs is open, then run again",
+            True,
+            S_BEFORE,
+        )
     files = [f for f in of.get("files") or [] if _lower(f).startswith("c:\\acs")]
+    if not files and of.get("local_listed") is False:
+        # openfiles lists local handles only with the "maintain objects list" global flag on (Windows' default
+        # is off): an empty list then says nothing about the files open on the host
+        return check(
+            name,
+            WARN,
+            "unknown: openfiles cannot list local open files (the global flag 'maintain objects list' is off)",
+            exp,
+            "check by hand that no file under C:\\acs is open (Resource Monitor > CPU > Associated Handles, or "
+            "Sysinternals handle.exe), or turn the flag on with 'openfiles /local on' and a restart",
+            True,
+            S_BEFORE,
+        )
     if not files:
         return check(name, PASS, "none", exp, None, True, S_BEFORE)
     return check(
@@ -631,7 +680,7 @@ def preflight_checks(obs, params=None):
     now = parse_time(p.get("now")) or datetime.now(timezone.utc)
     target = p.get("target_version") or obs.get("target_version")
     fqdn = p.get("fqdn") or obs.get("fqdn")
-    out = [check_wyupdate(obs, target), check_egress(obs)]
+    out = [check_wyupdate(obs, target, p.get("wyupdate_patterns")), check_egress(obs)]
     out += check_azure(obs)
     out += [check_password_customers(obs), check_replication_queue(obs), check_sql_collation(obs)]
     out += check_backend(obs)

@@ -143,6 +143,8 @@ KIND_BY_OPTION = {
     "database": "db",
     "tenant_database": "db",
     "customer_database_prefix": "db",
+    "customer_table": "db",
+    "customer_column": "db",
     "databases": "db",
     "expected_collation": "collation",
     "folder": "win_path",

@@ -136,7 +136,7 @@ snapshot:
       description: When Azure created it (ISO 8601).
       type: str
     provisioning_state:
-      description: C(Creating), C(Succeeded) or C(Failed).
+      description: C(Updating) (ARM's state while a new snapshot is being created; older API versions say C(Creating)), C(Succeeded) or C(Failed).
       type: str
     disk_size_gb:
       description: Size in GB.

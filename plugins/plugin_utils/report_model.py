@@ -243,6 +243,22 @@ class RunReport:
                 # same check in the same phase again (re-run, accumulated set_fact): the later one wins
                 h["checks"] = [x for x in h["checks"] if not (x["name"] == entry["name"] and x["phase"] == phase)]
                 h["checks"].append(entry)
+        if part.get("insecure_http") is True:
+            # a module let a credential cross plain http:// (allow_insecure_http): always a warning
+            url = str(part.get("insecure_url") or "")
+            if not any(x["name"] == "insecure_transport" and x["observed"] == url for x in h["checks"]):
+                h["checks"].append(
+                    {
+                        "name": "insecure_transport",
+                        "status": "warn",
+                        "observed": url,
+                        "expected": "https://",
+                        "fix": "a credential was sent over plain http:// because ump_allow_insecure_http is set; "
+                        "use the https:// URL and unset it",
+                        "phase": phase,
+                        "task": task,
+                    }
+                )
         versions = part.get("ump_versions")
         if isinstance(versions, dict):
             for k in ("before", "after"):

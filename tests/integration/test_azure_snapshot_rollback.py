@@ -307,14 +307,14 @@ def test_slow_snapshot_times_out_with_the_resource_named(fresh_lab):
     )
     assert result["failed"] and "still InProgress after 1 s" in result["msg"] and "snapshots/slow" in result["msg"]
     info, _ = run_module(fresh_lab, "azure_snapshot_info", {"resource_group": "rg-ump01", "vm_name": "ump01"})
-    assert [s["provisioning_state"] for s in info["snapshots"]] == ["Creating"]
-    # a snapshot still Creating is not restored, and nothing is touched
+    assert [s["provisioning_state"] for s in info["snapshots"]] == ["Updating"]
+    # a snapshot still being created (Updating) is not restored, and nothing is touched
     early, _ = run_module(
         fresh_lab, "azure_vm_os_disk", {"resource_group": "rg-ump01", "vm_name": "ump01", "snapshot": "slow"}
     )
     assert (
         early["failed"]
-        and "is Creating, not Succeeded" in early["msg"]
+        and "is Updating, not Succeeded" in early["msg"]
         and "wait until it is Succeeded" in early["msg"]
     )
     assert not any(k.endswith((".deallocate", "disks.write")) for k in fresh_lab.counters())

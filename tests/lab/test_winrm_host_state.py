@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 from tests.lab import winrm_inproc
 
 import winrm
@@ -56,9 +58,13 @@ def test_wyupdate_without_elevation_and_accounts_come_from_the_disk(inproc_lab):
     admin = _session(lab, world, "labadmin", world.data["secrets"]["winrm_admin_password"])
     r = admin.run_cmd("C:\\acs\\wyupdate.exe", ["/fromservice", '-logfile="C:\\acs\\r.log"'])
     assert r.status_code == 1
-    assert admin.run_ps("Get-Content C:\\acs\\r.log").std_out.strip() == (
-        b"error - wyUpdate needs elevation: run it as a member of UmpAdmins"
-    )
+    line = admin.run_ps("Get-Content C:\\acs\\r.log").std_out.strip().decode()
+    # Util/Logger.cs: "M/d/yyyy HH:mm:ss:fff tt" + ": " (ump01 is en-US)
+    assert re.match(
+        r"^\d{1,2}/\d{1,2}/\d{4} \d\d:\d\d:\d\d:\d{3} (AM|PM): "
+        r"The update failed to install\. - wyUpdate needs elevation: run it as a member of UmpAdmins$",
+        line,
+    ), line
     # a password changed on the disk is what the host checks
     with world.lock:
         world.host_state("ump01")["accounts"]["labadmin"]["password"] = "Changed!123"

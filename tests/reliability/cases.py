@@ -189,6 +189,27 @@ CASES += [
         recovery="full",
     ),
     Case(
+        "wyupdate_no_result_line",
+        "wyUpdate runs every step and exits 0 but writes no result line to its -logfile (no silent pass)",
+        (Fault("wyupdate.no_result_line"),),
+        ROLLED_BACK,
+        ("no result line of this run",),
+    ),
+    Case(
+        "customer_upgrade_zero_customers_on_host",
+        "the host's tenants folder shows no customer while SysAdminTenant lists them below the target (no silent pass)",
+        (Fault("winhost.tenants_elsewhere"),),
+        ROLLED_BACK,
+        ("SysAdminTenant lists", "shows evidence of 0 of them"),
+    ),
+    Case(
+        "customer_upgrade_gui_never_exits",
+        "the Customer Upgrade program is a GUI: it writes nothing and never exits; the progress timeout stops it",
+        (Fault("customer_upgrade.gui"),),
+        ROLLED_BACK,
+        ("made no progress for 12s", "taskkill.exe /F /T /IM Sysadmin.CustomerUpgrade.exe", "GUI"),
+    ),
+    Case(
         "replication_queue_never_empties",
         "the replication queue keeps an executing Sync command",
         (Fault("ump_api.replication_backlog", {"executing": 1, "queued": 3, "reads": 100000}),),
@@ -228,6 +249,28 @@ CASES += [
         ("CheckSQLConn", "@sql_host"),
         sql="backend",
         recovery="services",
+    ),
+    # malformed replies (issue 22 item 3): read strictly, the system and endpoint named, never "nothing found"
+    Case(
+        "ump_customers_html_in_post_verify",
+        "the UMP API's customer list answers an HTML page with status 200 during post_verify",
+        (Fault("ump_api.malformed", {"path": "/api/v3/customer", "kind": "html", "times": 1}),),
+        ROLLED_BACK,
+        ("ump_api list customers failed for GET /api/v3/customer", "HTML page"),
+    ),
+    Case(
+        "replication_queue_wrong_shape",
+        "the UMP portal's replication queue answers JSON of another shape during preflight",
+        (Fault("ump_api.malformed", {"path": "/api/v3/portal/replicationqueue", "kind": "shape"}),),
+        STOPPED,
+        ("GET /api/v3/portal/replicationqueue", "unexpected answer"),
+    ),
+    Case(
+        "ovoc_alarms_wrong_shape",
+        "OVOC's active alarms answer JSON of another shape during post_verify",
+        (Fault("ovoc.malformed", {"path": "/ovoc/v1/alarms/actives", "kind": "shape", "times": 1}),),
+        ROLLED_BACK,
+        ("ovoc read active alarms failed for GET /ovoc/v1/alarms/actives", "without a 'alarms' list"),
     ),
     Case(
         "ovoc_disconnected_after_upgrade",

@@ -19,6 +19,11 @@ FAST_WAITS = {
     "preflight_queue_wait_timeout": 4,
     "preflight_queue_poll_interval": 1,
     "wyupdate_steps_poll_delay": 1,
+    # no progress for this long stops the program (the lab's steps are instant at scale 0); short on-host waits
+    "wyupdate_steps_progress_timeout": 20,
+    "customer_upgrade_progress_timeout": 12,
+    "wyupdate_steps_wait_cap": 5,
+    "customer_upgrade_wait_cap": 5,
     "upgrade_wyupdate_busy_delay": 1,
 }
 

@@ -732,7 +732,9 @@ class ArmHandler(LabHandler):
             "networkAccessPolicy": props.get("networkAccessPolicy", "AllowAll"),
             "publicNetworkAccess": props.get("publicNetworkAccess", "Enabled"),
             "timeCreated": _iso(now),
-            "provisioningState": "Creating",
+            # what ARM answers in the 202 of a create (azure-rest-api-specs DiskRP examples
+            # Snapshot_Create_FromAnExistingSnapshot.json, Disk_Create_FromAnExistingManagedDisk.json): "Updating"
+            "provisioningState": "Updating",
             "diskSizeBytes": size * 1024**3,
             "uniqueId": str(uuid.uuid4()),
         }

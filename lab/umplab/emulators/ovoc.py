@@ -62,6 +62,18 @@ class OvocHandler(LabHandler):
             )
         w.count("ovoc.calls")
 
+    def fault_scope(self, req: Request) -> dict:
+        """The UMP host a request is about: the device of ``(ipAddress='..')`` or ``(nodeId=..)``."""
+        flt = (req.query.get("filter") or "").strip()
+        m = _FILTER.match(flt)
+        n = re.match(r"^\(\s*nodeId\s*=\s*'?(\d+)'?\s*\)$", flt)
+        with self.world.lock:
+            devices = dict(self.world.data["ovoc"]["devices"])
+        for host, dev in devices.items():
+            if (m and dev.get("ipAddress") == m.group(1)) or (n and dev.get("id") == int(n.group(1))):
+                return {"host": host}
+        return {"host": ""}
+
     def get_devices(self, req: Request):
         w = self.world
         flt = req.query.get("filter")

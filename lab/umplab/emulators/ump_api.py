@@ -86,6 +86,9 @@ class UmpApiHandler(LabHandler):
     def host(self) -> str:
         return self.server.host_name
 
+    def fault_scope(self, req: Request) -> dict:
+        return {"host": self.host}
+
     def error_body(self, status: int, code: str, message: str):
         return {"title": code, "status": status, "detail": message, "errorCode": code, "traceId": trace_id()}
 
@@ -154,7 +157,9 @@ class UmpApiHandler(LabHandler):
         sql_host = w.sql_host_for(self.host)
         with w.lock:
             ok = w.host_reachable(sql_host)
-            svc = w.host_state(sql_host).get("services", {}).get("MSSQLSERVER", {}).get("state") if ok else None
+            svc = (
+                w.host_state(sql_host).get("services", {}).get(w.sql_service(sql_host), {}).get("state") if ok else None
+            )
         if svc != "running":
             raise problem(
                 500,

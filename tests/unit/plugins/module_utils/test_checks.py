@@ -16,7 +16,7 @@ TARGET = "8.0.515"
 
 def good_preflight() -> dict:
     return {
-        "wyupdate": {"rc": 2, "info": "update_available=true\r\nversion=8.0.515\r\n"},
+        "wyupdate": {"rc": 2, "info": "8.0.515\r\nUMP-365 8.0.515 release\r\n"},
         "egress": [{"name": "update_repository", "url": "https://u/", "ok": True, "status": 200}],
         "azure": {
             "vm_name": "ump01",
@@ -88,16 +88,26 @@ def test_preflight_all_pass_on_a_ready_host():
     "change, name, status",
     [
         (
-            {"wyupdate": {"rc": 0, "info": "update_available=false\nversion=8.0.400.64"}},
+            {"wyupdate": {"rc": 0, "info": ""}},
             "wyupdate_update_available",
             "fail",
         ),
         (
-            {"wyupdate": {"rc": 2, "info": "update_available=true\nversion=8.0.520"}},
+            {"wyupdate": {"rc": 2, "info": "8.0.520\nchanges"}},
             "wyupdate_update_available",
             "fail",
         ),
-        ({"wyupdate": {"rc": 1, "info": "error=Unable to reach"}}, "wyupdate_update_available", "fail"),
+        (
+            {"wyupdate": {"rc": 1, "info": "Unable to check for updates\nno server"}},
+            "wyupdate_update_available",
+            "fail",
+        ),
+        # the former key=value answer is not wyUpdate's: line 1 is not a version
+        (
+            {"wyupdate": {"rc": 2, "info": "update_available=true\nversion=8.0.515"}},
+            "wyupdate_update_available",
+            "fail",
+        ),
         (
             {"egress": [{"name": "Chocolatey", "url": "https://c/", "ok": False, "error": "Unable to connect"}]},
             "host_egress",
@@ -134,6 +144,15 @@ def test_preflight_all_pass_on_a_ready_host():
         ),
         ({"open_files": {"files": ["C:\\acs\\tenants\\contoso\\logs\\sync.log"]}}, "no_open_files", "fail"),
         ({"open_files": {"files": None, "error": "not recognized"}}, "no_open_files", "warn"),
+        # nothing probed is unknown, not a pass
+        ({"egress": []}, "host_egress", "warn"),
+        # the "maintain objects list" global flag off: an empty list is unknown, never a pass (#18 item 3)
+        ({"open_files": {"files": [], "local_listed": False}}, "no_open_files", "warn"),
+        (
+            {"open_files": {"files": ["C:\\acs\\a.log"], "local_listed": False}},
+            "no_open_files",
+            "fail",
+        ),
         ({"disk_free_gb": 3.5}, "free_disk_space", "fail"),
         ({"services": ["w3svc"], "current_version": "8.0.450.10"}, "whitelist_services_8_0_450", "warn"),
     ],
@@ -450,3 +469,18 @@ def test_one_curl_call_probes_every_endpoint_and_its_output_maps_back():
     missing = {"failed": True, "rc": 2, "msg": "Could not find file 'C:\\Windows\\System32\\curl.exe'."}
     assert {r["error"] for r in c.egress_from_curl(missing, eps)} == {missing["msg"]}
     assert c.check_egress({"egress": c.egress_from_curl(res, eps)})["status"] == "fail"
+
+
+def test_open_files_with_the_global_flag_off_is_unknown_from_the_labs_output():
+    ex = pytest.importorskip("umplab.windows.executables")
+    text = ex.OPENFILES_FLAG_OFF + "INFO: No shared open files found.\r\n"
+    import re
+
+    obs = good_preflight()
+    obs["open_files"] = {
+        "files": c.parse_openfiles(text),
+        "local_listed": not re.search("global flag 'maintain objects list'", text, re.I),
+    }
+    chk = {x["name"]: x for x in c.preflight_checks(obs, {"target_version": TARGET, "fqdn": FQDN, "now": NOW})}
+    assert chk["no_open_files"]["status"] == "warn"
+    assert chk["no_open_files"]["observed"].startswith("unknown: ")

@@ -130,15 +130,16 @@ NAMING = {
     "invitation_email", "switch_path", "alarms_path", "devices_path", "alarms_key", "devices_key", "status_field",
     "severity_field", "management_status_path", "step_order", "device_ip", "server", "fqdn", "username",
     "sbc_username", "ovoc_username", "database", "tenant_database", "customer_database_prefix", "databases",
+    "customer_table", "customer_column",
     "expected_collation", "folder", "progress_path", "backup_name", "host", "run_id", "phase", "resource_group",
-    "vm_name", "disk_name", "snapshot", "source_disk", "provisioning_state", "jid",
+    "vm_name", "disk_name", "snapshot", "source_disk", "provisioning_state", "jid", "cloud_environment",
 }  # fmt: skip
 NAMING_BY_MODULE = {"name": {azure_snapshot, azure_snapshot_info, ump_app_setting}, "path": {ump_script_template_info}}
 # printable text that goes into a header or a filter: control characters, unicode and huge values are wrong
 PRINTABLE = {"channel_id", "alarms_filter"}
 # any string is fine (free text, a local file path): not tried
-FREE = {"value", "members", "error", "what", "path", "ca_bundle", "token_cache_path"}
-OPTIONAL_EMPTY_OK = {"backup_name"}
+FREE = {"value", "members", "error", "what", "path", "ca_bundle", "token_cache_path", "lock_dir"}
+OPTIONAL_EMPTY_OK = {"backup_name", "cloud_environment"}  # "": the default cloud (an empty AZURE_CLOUD_ENVIRONMENT)
 
 INJECTIONS = [
     "'; DROP TABLE Customer;--",
