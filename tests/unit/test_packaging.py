@@ -28,6 +28,9 @@ ALLOWED_TOP = {
     "awx",
     "requirements",
     "requirements.yml",
+    # the collection's own Python and system dependencies, read by ansible-builder (awx/, issue 20)
+    "requirements.txt",
+    "bindep.txt",
     "execution-environment.yml",
 }
 NEVER = ("lab/", "bench/", "scripts/", "tests/", ".ansible", "extensions/", "inventories/", ".venv", ".lab")
