@@ -22,6 +22,12 @@ both at the same scale (default 1/60 of the real durations), and reports:
    descendants (a page the forked workers share is counted once per process) and the sum of their PSS
    (/proc/<pid>/smaps_rollup: a shared page divided among the processes sharing it, the real footprint);
    ``ru_maxrss`` of children, the largest single process, is reported too.
+5. downtime per host (issue 19): from the start of the 1-host run's services_stop phase to the end of its
+   post_verify phase (run report timeline), split into the lab's own work (``lab.critical_path_seconds``
+   of the phases in the window + ARM operations that started in it) and the controller's share (the rest);
+   and the rollback time: ``rollback.yml --limit ump01`` after the upgrade (the same steps as the automatic
+   rollback: swap, SQL restore, services start, verify at the old version), split into ARM operations,
+   the lab's own work (services start...) and the controller's share beyond both.
 
 The lab runs in its own process (``python -m umplab up``): its CPU is not counted in (4).
 Prints a table and writes bench/results/bench-<UTC time>.json (and bench/results/latest.json).
@@ -173,10 +179,13 @@ def lab_down(state_dir: Path) -> None:
     )
 
 
-def run_playbook(state_dir: Path, name: str, extra: dict, sample_counters: bool, timeout: float) -> dict:
+def run_playbook(
+    state_dir: Path, name: str, extra: dict, sample_counters: bool, timeout: float, args: list[str] | None = None
+) -> dict:
     lab = LabClient(state_dir)
     report_dir = state_dir / f"reports-{name.split('.')[0]}"
     cmd = [str(BIN / "ansible-playbook"), "-i", str(REPO / "inventories" / "lab"), str(REPO / "playbooks" / name)]
+    cmd += args or []
     cmd += ["-e", json.dumps(extra)]
     log = state_dir / f"{name}.log"
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
@@ -297,6 +306,47 @@ def group_counts(c: dict) -> dict:
     }
 
 
+def downtime(up: dict, scale: float, host: str = "ump01") -> dict:
+    """Services stopped -> verified running, from the run report's timeline, and the controller's share.
+
+    The lab's own work in the window is the ``lab.critical_path_seconds`` of the phases in it (per_phase
+    counters) plus the union of the ARM operations that started in it (none when the snapshot is taken
+    before the services stop)."""
+    phases = ((up.get("report") or {}).get("hosts", {}).get(host, {}) or {}).get("phases", [])
+    spans = {p["name"]: (_parse_iso(p["start"]), _parse_iso(p["end"])) for p in phases}
+    if "services_stop" not in spans or "post_verify" not in spans:
+        return {}
+    start, end = spans["services_stop"][0], spans["post_verify"][1]
+    inside = [n for n, (s, e) in spans.items() if s >= start - 0.1 and e <= end + 0.1]
+    lab_s = sum(up["per_phase"].get(n, {}).get("lab.critical_path_seconds", 0) for n in inside)
+    arm_s = union_seconds(
+        [(o["start"], o["ends_at"]) for o in up.get("arm_ops", []) if "start" in o and start <= o["start"] <= end]
+    )
+    wall = end - start
+    ctrl = max(wall - lab_s - arm_s, 0.0)
+    return {
+        "wall_s": wall,
+        "phases": inside,
+        "lab_sleep_s": lab_s,
+        "arm_ops_s": arm_s,
+        "controller_s": ctrl,
+        "real_s": ctrl + (lab_s + arm_s) / scale if scale else None,
+    }
+
+
+def rollback_time(rb: dict, scale: float) -> dict:
+    wall = rb["wall_s"]
+    lab_s, arm_s = rb.get("lab_sleep_s", 0), rb.get("arm_ops_s", 0)
+    ctrl = max(wall - lab_s - arm_s, 0.0)
+    return {
+        "wall_s": wall,
+        "lab_sleep_s": lab_s,
+        "arm_ops_s": arm_s,
+        "controller_s": ctrl,
+        "real_s": ctrl + (lab_s + arm_s) / scale if scale else None,
+    }
+
+
 # ---------------------------------------------------------------------------------------------- main
 def one_host(scale: float, extra: dict, timeout: float) -> dict:
     state_dir = lab_up(1, scale)
@@ -315,14 +365,27 @@ def one_host(scale: float, extra: dict, timeout: float) -> dict:
         cpu_phase = per_phase([(t, {"cpu_s": c}) for t, c in up.pop("cpu_samples")], up["report"], "ump01")
         up["cpu_per_phase"] = {k: v.get("cpu_s", 0) for k, v in cpu_phase.items()}
         up["arm_ops"] = [
-            {"kind": o["kind"], "seconds": round(o["ends_at"] - o["start"], 3), "op": o.get("op")} for o in ops
+            {
+                "kind": o["kind"],
+                "seconds": round(o["ends_at"] - o["start"], 3),
+                "op": o.get("op"),
+                "start": o["start"],
+                "ends_at": o["ends_at"],
+            }
+            for o in ops
         ]
-        # restore: rollback.yml after the upgrade (ARM requests only)
+        # restore: rollback.yml --limit ump01 after the upgrade (the automatic rollback's steps)
         lab.reset_counters()
-        rb = run_playbook(state_dir, "rollback.yml", dict(extra, swap_os_disk_verify_reachable=False), False, timeout)
+        t_rb = time.time()
+        rb = run_playbook(
+            state_dir, "rollback.yml", dict(extra, swap_os_disk_verify_reachable=False), False, timeout, ["-l", "ump01"]
+        )
         rb.pop("counter_samples")
         rb.pop("cpu_samples")
         rb["counters"] = lab.counters()
+        rb_ops = arm_ops(lab, t_rb)
+        rb["arm_ops_s"] = union_seconds([(o["start"], o["ends_at"]) for o in rb_ops])
+        rb["lab_sleep_s"] = rb["counters"].get("lab.critical_path_seconds", 0)
         return {
             "upgrade": up,
             "rollback": rb,
@@ -431,6 +494,8 @@ def main(argv: list[str] | None = None) -> int:
             "aim_rss_bytes": 1.5 * 2**30,
         },
     }
+    figures["downtime"] = downtime(one["upgrade"], args.scale)
+    figures["rollback_time"] = rollback_time(one["rollback"], args.scale)
     results["figures"] = figures
     results["one_host"] = one
     results["fleet"] = fleet
@@ -476,6 +541,18 @@ def main(argv: list[str] | None = None) -> int:
         f"{'  peak tree PSS, %d-host run (sampled)' % args.hosts:<44} {fmt_bytes(cc['peak_tree_pss_n_hosts_bytes']):>14} {'<= 1.5 GiB':>10}"
     )
     print(f"{'  largest single process ru_maxrss':<44} {fmt_bytes(cc['ru_maxrss_children_bytes']):>14}")
+    dt, rbt = f["downtime"], f["rollback_time"]
+    if dt:
+        print(f"{'5 downtime (services stop -> verified), s':<44} {dt['wall_s']:>14.1f}")
+        print(
+            f"{'  lab + ARM / controller (s)':<44} {'%.1f / %.1f' % (dt['lab_sleep_s'] + dt['arm_ops_s'], dt['controller_s']):>14}"
+            f" {'<= 10':>10}"
+        )
+        print(f"{'  extrapolated to real durations (s)':<44} {dt['real_s']:>14.0f}")
+    print(f"{'  rollback time (rollback.yml), s':<44} {rbt['wall_s']:>14.1f}")
+    print(
+        f"{'  ARM / lab / controller (s)':<44} {'%.1f/%.1f/%.1f' % (rbt['arm_ops_s'], rbt['lab_sleep_s'], rbt['controller_s']):>14}"
+    )
     print()
     print("round trips per phase (1 host, sampled counters):")
     durations: dict[str, float] = {}

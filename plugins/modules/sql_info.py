@@ -20,6 +20,9 @@ description:
   - Read-only; runs on the controller (C(delegate_to=localhost)) and talks TDS to the SQL Server.
 extends_documentation_fragment:
   - ump365.upgrade.sql
+  - ump365.upgrade.attributes.info_module
+  - ump365.upgrade.attributes
+  - ump365.upgrade.attributes.group_sql
 options:
   expected_collation:
     description: The server collation the UMP upgrade requires.
@@ -52,13 +55,6 @@ options:
     description: Its column holding the customer's version.
     type: str
     default: Version
-attributes:
-  check_mode:
-    support: full
-    description: Read-only; runs the same in check mode.
-  diff_mode:
-    support: none
-    description: Changes nothing, so there is no diff.
 author:
   - ump365.upgrade developers (@ump365)
 """

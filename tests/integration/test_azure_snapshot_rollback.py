@@ -75,30 +75,45 @@ def snapshots(lab) -> list[dict]:
     return [r for r in lab.state()["azure"]["resources"].values() if r["type"] == "Microsoft.Compute/snapshots"]
 
 
-def test_snapshot_change_rollback_restores_the_host_and_reruns_change_nothing(fresh_lab, ckdir):
+def test_snapshot_change_rollback_restores_the_host_and_a_new_attempt_snapshots_again(fresh_lab, ckdir):
     lab = fresh_lab
     before = lab.host_state("ump01")
     proc = lab.playbook("playbooks/snapshot.yml", extra_vars=ckpt_vars(ckdir))
     assert "failed=0" in proc.stdout
     ck = json.loads((ckdir / "ump01__8.0.515.json").read_text())
     snap = ck["phases"]["snapshot"]
+    attempt = ck["phases"]["attempt"]["outputs"]["id"]
     assert snap["status"] == "done" and snap["outputs"]["snapshot_id"].endswith(snap["outputs"]["snapshot_name"])
-    assert snap["outputs"]["snapshot_name"].startswith("ump01-8.0.400.64-to-8.0.515-")
+    assert snap["outputs"]["snapshot_name"] == f"ump01-8.0.400.64-to-8.0.515-{attempt}"
+    assert len(snapshots(lab)) == 2
+    tags = {s["name"]: s.get("tags") or {} for s in snapshots(lab)}
+    assert tags[snap["outputs"]["snapshot_name"]]["ump_attempt"] == attempt
+
+    # the same attempt again: no second snapshot
+    proc = lab.playbook("playbooks/snapshot.yml", extra_vars=ckpt_vars(ckdir))
+    assert "changed=0" in proc.stdout.split("PLAY RECAP")[1].splitlines()[1]
     assert len(snapshots(lab)) == 2
 
     # the upgrade changes the host ...
     lab.set_host_state("ump01", ["files", "c:\\acs\\upgraded.txt"], {"type": "file", "content": "8.0.515"})
     lab.set_host_state("ump01", ["ump", "components", "SysAdminKit"], "8.0.515")
     old_disk = vm_disk(lab, "ump01")
+
+    # ... rollback.yml without --limit is refused and changes nothing ...
+    proc = lab.playbook("playbooks/rollback.yml", extra_vars=ckpt_vars(ckdir))
+    assert proc.returncode != 0 and "name the hosts with --limit" in proc.stdout, proc.stdout[-3000:]
+    assert vm_disk(lab, "ump01") == old_disk
     lab.reset_counters()
 
-    # ... and the rollback brings the one from before back, running and answering WinRM
-    proc = lab.playbook("playbooks/rollback.yml", "-vvvv", extra_vars=ckpt_vars(ckdir))
-    assert "failed=0" in proc.stdout
+    # ... and with it, brings the host from before back, running, answering WinRM, at the old version
+    rb_vars = {**ckpt_vars(ckdir), "post_verify_expect_version": "8.0.400.64"}
+    proc = lab.playbook("playbooks/rollback.yml", "--limit", "ump01", "-vvvv", extra_vars=rb_vars)
+    assert "failed=0" in proc.stdout, proc.stdout[-4000:]
     ping = proc.stdout.split("Check the restored host with win_ping]", 1)[1].split("PLAY RECAP", 1)[0]
     assert "ok: [ump01]" in ping and '"ping": "pong"' in ping
     assert lab.endpoints["secrets"]["azure_client_secret"] not in proc.stdout + proc.stderr
-    assert lab.host_state("ump01") == before
+    assert lab.host_state("ump01")["files"] == before["files"]
+    assert lab.host_state("ump01")["ump"]["components"] == before["ump"]["components"]
     new_disk = vm_disk(lab, "ump01")
     assert new_disk != old_disk and new_disk.endswith(snap["outputs"]["snapshot_name"] + "-osdisk")
     st = lab.state()
@@ -108,25 +123,23 @@ def test_snapshot_change_rollback_restores_the_host_and_reruns_change_nothing(fr
     c = lab.counters()
     polls = c.get("arm.requests.diskOperations.read", 0) + c.get("arm.requests.operations.read", 0)
     assert c["arm.requests"] - polls <= 2 * 10
+    ck = json.loads((ckdir / "ump01__8.0.515.json").read_text())
+    assert ck["phases"]["outcome"]["outputs"]["result"] == "rolled_back"
+    assert ck["phases"]["rollback.swap_os_disk"]["outputs"]["previous_disk_id"].lower() == old_disk.lower()
 
-    # second runs: no second snapshot, no second restore
+    # after a completed rollback, a fresh attempt: a new snapshot, and a rollback restores that one
     proc = lab.playbook("playbooks/snapshot.yml", extra_vars=ckpt_vars(ckdir))
-    assert "changed=0" in proc.stdout.split("PLAY RECAP")[1].splitlines()[1]
-    assert len(snapshots(lab)) == 2
-    proc = lab.playbook("playbooks/rollback.yml", extra_vars={**ckpt_vars(ckdir), **NO_WINRM})
-    recap = proc.stdout.split("PLAY RECAP")[1]
-    assert vm_disk(lab, "ump01") == new_disk
-    assert all("changed=0" in line and "failed=0" in line for line in recap.splitlines()[1:3]), recap
-
-    # upgraded again on the restored disk: a second rollback needs a fresh disk (new_disk), the idempotent
-    # one above would find the VM "already on a disk made from the snapshot" and change nothing
-    lab.set_host_state("ump01", ["ump", "components", "SysAdminKit"], "8.0.515")
-    proc = lab.playbook(
-        "playbooks/rollback.yml", extra_vars={**ckpt_vars(ckdir), **NO_WINRM, "swap_os_disk_new_disk": True}
-    )
     assert "failed=0" in proc.stdout
-    assert vm_disk(lab, "ump01") == new_disk + "-2"
-    assert lab.host_state("ump01") == before
+    ck2 = json.loads((ckdir / "ump01__8.0.515.json").read_text())
+    assert ck2["phases"]["attempt"]["outputs"]["number"] == 2
+    assert ck2["phases"]["attempt"]["outputs"]["previous"][0]["id"] == attempt
+    snap2 = ck2["phases"]["snapshot"]["outputs"]["snapshot_name"]
+    assert snap2 != snap["outputs"]["snapshot_name"] and len(snapshots(lab)) == 3
+    lab.set_host_state("ump01", ["ump", "components", "SysAdminKit"], "8.0.515")
+    proc = lab.playbook("playbooks/rollback.yml", "--limit", "ump01", extra_vars={**rb_vars, **NO_WINRM})
+    assert "failed=0" in proc.stdout, proc.stdout[-4000:]
+    assert vm_disk(lab, "ump01").endswith(snap2 + "-osdisk")
+    assert lab.host_state("ump01")["ump"]["components"] == before["ump"]["components"]
 
 
 def test_conflict_and_throttling_are_retried_and_reported(fresh_lab):
@@ -181,7 +194,7 @@ def test_failed_snapshot_fails_the_task_and_the_checkpoint_says_so(fresh_lab, ck
     assert "InternalDiskManagementError" in proc.stdout or "ended Failed" in proc.stdout
     ck = json.loads((ckdir / "ump01__8.0.515.json").read_text())
     assert ck["phases"]["snapshot"]["status"] == "failed"
-    # the rerun (fault gone) reuses the planned name and provisions the failed snapshot again
+    # the rerun (fault gone, same attempt) reuses the name and provisions the failed snapshot again
     lab.clear_faults()
     proc = lab.playbook("playbooks/snapshot.yml", "--limit", "ump01", extra_vars=ckpt_vars(ckdir))
     assert "failed=0" in proc.stdout

@@ -6,7 +6,7 @@ from __future__ import annotations
 import csv
 import json
 
-from .checks_helpers import checks, rows, run, sql, statuses
+from .checks_helpers import checks, recap, rows, run, sql, statuses
 
 ALWAYS_WARN = {"password_authenticated_customers", "no_open_files", "free_disk_space"}
 
@@ -31,6 +31,8 @@ def test_preflight_clean_lab_in_check_mode_passes_and_changes_nothing(fresh_lab,
         } <= statuses(report, host, "pass")
     assert "backend_dbbackup_folder" in statuses(report, "ump02", "pass")
     assert "backend_service_account" in statuses(report, "ump02", "pass")
+    # honest change counts: reading (info modules) and the report files on the controller change no host
+    assert {h: r["changed"] for h, r in recap(proc).items()} == {"ump01": 0, "ump02": 0}, recap(proc)
     # nothing changed on the hosts (the wyUpdate check writes its answer file only: C:\Windows\Temp)
     for h, st in before.items():
         after = fresh_lab.host_state(h)

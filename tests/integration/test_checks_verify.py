@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import json
 
-from .checks_helpers import TARGET, checks, make_upgraded, rows, run, sql, statuses
+from .checks_helpers import TARGET, checks, make_upgraded, recap, rows, run, sql, statuses
 
 
 def test_verify_green_on_an_upgraded_lab_with_fix(fresh_lab, tmp_path):
@@ -110,7 +110,8 @@ def test_verify_red_naming_each_broken_item(fresh_lab, tmp_path):
     assert "+4455896x" in c1["sbc_dial_plan_present"]["observed"] and "ump02: 7 check(s) failed" in out
     assert "ApiAllowedIps in SysAdminTenant, or run verify.yml with post_verify_fix=true" in out
     assert "SysAdmin.UMP.Watchdog stopped" in out
-    # reported, not fixed
+    # reported, not fixed: verify.yml changes nothing (recap changed=0 on every host)
+    assert {h: r["changed"] for h, r in recap(proc).items()} == {"ump01": 0, "ump02": 0}, recap(proc)
     assert (
         rows(lab, "ump02", "SELECT Value FROM ApplicationSetting WHERE Name='ApiAllowedIps'")[0][0] == '["169.254.0.1"]'
     )

@@ -51,6 +51,9 @@ class Case:
     sql_after: tuple[tuple[str, dict, dict], ...] = ()
     # lab state at the end: (path under lab.state(), with @host resolved; a predicate name in STATE_PREDICATES)
     lab_state: tuple[tuple[tuple[str, ...], str], ...] = ()
+    # rolled back: which recovery ran (services: services started, no disk swap; full: OS disk swapped);
+    # "" = not asserted
+    recovery: str = ""
 
 
 def _step(step: str) -> Fault:
@@ -72,14 +75,26 @@ _STEP_CASES = {
     "Refresh_EMSCClientAgent_ignoreList": "local",
 }
 
+# wyUpdate's steps before its first change (roles/upgrade/vars/main.yml upgrade_wyupdate_steps_without_change)
+_NO_CHANGE_STEPS = {
+    "ClearWyupdateLog",
+    "CheckDuplicates",
+    "CheckSQLConn",
+    "UmpAdmins",
+    "ClearUpgradefolderSQLscripts",
+    "CheckServices",
+}
+
 CASES: list[Case] = [
     Case(
         f"wyupdate_{step}_fails",
-        f"wyUpdate step {step} fails",
+        f"wyUpdate step {step} fails"
+        + (" (a check: nothing changed, services restored, no disk swap)" if step in _NO_CHANGE_STEPS else ""),
         (_step(step),),
         ROLLED_BACK,
         (step,),
         sql=sql,
+        recovery="services" if step in _NO_CHANGE_STEPS else "full",
     )
     for step, sql in _STEP_CASES.items()
 ]
@@ -92,6 +107,7 @@ CASES += [
         ROLLED_BACK,
         ("SetServices", "TooManyRequests"),
         sql="local",
+        recovery="full",
     ),
     Case(
         "arm_409_during_restore",
@@ -100,6 +116,7 @@ CASES += [
         ROLLED_BACK,
         ("AddAuthPool", "OperationNotAllowed"),
         sql="backend",
+        recovery="full",
     ),
     Case(
         "arm_500_during_restore",
@@ -108,6 +125,7 @@ CASES += [
         ROLLED_BACK,
         ("RunCheckAzureTenantId_220", "InternalServerError"),
         sql="local",
+        recovery="full",
     ),
     Case(
         "arm_429_during_snapshot",
@@ -139,10 +157,11 @@ CASES += [
     ),
     Case(
         "service_will_not_stop",
-        "SysAdmin.TenantSvc cannot be stopped",
+        "SysAdmin.TenantSvc cannot be stopped: services restored, no disk swap",
         (Fault("winhost.service_wont_stop", {"service": "SysAdmin.TenantSvc"}),),
         ROLLED_BACK,
-        ("SysAdmin.TenantSvc", "cannot be stopped"),
+        ("SysAdmin.TenantSvc", "cannot be stopped", "no disk swap"),
+        recovery="services",
     ),
     Case(
         "service_restarts_itself",
@@ -180,6 +199,7 @@ CASES += [
         (Fault("customer_upgrade.stuck", {"customer": "@first_customer"}),),
         ROLLED_BACK,
         ("@first_customer", "stuck"),
+        recovery="full",
     ),
     Case(
         "wyupdate_no_result_line",
@@ -241,6 +261,7 @@ CASES += [
         ROLLED_BACK,
         ("CheckSQLConn", "@sql_host"),
         sql="backend",
+        recovery="services",
     ),
     # malformed replies (issue 22 item 3): read strictly, the system and endpoint named, never "nothing found"
     Case(
@@ -270,6 +291,7 @@ CASES += [
         (Fault("ovoc.disconnected", {"version": "@target"}),),
         ROLLED_BACK,
         ("ovoc_device_active",),
+        recovery="full",
     ),
 ]
 

@@ -37,6 +37,9 @@ class MatrixRun:
     files_after: dict[str, dict]
     versions_after: dict[str, str]
     snapshots: dict[str, int]
+    os_disk_before: dict[str, str]
+    os_disk_after: dict[str, str]
+    stopped_after: dict[str, list[str]]
 
 
 def _resolve(value, lab: Lab, host: str):
@@ -55,6 +58,23 @@ def _resolve(value, lab: Lab, host: str):
 
 def _sql_host(lab: Lab, host: str) -> str:
     return lab.state()["hosts"][host].get("sql_host", host)
+
+
+def _os_disk(state: dict, host: str) -> str:
+    """The ARM id of the OS disk the host's VM runs on, from the lab's ARM state."""
+    vm_name = state["hosts"][host].get("name", host)
+    for r in state["azure"]["resources"].values():
+        if r["type"] == "Microsoft.Compute/virtualMachines" and r["name"] == vm_name:
+            return r["properties"]["storageProfile"]["osDisk"]["managedDisk"]["id"].lower()
+    return ""
+
+
+def _stopped_ump_services(host_state: dict) -> list[str]:
+    return sorted(
+        n
+        for n, s in host_state["services"].items()
+        if (n.lower().startswith("sysadmin") or n.lower() == "w3svc") and s.get("state") != "running"
+    )
 
 
 def _outcome(ckpt_dir: Path, host: str) -> str:
@@ -82,6 +102,7 @@ def matrix(own_lab) -> MatrixRun:
     sql_hosts = {h: state["hosts"][h].get("sql_host", h) for h in HOSTS.values()}
     sql_before = {h: copy.deepcopy(state["sql_dump"][s]) for h, s in sql_hosts.items()}
     files_before = {h: acs_files(lab.host_state(h)) for h in HOSTS.values()}
+    os_disk_before = {h: _os_disk(state, h) for h in HOSTS.values()}
 
     ckpt_dir = lab.state_dir / "checkpoints"
     report_dir = lab.state_dir / "reports"
@@ -110,6 +131,9 @@ def matrix(own_lab) -> MatrixRun:
         files_after={h: acs_files(lab.host_state(h)) for h in HOSTS.values()},
         versions_after={h: lab.host_state(h)["ump"]["components"]["SysAdminKit"] for h in HOSTS.values()},
         snapshots=snaps,
+        os_disk_before=os_disk_before,
+        os_disk_after={h: _os_disk(state, h) for h in HOSTS.values()},
+        stopped_after={h: _stopped_ump_services(lab.host_state(h)) for h in HOSTS.values()},
     )
 
 
@@ -133,6 +157,10 @@ def _upgraded_sql(dump: dict) -> dict:
         tables.pop("SchemaVersion", None)
         tables.pop("ApplicationSetting", None)  # post_verify adds OVOC's IP to ApiAllowedIps (the guide's step)
     return out
+
+
+def _without_wy_logs(files: dict) -> dict:
+    return {k: v for k, v in files.items() if not k.startswith("c:\\acs\\wyupdate_logs")}
 
 
 def _observed(run: MatrixRun, case: Case) -> str:
@@ -162,7 +190,13 @@ def test_fault_case_ends_in_its_expected_state(matrix: MatrixRun, case: Case):
         assert _customer_rows(matrix.sql_after[host]) == _customer_rows(matrix.sql_before[host]), (
             f"{where}: customer databases changed"
         )
-        assert matrix.files_after[host] == matrix.files_before[host], f"{where}: files under C:\\acs changed"
+        if case.recovery == "services":
+            # no disk swap: wyUpdate's own logs of the failed run stay (the evidence), nothing else changed
+            assert _without_wy_logs(matrix.files_after[host]) == _without_wy_logs(matrix.files_before[host]), (
+                f"{where}: files under C:\\acs changed"
+            )
+        else:
+            assert matrix.files_after[host] == matrix.files_before[host], f"{where}: files under C:\\acs changed"
     if case.snapshots is not None:
         assert matrix.snapshots.get(host, 0) == case.snapshots, f"{where}: {matrix.snapshots.get(host, 0)} snapshots"
     elif case.expected == STOPPED:
@@ -171,6 +205,15 @@ def test_fault_case_ends_in_its_expected_state(matrix: MatrixRun, case: Case):
         assert matrix.snapshots.get(host, 0) == 1, f"{where}: {matrix.snapshots.get(host, 0)} snapshots"
     if case.expected == ROLLED_BACK:
         assert host_report["rollback"], where
+        # every UMP service runs again (the lab's own service states), whatever the recovery
+        assert not matrix.stopped_after[host], f"{where}: services not running: {matrix.stopped_after[host]}"
+    if case.recovery == "services":
+        # nothing but the services changed: no disk swap (the VM runs on the same OS disk, ARM state)
+        assert matrix.os_disk_after[host] == matrix.os_disk_before[host], f"{where}: the OS disk was swapped"
+        assert host_report["rollback"].get("recovery") == "services", f"{where}: {host_report['rollback']}"
+    elif case.recovery == "full":
+        assert matrix.os_disk_after[host] != matrix.os_disk_before[host], f"{where}: the OS disk was not swapped"
+        assert host_report["rollback"].get("restored_disk"), f"{where}: {host_report['rollback']}"
 
     post = {c["name"]: c for c in host_report["checks"] if c.get("phase") == "post_verify"}
     for name in case.pre_existing:
@@ -212,19 +255,25 @@ def render_doc(run: MatrixRun) -> str:
         "each other step (not in `make test`; do not regenerate this file with it). Crash and resume:",
         "tests/reliability/test_crash_resume.py.",
         "",
-        "| case | fault | expected end state | result |",
-        "| --- | --- | --- | --- |",
+        "| case | fault | expected end state | recovery | result |",
+        "| --- | --- | --- | --- | --- |",
     ]
     for case in CASES:
         observed = _observed(run, case)
         mark = "pass" if observed == case.expected else "FAIL"
         fault = case.description.replace("|", "\\|")
-        lines.append(f"| `{case.name}` | {fault} | {case.expected} | {observed} ({mark}) |")
+        rec = case.recovery or "-"
+        lines.append(f"| `{case.name}` | {fault} | {case.expected} | {rec} | {observed} ({mark}) |")
     lines += [
         "",
-        "End states: `upgraded` (at the target and verified), `rolled_back` (restored from the pre-upgrade",
-        "snapshot, the backend database restored, verified at the old version), `stopped_before_change`",
-        "(a gate failed before anything on the host changed).",
+        "End states: `upgraded` (at the target and verified), `rolled_back` (recovered and verified at the old",
+        "version), `stopped_before_change` (a gate failed before anything on the host changed). Recovery of a",
+        "rolled-back host: `services` (wyUpdate changed nothing: services started again, the OS disk unchanged",
+        "in the lab's ARM state), `full` (OS disk swapped to the attempt's snapshot, backend database restored).",
+        "Further lab cases (extensions/molecule/rollback): a rerun after a rollback takes a new snapshot and a",
+        "second failure restores that one; rollback.yml without --limit is refused; rollback.yml on a backend-SQL",
+        "host restores its databases and verifies the old version; cleanup.yml keeps the snapshot a live",
+        "checkpoint needs.",
         "",
     ]
     return "\n".join(lines)

@@ -7,6 +7,8 @@ what is on each host).
         --version V          SysAdminKit and MultiTenant at V, and every Customer row at V
         --customers-same F   the Customer rows equal those captured in F (no customer data lost)
         --snapshots N        exactly N pre-upgrade snapshots of each host's OS disk
+        --disk-from-newest   the VM's OS disk was created from the host's newest snapshot (a rollback
+                             restored the current attempt's snapshot, not an older one)
 
 The lab is found in $UMPLAB_STATE_DIR. Exits 1 naming every host and check that failed.
 """
@@ -40,7 +42,37 @@ def snapshots_of(state: dict, host: str) -> list[str]:
     )
 
 
-def check(lab: LabClient, hosts: list[str], version: str | None, same: str | None, snapshots: int | None) -> list[str]:
+def os_disk_source(state: dict, host: str) -> str:
+    """The snapshot (ARM id, lower case) the host's VM's current OS disk was created from, or ''."""
+    res = state["azure"]["resources"]
+    vm_name = state["hosts"][host].get("name", host)
+    for r in res.values():
+        if r["type"] == "Microsoft.Compute/virtualMachines" and r["name"] == vm_name:
+            disk_id = r["properties"]["storageProfile"]["osDisk"]["managedDisk"]["id"].lower()
+            for d in res.values():
+                if d.get("id", "").lower() == disk_id:
+                    return ((d.get("properties") or {}).get("creationData") or {}).get("sourceResourceId", "").lower()
+    return ""
+
+
+def newest_snapshot_id(state: dict, host: str) -> str:
+    snaps = [
+        r
+        for r in state["azure"]["resources"].values()
+        if r["type"] == "Microsoft.Compute/snapshots" and (r.get("tags") or {}).get("ump_host") == host
+    ]
+    snaps.sort(key=lambda r: (r.get("properties") or {}).get("timeCreated") or "")
+    return snaps[-1]["id"].lower() if snaps else ""
+
+
+def check(
+    lab: LabClient,
+    hosts: list[str],
+    version: str | None,
+    same: str | None,
+    snapshots: int | None,
+    disk_from_newest: bool = False,
+) -> list[str]:
     state = lab.state()
     before = json.loads(open(same).read()) if same else {}
     errors = []
@@ -61,6 +93,10 @@ def check(lab: LabClient, hosts: list[str], version: str | None, same: str | Non
             snaps = snapshots_of(state, host)
             if len(snaps) != snapshots:
                 errors.append(f"{host}: {len(snaps)} snapshot(s) {snaps}, expected {snapshots}")
+        if disk_from_newest:
+            src, newest = os_disk_source(state, host), newest_snapshot_id(state, host)
+            if not newest or src != newest:
+                errors.append(f"{host}: the OS disk was created from {src or 'no snapshot'}, not the newest {newest}")
     return errors
 
 
@@ -74,6 +110,7 @@ def main(argv: list[str]) -> int:
     chk.add_argument("--version")
     chk.add_argument("--customers-same")
     chk.add_argument("--snapshots", type=int)
+    chk.add_argument("--disk-from-newest", action="store_true")
     args = parser.parse_args(argv)
     lab = LabClient(os.environ["UMPLAB_STATE_DIR"])
     if args.cmd == "capture":
@@ -82,7 +119,7 @@ def main(argv: list[str]) -> int:
             json.dump({h: customers(state, h) for h in ump_hosts(state)}, f, indent=1, sort_keys=True)
         return 0
     hosts = [h for h in args.hosts.split(",") if h]
-    errors = check(lab, hosts, args.version, args.customers_same, args.snapshots)
+    errors = check(lab, hosts, args.version, args.customers_same, args.snapshots, args.disk_from_newest)
     for e in errors:
         print(e)
     if not errors:
