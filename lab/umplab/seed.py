@@ -11,6 +11,7 @@ schema is not public (docs/assumptions.md, "SysAdminTenant schema").
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import secrets
 import sqlite3
@@ -112,6 +113,69 @@ EGRESS_ENDPOINTS = {
     "Installtap-windows-9.23.3-I601-Win10": "https://build.openvpn.net/downloads/releases/tap-windows-9.23.3-I601-Win10.exe",
 }
 
+# Vendor details that are not public (docs/assumptions.md), per lab flavour. "default" is the contract our
+# role defaults assume; "site-b" differs in every one of them, so that only a discovery run
+# (playbooks/discover.yml) can make an upgrade succeed there. Each UMP host's state carries its own copy
+# under ump.site (lab/umplab/windows/ump.py and emulators/ump_api.py read it).
+FLAVOURS = ("default", "site-b")
+SITE_DEFAULT = {
+    "flavour": "default",
+    "culture": "en-US",
+    # the UMP package's step log: path ({version} = the target) and one line per state change
+    "step_log": "C:\\acs\\wyupdate_logs\\upgrade_{version}.log",
+    "step_line": "{time} | {step} | {status} | {message}",
+    "step_time": "%Y-%m-%dT%H:%M:%SZ",
+    # customers' folders: <tenants_dir>\<short>\<version_file>
+    "tenants_dir": "C:\\acs\\tenants",
+    "version_file": "version.txt",
+    # the tenantui API's portal endpoints: <api>/tenantui<portal_prefix>/<section>
+    "portal_prefix": "/api/v3/portal",
+    # Sysadmin.CustomerUpgrade.exe: console (the /unattended contract) or gui (a window that never exits)
+    "customer_upgrade": "console",
+}
+SITE_B = {
+    "flavour": "site-b",
+    "culture": "de-DE",
+    "step_log": "C:\\acs\\Logs\\Upgrade\\Schritte_{version}.txt",
+    "step_line": "[{time}] {step}: {status} - {message}",
+    "step_time": "%d.%m.%Y %H:%M:%S",
+    "tenants_dir": "C:\\acs\\Customers",
+    "version_file": "tenant.version",
+    "portal_prefix": "/api/sp/v1/portal",
+    "customer_upgrade": "console",
+}
+# site-b: the host whose Customer Upgrade is the GUI program (the guide's Customer Upgrade Manager)
+SITE_B_GUI_HOST = 2
+# the PE Subsystem field (Microsoft PE format: IMAGE_SUBSYSTEM_WINDOWS_GUI 2, _WINDOWS_CUI 3)
+PE_SUBSYSTEM = {"gui": 2, "console": 3}
+
+
+def pe_image(subsystem: str, marker: str) -> bytes:
+    """A small PE32+ image whose headers are real (DOS header, e_lfanew, PE signature, COFF header,
+    optional header with its Subsystem field at offset 68); the body is a marker, not code."""
+    import struct
+
+    dos = bytearray(64)
+    dos[0:2] = b"MZ"
+    struct.pack_into("<I", dos, 0x3C, 0x80)
+    stub = b"This program cannot be run in DOS mode.\r\r\n$".ljust(64, b"\0")
+    coff = struct.pack("<HHIIIHH", 0x8664, 3, 0x5F5E1000, 0, 0, 240, 0x0022)
+    opt = bytearray(240)
+    struct.pack_into("<H", opt, 0, 0x20B)  # PE32+
+    struct.pack_into("<H", opt, 68, PE_SUBSYSTEM[subsystem])
+    struct.pack_into("<H", opt, 70, 0x8160)  # DllCharacteristics: dynamic base, NX, terminal server aware
+    return bytes(dos) + stub + b"PE\0\0" + coff + bytes(opt) + marker.encode()
+
+
+def site_for(flavour: str, idx: int) -> dict:
+    if flavour not in FLAVOURS:
+        raise ValueError(f"--flavour must be one of {', '.join(FLAVOURS)}, got {flavour}")
+    site = dict(SITE_B if flavour == "site-b" else SITE_DEFAULT)
+    if flavour == "site-b" and idx == SITE_B_GUI_HOST:
+        site["customer_upgrade"] = "gui"
+    return site
+
+
 SYSADMINTENANT_DDL = """
 CREATE TABLE ApplicationSetting (Name TEXT PRIMARY KEY COLLATE NOCASE, Value TEXT);
 CREATE TABLE Customer (
@@ -176,7 +240,12 @@ def make_secrets() -> dict[str, str]:
 
 
 def build_world(
-    state_dir, hosts: int = 2, scale: float = 0.0, customers_per_host: int = 4, shared_sql: bool = False
+    state_dir,
+    hosts: int = 2,
+    scale: float = 0.0,
+    customers_per_host: int = 4,
+    shared_sql: bool = False,
+    flavour: str = "default",
 ) -> World:
     """The seeded estate. ``shared_sql``: the backend databases of every even-numbered UMP server live on one
     SQL Server machine, ``sql01``, each server in its own named instance (``SQL01\\UMP02``, ...; the guide's
@@ -184,6 +253,7 @@ def build_world(
     the instances share the machine's disk, services and backup folder C:\\acs\\dbbackup."""
     if hosts < 1 or hosts > 64:
         raise ValueError(f"--hosts must be between 1 and 64, got {hosts}")
+    site_for(flavour, 1)  # validates the flavour
     w = World(state_dir)
     sec = make_secrets()
     tenant_id = _det_uuid("tenant")
@@ -197,6 +267,7 @@ def build_world(
                 "target_version": TARGET_VERSION,
                 "durations": dict(DURATIONS),
                 "created": _iso(now),
+                "flavour": flavour,
             },
             "secrets": sec,
             "vendor": {
@@ -252,7 +323,9 @@ def build_world(
     for i in range(1, hosts + 1):
         name = f"ump{i:02d}"
         backend = i % 2 == 0
-        _add_ump_host(w, name, i, subscription, backend, customers_per_host, now, shared_sql=shared_sql)
+        _add_ump_host(
+            w, name, i, subscription, backend, customers_per_host, now, site_for(flavour, i), shared_sql=shared_sql
+        )
     w.config["shared_sql"] = bool(shared_sql)
     return w
 
@@ -446,8 +519,11 @@ def _add_ump_host(
     backend: bool,
     n_customers: int,
     now: datetime,
+    site: dict | None = None,
     shared_sql: bool = False,
 ) -> None:
+    site = site or dict(SITE_DEFAULT)
+    tenants = site["tenants_dir"]
     sec = w.data["secrets"]
     rg = f"rg-{name}"
     zone = str((idx - 1) % 3 + 1)
@@ -455,7 +531,10 @@ def _add_ump_host(
     ip = f"10.201.80.{10 + idx}"
     vm_id, disk_id = _vm_and_disk(w, name, subscription, rg, zone, now)
     state = _base_windows_state(name, fqdn, ip, sec, now)
-    state["os"]["culture"] = dict(CULTURES["de-DE" if name in DE_DE_HOSTS else "en-US"])
+    if site["flavour"] == "default":
+        state["os"]["culture"] = dict(CULTURES["de-DE" if name in DE_DE_HOSTS else "en-US"])
+    else:
+        state["os"]["culture"] = dict(CULTURES[site["culture"]])
 
     customers = []
     for c in range(n_customers):
@@ -475,7 +554,7 @@ def _add_ump_host(
     svc["SysAdmin.PeeringSvc"] = _service("SysAdmin.PeeringSvc", path=f"{acs}\\SysAdminKit\\SysAdmin.PeeringSvc.exe")
     for c in customers:
         svc[f"SysAdmin.CacheSrv.{c['short']}"] = _service(
-            f"SysAdmin.CacheSrv.{c['short']}", path=f"{acs}\\tenants\\{c['short']}\\SysAdmin.CacheSrv.exe"
+            f"SysAdmin.CacheSrv.{c['short']}", path=f"{tenants}\\{c['short']}\\SysAdmin.CacheSrv.exe"
         )
     # created by 8.0.450 (guide, "Additional SysAdmin Verifications"); 8.0.400.64 has not got them yet
     svc["w3svc"] = _service(
@@ -509,40 +588,58 @@ def _add_ump_host(
     files = state["files"]
     for d in [
         acs,
-        f"{acs}\\tenants",
+        tenants,
         f"{acs}\\tools",
         f"{acs}\\tools\\LogReport",
         f"{acs}\\SysAdminKit",
+        f"{acs}\\SysAdminKit\\logs",
         f"{acs}\\SysAdmin.CustomerUpgrade",
         f"{acs}\\CheckAzureTenantId_220",
         f"{acs}\\temp",
         f"{acs}\\wyupdate_logs",
         f"{acs}\\SysAdmin.CustomerUpgrade\\logs",
+        *_parents(site["step_log"]),
     ]:
         files[d.lower()] = {"type": "directory", "path": d, "mtime": _iso(now)}
+    for path, subsystem in [
+        (f"{acs}\\wyupdate.exe", "gui"),  # wyUpdate is a Windows Forms program (wyday/wyupdate)
+        (f"{acs}\\SysAdmin.CustomerUpgrade\\Sysadmin.CustomerUpgrade.exe", site["customer_upgrade"]),
+        (f"{acs}\\tools\\LogReport\\LogReport.exe", "console"),
+        (f"{acs}\\CheckAzureTenantId_220\\CheckAzureTenantId_220.exe", "console"),
+    ]:
+        image = pe_image(subsystem, path.rsplit("\\", 1)[-1])
+        files[path.lower()] = {
+            "type": "file",
+            "path": path,
+            "content_b64": base64.b64encode(image).decode(),
+            "size": len(image),
+            "mtime": _iso(now),
+        }
     for path, content in [
-        (f"{acs}\\wyupdate.exe", "MZ wyUpdate 2.6.18.4"),
         (
             f"{acs}\\client.wyc",
             f"update server=https://ump-updates.audiocodes.example/wyupdate/\nversion={FROM_VERSION}\n",
         ),
-        (f"{acs}\\SysAdmin.CustomerUpgrade\\Sysadmin.CustomerUpgrade.exe", "MZ SysAdmin.CustomerUpgrade"),
-        (f"{acs}\\tools\\LogReport\\LogReport.exe", "MZ LogReport"),
-        (f"{acs}\\CheckAzureTenantId_220\\CheckAzureTenantId_220.exe", "MZ CheckAzureTenantId_220"),
         (f"{acs}\\SysAdminKit\\version.txt", FROM_VERSION + "\n"),
         (f"{acs}\\SysAdminKit\\SysAdmin.TenantSvc.exe", "MZ TenantSvc"),
         (f"{acs}\\SysAdminKit\\SysAdmin.PeeringSvc.exe", "MZ PeeringSvc"),
         (f"{acs}\\SysAdminKit\\web.config", "<configuration><appSettings/></configuration>\n"),
+        (
+            # a service log that prints its connection string at start (what a discovery run must mask)
+            f"{acs}\\SysAdminKit\\logs\\SysAdmin.TenantSvc.log",
+            f"{_iso(now)} INFO service started\n{_iso(now)} INFO SysAdminTenant: Server=localhost;"
+            f"Database=SysAdminTenant;User ID=ump-svc;Password={sec['service_account_password']}\n",
+        ),
     ]:
         files[path.lower()] = dict(_file(content, now=now), path=path)
     for c in customers:
-        for d in [f"{acs}\\tenants\\{c['short']}", f"{acs}\\tenants\\{c['short']}\\logs"]:
+        for d in [f"{tenants}\\{c['short']}", f"{tenants}\\{c['short']}\\logs"]:
             files[d.lower()] = {"type": "directory", "path": d, "mtime": _iso(now)}
-        p = f"{acs}\\tenants\\{c['short']}\\SysAdmin.CacheSrv.exe"
+        p = f"{tenants}\\{c['short']}\\SysAdmin.CacheSrv.exe"
         files[p.lower()] = dict(_file("MZ CacheSrv", now=now), path=p)
-        p = f"{acs}\\tenants\\{c['short']}\\logs\\sync.log"
+        p = f"{tenants}\\{c['short']}\\logs\\sync.log"
         files[p.lower()] = dict(_file(f"{_iso(now)} INFO replication cycle completed\n", now=now), path=p)
-        p = f"{acs}\\tenants\\{c['short']}\\version.txt"
+        p = f"{tenants}\\{c['short']}\\{site['version_file']}"
         files[p.lower()] = dict(_file(FROM_VERSION + "\n", now=now), path=p)
 
     state["certificates"].append(
@@ -569,7 +666,11 @@ def _add_ump_host(
             "log_time_format": WYUPDATE_LOG_TIME_FORMAT,
         },
         "customers": [c["short"] for c in customers],
+        "site": dict(site),
     }
+    if site["flavour"] != "default":
+        # an earlier upgrade's step log, as a site that was upgraded before keeps it (what discovery reads)
+        _seed_old_step_log(files, site, now, sec)
 
     sql_host = name
     w.disk_contents[arm_key(disk_id)] = state
@@ -698,6 +799,34 @@ def _add_sql_instance(w: World, ump: str, subscription: str, sec: dict, now: dat
         serves=ump,
     )
     return name
+
+
+def _parents(path: str) -> list[str]:
+    """The folders above a file below C:\\acs (C:\\acs itself excluded)."""
+    parts = path.split("\\")[:-1]
+    return ["\\".join(parts[: i + 1]) for i in range(2, len(parts))]
+
+
+def step_log_line(site: dict, when: datetime, step: str, status: str, message: str) -> str:
+    return site["step_line"].format(time=when.strftime(site["step_time"]), step=step, status=status, message=message)
+
+
+def _seed_old_step_log(files: dict, site: dict, now: datetime, sec: dict) -> None:
+    from .windows.ump import STEPS
+
+    prev = "8.0.300.12"
+    t = now - timedelta(days=120)
+    lines = []
+    for step in STEPS:
+        lines.append(step_log_line(site, t, step, "START", f"running {step}"))
+        t += timedelta(seconds=40)
+        msg = "done"
+        if step == "CheckSQLConn":
+            # a vendor script that logs its connection string: discovery must mask it (docs/assumptions.md)
+            msg = f"connected: Server=localhost;Database=SysAdminTenant;User ID=ump-svc;Password={sec['service_account_password']}"
+        lines.append(step_log_line(site, t, step, "OK", msg))
+    p = site["step_log"].replace("{version}", prev)
+    files[p.lower()] = dict(_file("\r\n".join(lines) + "\r\n", now=t), path=p)
 
 
 def _seed_sql(w: World, ump: str, sql_host: str, customers: list[dict], fqdn: str, now: datetime) -> None:

@@ -27,6 +27,7 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
+import re
 import time
 
 from ansible.module_utils.basic import AnsibleModule, env_fallback, missing_required_lib
@@ -53,6 +54,7 @@ try:
         DefaultAzureCredential,
         ManagedIdentityCredential,
     )
+    from azure.core.rest import HttpRequest
     from azure.mgmt.compute import ComputeManagementClient
 
     HAS_AZURE = True
@@ -418,6 +420,35 @@ class AzureCompute:
             )
             self.operations.append(record)
 
+    def arm_get_all(self, operation, resource, path, api_version):
+        """GET an ARM list (``{"value": [...], "nextLink"}``) outside Microsoft.Compute through the same
+        authenticated pipeline, retries and error mapping, following ``nextLink``; the items."""
+
+        def fetch(url, params):
+            def one():
+                response = self.client.send_request(HttpRequest("GET", url, params=params))
+                if response.status_code >= 400:
+                    raise HttpResponseError(response=response)
+                return response.json()
+
+            return self.call(operation, resource, one)
+
+        items, url, params, pages = [], path, {"api-version": api_version}, 0
+        while url and pages < 100:
+            pages += 1
+            body = fetch(url, params)
+            if not isinstance(body, dict) or not isinstance(body.get("value"), list):
+                raise errors.RemoteError(
+                    "unexpected reply: no 'value' list",
+                    system="azure",
+                    operation=operation,
+                    resource=resource,
+                    remedy="check base_url points at Azure Resource Manager",
+                )
+            items += body["value"]
+            url, params = body.get("nextLink"), None
+        return items
+
     def report(self):
         """What a module adds to its result: retries, operations and the number of ARM requests."""
         return dict(retries=list(self.retries), operations=list(self.operations), arm_requests=self.requests)
@@ -460,6 +491,50 @@ class AzureModule:
         extra.update(self.report())
         extra.setdefault("retries", [])
         errors.fail_module(self.module, error, **extra)
+
+
+def power_of(instance_view):
+    for s in (to_dict(instance_view) or {}).get("statuses") or []:
+        code = s.get("code") or ""
+        if code.startswith("PowerState/"):
+            return code.split("/", 1)[1]
+    return "unknown"
+
+
+def ade_enabled(vm, disk):
+    """Azure Disk Encryption: the VM's ADE extension, osDisk.encryptionSettings, or the disk's collection."""
+    for ext in vm.get("resources") or []:
+        props = ext.get("properties") or {}
+        if (props.get("publisher") or "").lower() == "microsoft.azure.security" and (
+            props.get("type") or ""
+        ).lower().startswith("azurediskencryption"):
+            return True
+    if ((vm["properties"]["storageProfile"]["osDisk"].get("encryptionSettings") or {}).get("enabled")) is True:
+        return True
+    return bool(((disk or {}).get("properties", {}).get("encryptionSettingsCollection") or {}).get("enabled"))
+
+
+def _action_matches(pattern, action):
+    """RBAC wildcards: ``*`` matches any run of characters, case-insensitive (Azure RBAC, "Actions")."""
+    rx = "^" + re.escape(pattern.lower()).replace("\\*", ".*") + "$"
+    return re.match(rx, action.lower()) is not None
+
+
+def missing_actions(permissions, required):
+    """The ``required`` actions that no permission entry grants (an entry grants an action that one of its
+    ``actions`` matches and none of its ``notActions`` does)."""
+    out = []
+    for action in required or []:
+        granted = False
+        for perm in permissions or []:
+            if any(_action_matches(a, action) for a in perm.get("actions") or []) and not any(
+                _action_matches(n, action) for n in perm.get("notActions") or []
+            ):
+                granted = True
+                break
+        if not granted:
+            out.append(action)
+    return out
 
 
 def snapshot_facts(snap):

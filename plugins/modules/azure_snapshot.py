@@ -66,6 +66,8 @@ options:
     default: 1800
 extends_documentation_fragment:
   - ump365.upgrade.azure
+  - ump365.upgrade.attributes
+  - ump365.upgrade.attributes.group_azure
 attributes:
   check_mode:
     support: full

@@ -64,6 +64,8 @@ options:
     type: str
     choices: [auto, local, persistent]
     default: auto
+extends_documentation_fragment:
+  - ump365.upgrade.attributes
 attributes:
   check_mode:
     support: full

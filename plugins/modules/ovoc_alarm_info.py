@@ -43,13 +43,9 @@ options:
 extends_documentation_fragment:
   - ump365.upgrade.ovoc
   - ump365.upgrade.rest
-attributes:
-  check_mode:
-    support: full
-    description: Reads only, so it runs the same in check mode.
-  diff_mode:
-    support: none
-    description: Changes nothing, so there is no diff.
+  - ump365.upgrade.attributes.info_module
+  - ump365.upgrade.attributes
+  - ump365.upgrade.attributes.group_ovoc
 author:
   - ump365.upgrade developers (@ump365)
 """

@@ -20,6 +20,9 @@ description:
   - Read-only; runs on the controller (C(delegate_to=localhost)) and talks TDS to the SQL Server.
 extends_documentation_fragment:
   - ump365.upgrade.sql
+  - ump365.upgrade.attributes.info_module
+  - ump365.upgrade.attributes
+  - ump365.upgrade.attributes.group_sql
 options:
   expected_collation:
     description: The server collation the UMP upgrade requires.
@@ -52,13 +55,6 @@ options:
     description: Its column holding the customer's version.
     type: str
     default: Version
-attributes:
-  check_mode:
-    support: full
-    description: Read-only; runs the same in check mode.
-  diff_mode:
-    support: none
-    description: Changes nothing, so there is no diff.
 author:
   - ump365.upgrade developers (@ump365)
 """
@@ -122,6 +118,12 @@ customers:
   type: list
   elements: dict
   sample: [{"name": "contoso01", "version": "8.0.400.64"}]
+database_files:
+  description: The data and log files of every database, with the drive each is on (C(sys.master_files)).
+  returned: always
+  type: list
+  elements: dict
+  sample: [{"database": "SysAdminTenant", "type": "ROWS", "physical_name": "D:\\Data\\SysAdminTenant.mdf", "drive": "D"}]
 free_space:
   description: Free megabytes per fixed drive, as C(xp_fixeddrives) reports them; null when not permitted.
   returned: always
@@ -184,6 +186,26 @@ def free_space(client, module):
     return {str(r.get("drive")): int(r.get("MB free") or 0) for r in rows}
 
 
+def database_files(client):
+    rows = client.query(
+        "SELECT d.name AS database_name, f.type_desc, f.physical_name FROM sys.master_files f "
+        "JOIN sys.databases d ON d.database_id = f.database_id ORDER BY d.database_id, f.file_id",
+        operation="list database files",
+    )
+    out = []
+    for r in rows:
+        path = str(r.get("physical_name") or "")
+        out.append(
+            {
+                "database": r.get("database_name"),
+                "type": r.get("type_desc"),
+                "physical_name": path,
+                "drive": path[0].upper() if len(path) > 1 and path[1] == ":" else None,
+            }
+        )
+    return out
+
+
 def main():
     module = AnsibleModule(
         argument_spec=sql_argument_spec(
@@ -204,10 +226,10 @@ def main():
     client = SqlClient.from_module(module)
 
     def work(c):
-        return c.server_info(), c.databases(), free_space(c, module)
+        return c.server_info(), c.databases(), free_space(c, module), database_files(c)
 
     try:
-        server, dbs, free = client.run(work)
+        server, dbs, free, files = client.run(work)
     except errors.UmpError as e:
         client.close()
         errors.fail_module(module, e)
@@ -231,6 +253,7 @@ def main():
         customer_databases=customers,
         ump_databases=([tenant] if has_tenant else []) + customers,
         free_space=free,
+        database_files=files,
     )
     if p["read_customers"]:
         result["customers"] = read_customers(module, p)

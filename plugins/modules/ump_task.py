@@ -37,6 +37,8 @@ options:
 extends_documentation_fragment:
   - ump365.upgrade.ump_api
   - ump365.upgrade.rest
+  - ump365.upgrade.attributes
+  - ump365.upgrade.attributes.group_ump_api
 attributes:
   check_mode:
     support: full

@@ -112,6 +112,8 @@ options:
     description: The longest one on-host wait lasts, in seconds (about one WinRM command per this many seconds of waiting).
     type: int
     default: 120
+extends_documentation_fragment:
+  - ump365.upgrade.attributes
 attributes:
   check_mode:
     support: full

@@ -38,6 +38,19 @@ class Case:
     sql: str = "any"  # any | local | backend
     host_state: tuple[tuple[tuple[str, ...], object], ...] = ()
     stdout_names: tuple[str, ...] = ()  # texts the playbook's output must show (a task only this host runs)
+    # SysAdminTenant statements run on the host's SQL host before the run (``@first_customer``... resolved)
+    sql_before: tuple[tuple[str, tuple], ...] = ()
+    # checks the report must show as pre-existing (post_verify's baseline comparison), not rolled back
+    pre_existing: tuple[str, ...] = ()
+    # checks the report must show as a regression (the reason of the rollback)
+    regressions: tuple[str, ...] = ()
+    # exact number of snapshots of the host at the end (None: the end state's usual rule)
+    snapshots: int | None = None
+    # SysAdminTenant rows at the end (lab state, not our report): (table, {column: value} to find the row,
+    # {column: value} it must have)
+    sql_after: tuple[tuple[str, dict, dict], ...] = ()
+    # lab state at the end: (path under lab.state(), with @host resolved; a predicate name in STATE_PREDICATES)
+    lab_state: tuple[tuple[tuple[str, ...], str], ...] = ()
     # rolled back: which recovery ran (services: services started, no disk swap; full: OS disk swapped);
     # "" = not asserted
     recovery: str = ""
@@ -282,6 +295,58 @@ CASES += [
         recovery="full",
     ),
 ]
+
+CASES += [
+    Case(
+        "preexisting_disabled_customer_and_failed_verification",
+        "before the upgrade one customer is disabled and another's last tenant verification failed",
+        (),
+        UPGRADED,
+        ("pre-existing", "customers_enabled", "tenant_admin_auth_verified"),
+        sql_before=(
+            ("UPDATE Customer SET Enabled = 0 WHERE CustomerShortName = ?", ("@first_customer",)),
+            ("UPDATE Customer SET LastVerificationOk = 0 WHERE CustomerShortName = ?", ("@second_customer",)),
+        ),
+        pre_existing=("customers_enabled", "tenant_admin_auth_verified"),
+        # the lab's state after the upgrade: the conditions are still there (reported, not "fixed" or rolled back)
+        sql_after=(
+            ("Customer", {"CustomerShortName": "@first_customer"}, {"Enabled": 0}),
+            ("Customer", {"CustomerShortName": "@second_customer"}, {"LastVerificationOk": 0}),
+        ),
+    ),
+    Case(
+        "ovoc_reconnects_minutes_after_start",
+        "OVOC reconnects to the UMP device 3 (scaled) minutes / 4 reads after the services start, with a "
+        "Critical downtime alarm until then",
+        (Fault("ovoc.reconnect_delay", {"seconds": 180, "reads": 4}),),
+        UPGRADED,
+        ("ovoc_ump_management_connected",),
+        stdout_names=("waiting for the systems to settle",),
+        # OVOC was read again after the start until it reconnected (more than the fault's 4 reads)
+        lab_state=((("ovoc", "reads_since_start", "@host", "n"), "more_than_4"),),
+    ),
+    Case(
+        "wrong_service_password",
+        "the service account's password is not the inventory's (become runas fails)",
+        (),
+        STOPPED,
+        ("become_service_account", "LogonUser failed"),
+        host_state=((("accounts", "ump-svc", "password"), "changed-by-someone-else"),),
+        snapshots=0,
+    ),
+    Case(
+        "regression_customer_not_deployed",
+        "a customer that was Deployed before the upgrade is Failed after it",
+        (Fault("ump_api.customer_state", {"customer": "@first_customer", "state": "Failed", "version": "@target"}),),
+        ROLLED_BACK,
+        ("customers_deployed", "regression"),
+        regressions=("customers_deployed",),
+        # the rollback restored the database: the customer is Deployed again
+        sql_after=(("Customer", {"CustomerShortName": "@first_customer"}, {"State": "Deployed"}),),
+    ),
+]
+
+STATE_PREDICATES = {"more_than_4": lambda v: isinstance(v, int) and v > 4}
 
 if os.environ.get("UMP365_MATRIX_ALL_STEPS") == "1":
     _covered = {f.params.get("step") for c in CASES for f in c.faults if f.name == "wyupdate.fail_step"}

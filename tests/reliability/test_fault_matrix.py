@@ -16,7 +16,8 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import REPO, Lab
-from tests.reliability.cases import CASES, ROLLED_BACK, STOPPED, UPGRADED, Case, assign_hosts
+from tests.integration.checks_helpers import sql as sql_exec
+from tests.reliability.cases import CASES, ROLLED_BACK, STATE_PREDICATES, STOPPED, UPGRADED, Case, assign_hosts
 from tests.reliability.conftest import FAST_WAITS, OLD, TARGET, acs_files
 
 HOSTS = assign_hosts(CASES)
@@ -44,6 +45,10 @@ class MatrixRun:
 def _resolve(value, lab: Lab, host: str):
     if value == "@first_customer":
         return lab.host_state(host)["ump"]["customers"][0]
+    if value == "@second_customer":
+        return lab.host_state(host)["ump"]["customers"][1]
+    if value == "@host":
+        return host
     if value == "@sql_host":
         return _sql_host(lab, host)
     if value == "@target":
@@ -87,6 +92,8 @@ def matrix(own_lab) -> MatrixRun:
         host = HOSTS[case.name]
         for path, value in case.host_state:
             lab.set_host_state(host, list(path), copy.deepcopy(value))
+        for statement, params in case.sql_before:
+            sql_exec(lab, host, statement, tuple(_resolve(v, lab, host) for v in params))
         for fault in case.faults:
             target = _sql_host(lab, host) if fault.on_sql_host else host
             params = {k: _resolve(v, lab, host) for k, v in fault.params.items()}
@@ -190,7 +197,9 @@ def test_fault_case_ends_in_its_expected_state(matrix: MatrixRun, case: Case):
             )
         else:
             assert matrix.files_after[host] == matrix.files_before[host], f"{where}: files under C:\\acs changed"
-    if case.expected == STOPPED or case.recovery == "services":
+    if case.snapshots is not None:
+        assert matrix.snapshots.get(host, 0) == case.snapshots, f"{where}: {matrix.snapshots.get(host, 0)} snapshots"
+    elif case.expected == STOPPED or case.recovery == "services":
         # the services stop before the snapshot: a host that failed there has none, one that failed in the
         # snapshot has the failed one
         assert matrix.snapshots.get(host, 0) <= 1, where
@@ -207,6 +216,25 @@ def test_fault_case_ends_in_its_expected_state(matrix: MatrixRun, case: Case):
     elif case.recovery == "full":
         assert matrix.os_disk_after[host] != matrix.os_disk_before[host], f"{where}: the OS disk was not swapped"
         assert host_report["rollback"].get("restored_disk"), f"{where}: {host_report['rollback']}"
+
+    post = {c["name"]: c for c in host_report["checks"] if c.get("phase") == "post_verify"}
+    for name in case.pre_existing:
+        assert post.get(name, {}).get("baseline") == "pre-existing", (
+            f"{where}: {name} not pre-existing: {post.get(name)}"
+        )
+        assert post[name]["status"] == "warn" and not post[name]["blocking"], where
+    for name in case.regressions:
+        assert post.get(name, {}).get("baseline") == "regression", f"{where}: {name} not a regression: {post.get(name)}"
+    for table, match, want in case.sql_after:
+        match = {k: _resolve(v, matrix.lab, host) for k, v in match.items()}
+        found = [r for r in matrix.sql_after[host]["SysAdminTenant"][table] if all(r[k] == v for k, v in match.items())]
+        assert len(found) == 1 and all(found[0][k] == v for k, v in want.items()), f"{where}: {table} {match}: {found}"
+    state = matrix.lab.state()
+    for path, predicate in case.lab_state:
+        value = state
+        for key in path:
+            value = (value or {}).get(_resolve(key, matrix.lab, host))
+        assert STATE_PREDICATES[predicate](value), f"{where}: lab state {path} = {value!r} is not {predicate}"
 
     text = json.dumps(host_report)
     for name in case.report_names:

@@ -5,7 +5,9 @@ Only these exist (anything else is "not recognized", as on a host without it):
 ``cmd /c``, ``echo``, ``C:\\acs\\wyupdate.exe``, ``Sysadmin.CustomerUpgrade.exe``, ``LogReport.exe`` and
 ``CheckAzureTenantId_220.exe``, ``curl.exe`` (C:\\Windows\\System32, Windows 10 1803 / Server 2019 and later:
 HEAD/GET probes answered from the host's egress policy, see :func:`curl_exe`); in PowerShell: ``Get-Service``/``Stop-Service``/``Start-Service``/
-``Restart-Service`` (names, wildcards, ``-Force``), ``Get-Content``, ``Test-Path``, ``Write-Output``/``echo``,
+``Restart-Service`` (names, wildcards, ``-Force``; Stop-Service ``-NoWait``), the ServiceController calls
+``(Get-Service -Name 'X').WaitForStatus('Stopped'|'Running', 'hh:mm:ss')`` and ``(Get-Service -Name 'X').Start()``,
+``Get-Content``, ``Test-Path``, ``Write-Output``/``echo``,
 ``hostname``, ``whoami``, ``$env:COMPUTERNAME``, ``Start-Sleep``, ``exit N``, ``$LASTEXITCODE`` and the
 executables above (bare, quoted or with ``&``), statements separated by ``;`` or new lines; Get-Service
 pipelines into ``Where-Object {$_.Status|StartType|Name -eq|-ne|-like ...}``, ``Select-Object
@@ -530,6 +532,83 @@ def _service_table(rows: list[tuple[str, dict]]) -> str:
     return "\r\n".join(lines) + "\r\n\r\n\r\n"
 
 
+# (Get-Service -Name 'X').WaitForStatus('Stopped', '00:02:00') / .Start(): System.ServiceProcess.ServiceController
+SERVICE_CALL = re.compile(
+    r"^\(\s*get-service\s+(?:-name\s+)?'((?:[^']|'')*)'\s*\)\.(waitforstatus|start)\s*\((.*)\)$", re.I
+)
+# ServiceController.WaitForStatus throws System.ServiceProcess.TimeoutException (dotnet/runtime
+# System.ServiceProcess.ServiceController, resource "Timeout"); PowerShell wraps a .NET exception of a
+# method call as MethodInvocationException "Exception calling ... with "N" argument(s): ...".
+METHOD_ERROR = (
+    'Exception calling "{method}" with "{n}" argument(s): "{msg}"\r\nAt line:{line} char:1\r\n+ {stmt}\r\n'
+    "+ ~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~\r\n"
+    "    + CategoryInfo          : NotSpecified: (:) [], MethodInvocationException\r\n"
+    "    + FullyQualifiedErrorId : {fqid}\r\n"
+)
+
+
+def _timespan_seconds(text: str) -> float:
+    """[d.]hh:mm:ss as PowerShell converts a string to a TimeSpan."""
+    m = re.match(r"^(?:(\d+)\.)?(\d+):(\d+):(\d+(?:\.\d+)?)$", text.strip())
+    if not m:
+        raise ValueError(text)
+    days, h, mi, sec = m.groups()
+    return int(days or 0) * 86400 + int(h) * 3600 + int(mi) * 60 + float(sec)
+
+
+def _service_call(
+    host: "WindowsHost", proc: "Process", m: re.Match, stmt: str, line: int, waited: list
+) -> tuple[int, str, str]:
+    """A ServiceController method on one service: WaitForStatus waits on the host until the service is in the
+    state or the time is out; Start() asks the SCM to start it and returns at once. The services of one
+    script change in parallel: the first wait that finds its service there takes the lab's 5 s, the others
+    none (``waited``)."""
+    name, method = m.group(1).replace("''", "'"), m.group(2).lower()
+    args = _ps_args(m.group(3))
+    with host.world.lock:
+        st = host.world.host_state(host.name)
+        real, svc = scm.find(st, name)
+        if svc is None:
+            return (
+                1,
+                "",
+                (
+                    f"Get-Service : Cannot find any service with service name '{name}'.\r\n"
+                    "    + FullyQualifiedErrorId : NoServiceFoundForGivenName,Microsoft.PowerShell.Commands.GetServiceCommand\r\n"
+                ),
+            )
+        if method == "start":
+            try:
+                scm.start(host.world, host.name, st, real)
+            except scm.ServiceError:
+                msg = f"Cannot start service {real} on computer '.'."
+                return (
+                    1,
+                    "",
+                    METHOD_ERROR.format(
+                        method="Start", n=0, msg=msg, line=line, stmt=stmt, fqid="InvalidOperationException"
+                    ),
+                )
+            return 0, "", ""
+        want = {"stopped": "stopped", "running": "running"}.get((args[0] if args else "").lower())
+        timeout = _timespan_seconds(args[1]) if len(args) > 1 else None
+        reached = want is not None and svc.get("state") == want
+    if reached:
+        if not waited:
+            waited.append(True)
+            proc.sleep(min(5.0, timeout) if timeout is not None else 5.0)  # the stop/start the SCM was asked for
+        return 0, "", ""
+    if timeout is None:
+        raise RuntimeError("lab: WaitForStatus without a timeout would wait forever")
+    proc.sleep(timeout)
+    msg = "Time out has expired and the operation has not been completed."
+    return (
+        1,
+        "",
+        METHOD_ERROR.format(method="WaitForStatus", n=2, msg=msg, line=line, stmt=stmt, fqid="TimeoutException"),
+    )
+
+
 def run_powershell(
     host: "WindowsHost", proc: "Process", user: str, script: str, chdir: str | None = None, env: dict | None = None
 ) -> tuple[int, str, str]:
@@ -542,7 +621,8 @@ def run_powershell(
     failed = False
     environment = _environment(host, proc, user, env)
     variables: dict[str, str] = {}
-    for stmt in _split_statements(script):
+    waited: list = []
+    for line_no, stmt in enumerate(_split_statements(script), start=1):
         assign = re.fullmatch(r"\$(\w+)\s*=\s*(.+)", stmt, re.S)
         stmt = expand_ps_env(stmt if not assign else assign.group(2), environment, variables)
         if assign and assign.group(1).lower() not in ("env", "lastexitcode"):
@@ -556,6 +636,15 @@ def run_powershell(
                 )
                 continue
         stmt_l = stmt.lower()
+        call = SERVICE_CALL.match(stmt)
+        if call:
+            rc, o, e = _service_call(host, proc, call, stmt, line_no, waited)
+            out.append(o)
+            err.append(e)
+            if rc:
+                failed = True
+                last_exit = rc
+            continue
         m = re.match(r"^exit\s*(-?\d+)?$", stmt_l)
         if m:
             return (int(m.group(1)) if m.group(1) else last_exit), "".join(out), "".join(err)
@@ -736,6 +825,7 @@ def _get_service(host: "WindowsHost", rest: str, pipes: list[str]) -> tuple[int,
 def _set_service(host: "WindowsHost", proc: "Process", verb: str, rest: str) -> tuple[int, str, str]:
     args = _ps_args(rest)
     force = any(a.lower() == "-force" for a in args)
+    no_wait = any(a.lower() == "-nowait" for a in args) and verb in ("stop-service", "spsv")
     names = [a for a in args if not a.startswith("-")]
     errors = []
     changed = 0
@@ -759,7 +849,7 @@ def _set_service(host: "WindowsHost", proc: "Process", verb: str, rest: str) -> 
                         changed += 1
                 except scm.ServiceError as e:
                     errors.append(f"{verb.title()} : {e}\r\n")
-    if changed:
+    if changed and not no_wait:  # -NoWait: the time passes in the WaitForStatus that follows
         proc.sleep(5)
     return (1 if errors else 0), "", "".join(errors)
 

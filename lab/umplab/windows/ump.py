@@ -105,6 +105,23 @@ def iso_now() -> str:
     return datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
+# the vendor details of the host's lab flavour (seed.py SITE_DEFAULT / SITE_B), under ump.site
+SITE_DEFAULTS = {
+    "step_log": f"{WY_LOG_DIR}\\upgrade_{{version}}.log",
+    "step_line": "{time} | {step} | {status} | {message}",
+    "step_time": "%Y-%m-%dT%H:%M:%SZ",
+    "tenants_dir": f"{ACS}\\tenants",
+    "version_file": "version.txt",
+    "customer_upgrade": "console",
+}
+
+
+def site(ex: "Exec") -> dict:
+    with ex.world.lock:
+        own = dict(ex.state().get("ump", {}).get("site") or {})
+    return {**SITE_DEFAULTS, **own}
+
+
 class StepFailed(Exception):
     pass
 
@@ -258,7 +275,7 @@ def _fromservice(ex: "Exec", target: str, update_url: str) -> tuple[int, str, st
     world = ex.world
     logfile = _switch(ex.argv, "logfile")
     result_file = fs.expand_env(logfile, ex.user) if logfile else None
-    step_log = f"{WY_LOG_DIR}\\upgrade_{target}.log"
+    step_log = site(ex)["step_log"].replace("{version}", target)
 
     def result(line: str) -> None:
         if world.take_fault("wyupdate.no_result_line", host=ex.name):
@@ -313,9 +330,13 @@ def _run_steps(ex: "Exec", target: str, update_url: str, installed: str, step_lo
         result(f"{WY_UPDATE_ERROR} - files in use: {', '.join(locked)}")
         return 1, "", ""
 
+    layout = site(ex)
+
     def log(step: str, status: str, msg: str) -> None:
+        when = datetime.now(timezone.utc).strftime(layout["step_time"])
+        line = layout["step_line"].format(time=when, step=step, status=status, message=msg)
         with world.lock:
-            fs.append_text(ex.state()["files"], step_log, f"{iso_now()} | {step} | {status} | {msg}\r\n")
+            fs.append_text(ex.state()["files"], step_log, line + "\r\n")
 
     for step in STEPS:
         log(step, "START", f"running {step}")
@@ -629,6 +650,16 @@ def customer_upgrade(ex: "Exec") -> tuple[int, str, str]:
         elevated = in_group(st, ex.user, "UmpAdmins")
         kit = _installed(st)
     target = world.data["vendor"]["latest_version"]
+    layout = site(ex)
+    if layout["customer_upgrade"] == "gui":
+        # the Customer Upgrade Manager (a Windows GUI program, PE subsystem 2): whatever its arguments, it
+        # opens its window and waits for a person; under WinRM there is no desktop, so nothing is printed or
+        # logged and it never exits (until the command is stopped or the machine goes away)
+        world.count("customer_upgrade.gui_waiting")
+        try:
+            _wait_cancel(ex)
+        except Cancelled:
+            return 1, "", ""
     if _switch(ex.argv, "unattended") is None:
         return 1, "", "Sysadmin.CustomerUpgrade: no interactive session; use /unattended with /all or /customers:\r\n"
     if not elevated:
@@ -651,7 +682,6 @@ def customer_upgrade(ex: "Exec") -> tuple[int, str, str]:
         emit("*", "Failed", kit, "no customers selected: use /all or /customers:<short1,short2>")
         return 1, "".join(out), ""
     all_ok = True
-    sql_host = _sql_host(ex)
     for short in selected:
         row = rows.get(short.lower())
         if row is None:
@@ -672,7 +702,7 @@ def customer_upgrade(ex: "Exec") -> tuple[int, str, str]:
         except Cancelled:
             return 3, "".join(out), ""
         with world.lock:
-            handles = fs.locked(ex.state(), f"{ACS}\\tenants\\{short}")
+            handles = fs.locked(ex.state(), f"{layout['tenants_dir']}\\{short}")
         fault = world.take_fault("customer_upgrade.fail", host=ex.name, customer=short)
         if fault or handles:
             reason = (
@@ -683,20 +713,61 @@ def customer_upgrade(ex: "Exec") -> tuple[int, str, str]:
             emit(short, "Failed", current, reason)
             all_ok = False
             continue
-        world.sql_exec(
-            sql_host,
-            "SysAdminTenant",
-            "UPDATE Customer SET Version = ? WHERE UmpCustomerGuid = ?",
-            (target, row["UmpCustomerGuid"]),
-        )
-        db = f"SysAdmin{short}"
-        if db in world.sql_databases(sql_host):
-            world.sql_exec(sql_host, db, "UPDATE SyncState SET Value = ? WHERE Name = 'Version'", (target,))
-        with world.lock:
-            fs.write_text(ex.state()["files"], f"{ACS}\\tenants\\{short}\\version.txt", target + "\n")
-        world.count("customer_upgrade.customers")
+        upgrade_customer(world, ex.name, row, target, ex.state)
         emit(short, "UpToDate", target)
     return (0 if all_ok else 1), "".join(out), ""
+
+
+def upgrade_customer(world, host: str, row: dict, target: str, state) -> None:
+    """What upgrading one customer changes: SysAdminTenant's Customer.Version, the customer database's
+    SyncState Version and the version file in the customer's folder (``state()`` = the host's state)."""
+    sql_host = world.sql_host_for(host)
+    short = row["CustomerShortName"]
+    world.sql_exec(
+        sql_host,
+        "SysAdminTenant",
+        "UPDATE Customer SET Version = ? WHERE UmpCustomerGuid = ?",
+        (target, row["UmpCustomerGuid"]),
+    )
+    db = f"SysAdmin{short}"
+    if db in world.sql_databases(sql_host):
+        world.sql_exec(sql_host, db, "UPDATE SyncState SET Value = ? WHERE Name = 'Version'", (target,))
+    with world.lock:
+        st = state()
+        layout = {**SITE_DEFAULTS, **(st.get("ump", {}).get("site") or {})}
+        fs.write_text(st["files"], f"{layout['tenants_dir']}\\{short}\\{layout['version_file']}", target + "\n")
+    world.count("customer_upgrade.customers")
+
+
+def operator_clicks(world, host: str) -> list[str]:
+    """The lab playing the operator of the Customer Upgrade Manager (fault ``customer_upgrade.operator``):
+    select every customer below the target, "Update Selected", read UpToDate in its log, close the window.
+    Done only once wyUpdate has put SysAdminKit at the target (the program refuses otherwise)."""
+    target = world.data["vendor"]["latest_version"]
+
+    def state():
+        return world.host_state(host)
+
+    with world.lock:
+        st = state()
+        if _installed(st) != target or not st.get("ump", {}).get("customer_upgrade_pending"):
+            return []
+    rows = world.sql_rows(
+        world.sql_host_for(host), "SysAdminTenant", "SELECT * FROM Customer ORDER BY CustomerShortName"
+    )
+    done = []
+    for row in rows:
+        if row["Version"] == target:
+            continue
+        upgrade_customer(world, host, row, target, state)
+        with world.lock:
+            fs.append_text(
+                state()["files"], CU_LOG, f"{iso_now()} | {row['CustomerShortName']} | UpToDate | {target} | \r\n"
+            )
+        done.append(row["CustomerShortName"])
+    with world.lock:
+        state()["ump"]["customer_upgrade_pending"] = False
+    return done
 
 
 # ---------------------------------------------------------------------- tools

@@ -21,9 +21,17 @@ def good_preflight() -> dict:
         "azure": {
             "vm_name": "ump01",
             "vm": {"exists": True, "power_state": "running"},
-            "os_disk": {"id": "/subscriptions/x/disks/d", "name": "d"},
-            "snapshot_rights": {"ok": True},
+            "os_disk": {
+                "id": "/subscriptions/x/disks/d",
+                "name": "d",
+                "encryption_type": "EncryptionAtRestWithPlatformKey",
+            },
+            "missing_actions": [],
+            "ade": False,
+            "data_disks": [],
+            "locks": [],
         },
+        "become": {"account": "UMP01\\ump-svc", "groups": ["BUILTIN\\Administrators", "UMP01\\UmpAdmins"]},
         "auth_status": {
             "client_id": "app",
             "client_secret_configured": True,
@@ -56,7 +64,7 @@ def good_preflight() -> dict:
 
 
 def run_preflight(obs: dict, **params) -> dict:
-    p = {"target_version": TARGET, "fqdn": FQDN, "now": NOW, "min_free_gb": 10}
+    p = {"target_version": TARGET, "fqdn": FQDN, "now": NOW, "min_free_gb": 10, "service_account": "ump-svc"}
     p.update(params)
     return {x["name"]: x for x in c.preflight_checks(obs, p)}
 
@@ -114,14 +122,7 @@ def test_preflight_all_pass_on_a_ready_host():
             "fail",
         ),
         (
-            {
-                "azure": {
-                    "vm_name": "u",
-                    "vm": {"exists": True},
-                    "os_disk": {"id": "d"},
-                    "snapshot_rights": {"ok": False},
-                }
-            },
+            {"azure": dict(good_preflight()["azure"], missing_actions=["Microsoft.Compute/snapshots/write"])},
             "azure_snapshot_rights",
             "fail",
         ),
@@ -217,7 +218,14 @@ def test_non_blocking_demotes_and_gate_lists_failures():
     obs["disk_free_gb"] = 1
     obs["sql"] = {"collation": "X"}
     checks = c.preflight_checks(
-        obs, {"target_version": TARGET, "fqdn": FQDN, "now": NOW, "non_blocking": ["sql_collation"]}
+        obs,
+        {
+            "target_version": TARGET,
+            "fqdn": FQDN,
+            "now": NOW,
+            "non_blocking": ["sql_collation"],
+            "service_account": "ump-svc",
+        },
     )
     failed = c.blocking_failures(checks)
     assert [f["name"] for f in failed] == ["free_disk_space"]
@@ -242,7 +250,12 @@ def good_post(version=TARGET) -> dict:
             "redirect_uri": f"https://{FQDN}/authenticate/OAuth2Callback",
             "customers": [{"customer": "contoso", "method": "Token", "last_status": "Successful"}],
         },
-        "sbcs": [{"Name": "sbc-ump01"}],
+        "sbcs": [{"Name": "sbc-ump01", "IpAddress": "10.201.90.11", "Status": "Connected"}],
+        "sbc": {
+            "url": "https://sbc-ump01.example",
+            "status": {"operationalState": "UNLOCKED", "ipAddress": "10.201.90.11", "versionID": "7.40A.500.775"},
+            "dial_plan_rules": [{"DialPlanName": "dp", "Name": "rule1", "Prefix": "+44"}],
+        },
         "customers": [
             {
                 "CustomerShortName": "contoso",
@@ -281,7 +294,7 @@ def run_post(obs, **params):
 def test_post_verify_green_on_an_upgraded_host():
     res = run_post(good_post())
     assert {n: (r["status"], r["observed"]) for n, r in res.items() if r["status"] != "pass"} == {}
-    assert len(res) == 20
+    assert len(res) == 22
 
 
 @pytest.mark.parametrize(
@@ -484,3 +497,25 @@ def test_open_files_with_the_global_flag_off_is_unknown_from_the_labs_output():
     chk = {x["name"]: x for x in c.preflight_checks(obs, {"target_version": TARGET, "fqdn": FQDN, "now": NOW})}
     assert chk["no_open_files"]["status"] == "warn"
     assert chk["no_open_files"]["observed"].startswith("unknown: ")
+
+
+# --------------------------------------------------------------------------- site layout (issue 18)
+def test_site_layout_missing_folder_fails_before_any_change_pointing_to_discover():
+    out = c.check_site_layout({"site_layout": {"tenants_dir": "C:\\acs\\tenants", "exists": False, "isdir": False}})
+    assert out["status"] == c.FAIL and out["blocking"]
+    assert "playbooks/discover.yml" in out["fix"]
+
+
+def test_site_layout_present_passes_and_unread_is_never_a_pass():
+    ok = c.check_site_layout({"site_layout": {"tenants_dir": "C:\\x", "exists": True, "isdir": True, "profiled": "t"}})
+    assert ok["status"] == c.PASS
+    unread = c.check_site_layout({"site_layout": {"tenants_dir": "C:\\x", "exists": None, "error": "winrm broke"}})
+    assert unread["status"] != c.PASS and unread["blocking"]
+
+
+def test_preflight_checks_include_site_layout_only_when_observed():
+    names = [x["name"] for x in c.preflight_checks({"target_version": "8.0.515"})]
+    assert "site_layout" not in names
+    obs = {"target_version": "8.0.515", "site_layout": {"tenants_dir": "C:\\t", "exists": False, "isdir": False}}
+    got = {x["name"]: x for x in c.preflight_checks(obs)}
+    assert got["site_layout"]["status"] == c.FAIL
