@@ -199,7 +199,9 @@ def test_failed_snapshot_fails_the_task_and_the_checkpoint_says_so(fresh_lab, ck
     proc = lab.playbook("playbooks/snapshot.yml", "--limit", "ump01", extra_vars=ckpt_vars(ckdir))
     assert "failed=0" in proc.stdout
     ck2 = json.loads((ckdir / "ump01__8.0.515.json").read_text())
-    assert ck2["phases"]["snapshot"]["outputs"]["snapshot_name"] == ck["phases"]["snapshot"]["outputs"]["snapshot_name"]
+    attempt = ck["phases"]["attempt"]["outputs"]["id"]
+    assert ck2["phases"]["attempt"]["outputs"]["id"] == attempt
+    assert ck2["phases"]["snapshot"]["outputs"]["snapshot_name"] == f"ump01-8.0.400.64-to-8.0.515-{attempt}"
     assert [s["properties"]["provisioningState"] for s in snapshots(lab)] == ["Succeeded"]
 
 
@@ -228,15 +230,20 @@ def test_check_mode_changes_nothing(fresh_lab, ckdir):
         ]["managedDisk"]["id"]
     )
     assert not any(k.endswith((".write", ".deallocate", ".start")) for k in lab.counters())
-    # the role restores a snapshot the operator names (no checkpoint needed); in check mode nothing moves
+    # rollback.yml restores a snapshot the operator names (no checkpoint needed); in check mode nothing moves
     proc = lab.playbook(
         "playbooks/rollback.yml",
         "--check",
         "--limit",
         "ump01",
-        extra_vars={**ckpt_vars(ckdir), **NO_WINRM, "swap_os_disk_snapshot": "real"},
+        extra_vars={
+            **ckpt_vars(ckdir),
+            **NO_WINRM,
+            "ump_rollback_snapshot": "real",
+            "post_verify_expect_version": "8.0.400.64",
+        },
     )
-    assert "failed=0" in proc.stdout and "changed=1" in proc.stdout
+    assert "failed=0" in proc.stdout and "changed=0" not in proc.stdout.split("PLAY RECAP")[1], proc.stdout[-3000:]
     assert not any(k.endswith((".write", ".deallocate", ".start")) for k in lab.counters())
 
 
@@ -332,20 +339,32 @@ def test_snapshot_lifecycle_info_tags_restore_with_disk_removal_and_delete(fresh
     assert lab.endpoints["secrets"]["azure_client_secret"] not in proc.stdout + proc.stderr
 
 
-def test_rollback_without_the_checkpoint_finds_the_snapshot_by_its_tags(fresh_lab, tmp_path):
+def test_rollback_without_the_checkpoint_touches_nothing_unless_the_operator_names_the_snapshot(fresh_lab, tmp_path):
     lab = fresh_lab
     before = lab.host_state("ump01")
     proc = lab.playbook("playbooks/snapshot.yml", "--limit", "ump01", extra_vars=ckpt_vars(tmp_path / "node-a"))
     assert "failed=0" in proc.stdout
+    snap = json.loads((tmp_path / "node-a" / "ump01__8.0.515.json").read_text())["phases"]["snapshot"]["outputs"]
     lab.set_host_state("ump01", ["files", "c:\\acs\\upgraded.txt"], {"type": "file", "content": "8.0.515"})
-    # the rollback runs where the checkpoint is not (another AWX execution node)
+    disk = vm_disk(lab, "ump01")
+    # where the checkpoint is not (another AWX execution node without the run-state store): no attempt, so
+    # the host counts as never touched and nothing is restored (never a snapshot of unknown age by its tags)
     proc = lab.playbook(
         "playbooks/rollback.yml", "--limit", "ump01", extra_vars={**ckpt_vars(tmp_path / "node-b"), **NO_WINRM}
     )
-    assert "failed=0" in proc.stdout, proc.stdout[-3000:]
-    assert lab.host_state("ump01") == before
-    # and with no snapshot at all, a clear failure that says what to do
+    assert "failed=0" in proc.stdout and "nothing to roll back: never touched" in proc.stdout, proc.stdout[-3000:]
+    assert vm_disk(lab, "ump01") == disk
+    # the operator names the snapshot: restored
     proc = lab.playbook(
-        "playbooks/rollback.yml", "--limit", "ump02", extra_vars={**ckpt_vars(tmp_path / "node-c"), **NO_WINRM}
+        "playbooks/rollback.yml",
+        "--limit",
+        "ump01",
+        extra_vars={
+            **ckpt_vars(tmp_path / "node-b"),
+            **NO_WINRM,
+            "ump_rollback_snapshot": snap["snapshot_name"],
+            "post_verify_expect_version": "8.0.400.64",
+        },
     )
-    assert proc.returncode != 0 and "Name one with swap_os_disk_snapshot" in proc.stdout
+    assert "failed=0" in proc.stdout, proc.stdout[-3000:]
+    assert lab.host_state("ump01")["files"] == before["files"]

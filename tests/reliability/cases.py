@@ -150,10 +150,11 @@ CASES += [
     ),
     Case(
         "snapshot_ends_failed",
-        "the snapshot is accepted and its operation ends Failed",
+        "the snapshot is accepted and its operation ends Failed (after the services stopped: services restored)",
         (Fault("arm.snapshot_failed"),),
-        STOPPED,
-        ("azure create snapshot failed",),
+        ROLLED_BACK,
+        ("azure create snapshot failed", "no disk swap"),
+        recovery="services",
     ),
     Case(
         "service_will_not_stop",
