@@ -64,13 +64,9 @@ options:
     default: "2020-05-01"
 extends_documentation_fragment:
   - ump365.upgrade.azure
-attributes:
-  check_mode:
-    support: full
-    description: Reads only, so it runs the same in check mode.
-  diff_mode:
-    support: none
-    description: Changes nothing, so there is no diff.
+  - ump365.upgrade.attributes.info_module
+  - ump365.upgrade.attributes
+  - ump365.upgrade.attributes.group_azure
 seealso:
   - module: ump365.upgrade.azure_snapshot
   - module: ump365.upgrade.azure_vm_os_disk
