@@ -379,7 +379,9 @@ def test_azure_disk_deletes_an_unattached_disk_past_the_cutoff_and_never_the_vms
     original = vm_disk(lab, "ump01")
     made, _ = run_module(lab, "azure_snapshot", {"resource_group": "rg-ump01", "vm_name": "ump01", "name": "keep-a"})
     assert made["changed"] is True
-    swap, _ = run_module(lab, "azure_vm_os_disk", {"resource_group": "rg-ump01", "vm_name": "ump01", "snapshot": "keep-a"})
+    swap, _ = run_module(
+        lab, "azure_vm_os_disk", {"resource_group": "rg-ump01", "vm_name": "ump01", "snapshot": "keep-a"}
+    )
     assert swap["changed"] is True and not swap["failed"]
     live = vm_disk(lab, "ump01")
     assert live != original and disk(lab, original) is not None
@@ -411,4 +413,3 @@ def test_azure_disk_deletes_an_unattached_disk_past_the_cutoff_and_never_the_vms
     assert disk(lab, original) is None and disk(lab, live) is not None
     again, _ = run_module(lab, "azure_disk", {"resource_group": "rg-ump01", "name": old_name})
     assert again["changed"] is False and not again["failed"]
-
