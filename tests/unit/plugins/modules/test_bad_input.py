@@ -139,7 +139,10 @@ NAMING = {
     "vm_name", "disk_name", "snapshot", "source_disk", "provisioning_state", "jid", "cloud_environment",
     "required_actions", "permissions_api_version", "locks_api_version", "created_before",
 }  # fmt: skip
-NAMING_BY_MODULE = {"name": {azure_disk, azure_snapshot, azure_snapshot_info, ump_app_setting}, "path": {ump_script_template_info}}
+NAMING_BY_MODULE = {
+    "name": {azure_disk, azure_snapshot, azure_snapshot_info, ump_app_setting},
+    "path": {ump_script_template_info},
+}
 # printable text that goes into a header or a filter: control characters, unicode and huge values are wrong
 PRINTABLE = {"channel_id", "alarms_filter"}
 # any string is fine (free text, a local file path, the operator's own stop command for the host): not tried
