@@ -93,6 +93,10 @@ PATTERNS = {
     ),
     "setting": (re.compile(r"^[A-Za-z][A-Za-z0-9_.\-]{0,127}$"), "a setting name: letters, digits, '.', '_' or '-'"),
     "word": (re.compile(r"^[A-Za-z]{1,64}$"), "a single word such as Succeeded"),
+    "iso_time": (
+        re.compile(r"^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}(\.[0-9]{1,7})?(Z|[+-][0-9]{2}:[0-9]{2})?$"),
+        "an ISO 8601 time such as 2026-01-01T12:00:00Z (no offset: UTC)",
+    ),
     "jid": (re.compile(r"^[A-Za-z0-9_.]{1,64}$"), "an ansible_job_id such as j123456789.1234"),
     # Windows allows any character in a service name but / and \ (max 256); the callers quote them
     "service": (re.compile(r"^[^/\\\x00-\x1f]{1,256}$"), "a Windows service name (1-256 characters, no / or \\)"),
@@ -162,6 +166,7 @@ KIND_BY_OPTION = {
     "phase": "file_name",
     "resource_group": "resource_group",
     "vm_name": "azure_name",
+    "created_before": "iso_time",
     "disk_name": "azure_name",
     "snapshot": "azure_ref",
     "source_disk": "azure_ref",

@@ -368,3 +368,48 @@ def test_rollback_without_the_checkpoint_touches_nothing_unless_the_operator_nam
     )
     assert "failed=0" in proc.stdout, proc.stdout[-3000:]
     assert lab.host_state("ump01")["files"] == before["files"]
+
+
+def disk(lab, disk_id: str) -> dict | None:
+    return lab.state()["azure"]["resources"].get(disk_id.lower())
+
+
+def test_azure_disk_deletes_an_unattached_disk_past_the_cutoff_and_never_the_vms_disk(fresh_lab):
+    lab = fresh_lab
+    original = vm_disk(lab, "ump01")
+    made, _ = run_module(lab, "azure_snapshot", {"resource_group": "rg-ump01", "vm_name": "ump01", "name": "keep-a"})
+    assert made["changed"] is True
+    swap, _ = run_module(
+        lab, "azure_vm_os_disk", {"resource_group": "rg-ump01", "vm_name": "ump01", "snapshot": "keep-a"}
+    )
+    assert swap["changed"] is True and not swap["failed"]
+    live = vm_disk(lab, "ump01")
+    assert live != original and disk(lab, original) is not None
+    old_name = original.rsplit("/", 1)[-1]
+    live_name = live.rsplit("/", 1)[-1]
+
+    # the disk the VM runs on: refused before anything is sent that changes it (also in check mode)
+    lab.reset_counters()
+    for extra in ((), ("--check",)):
+        refused, _ = run_module(lab, "azure_disk", {"resource_group": "rg-ump01", "name": live_name}, *extra)
+        assert refused["failed"] and "in use" in refused["msg"] and "Fix:" in refused["msg"], refused
+    assert not any(k.endswith(".delete") for k in lab.counters())
+    assert disk(lab, live) is not None
+
+    # younger than the cutoff: kept; check mode: nothing deleted
+    young, _ = run_module(
+        lab, "azure_disk", {"resource_group": "rg-ump01", "name": old_name, "created_before": "2000-01-01T00:00:00Z"}
+    )
+    assert young["changed"] is False and "not before 2000-01-01" in young["kept"] and disk(lab, original) is not None
+    plan, _ = run_module(lab, "azure_disk", {"resource_group": "rg-ump01", "name": old_name}, "--check", "--diff")
+    assert plan["changed"] is True and plan["disk"]["disk_state"] == "Unattached" and disk(lab, original) is not None
+
+    # the previous disk, older than the cutoff: deleted (the LRO waited for), then a rerun changes nothing
+    gone, _ = run_module(
+        lab, "azure_disk", {"resource_group": "rg-ump01", "name": old_name, "created_before": "2999-01-01T00:00:00Z"}
+    )
+    assert gone["changed"] is True and not gone["failed"], gone
+    assert [o["operation"] for o in gone["operations"]] == ["delete disk"]
+    assert disk(lab, original) is None and disk(lab, live) is not None
+    again, _ = run_module(lab, "azure_disk", {"resource_group": "rg-ump01", "name": old_name})
+    assert again["changed"] is False and not again["failed"]

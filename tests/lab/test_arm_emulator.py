@@ -96,6 +96,18 @@ def test_token_flow_and_full_restore_cycle_with_the_real_sdk(fresh_lab):
     old = c.disks.get(rg, disk_id.split("/")[-1])
     assert old.disk_state == "Unattached" and old.managed_by is None
     assert [s.name for s in c.snapshots.list_by_resource_group(rg)] == ["s1"]
+    # ARM refuses to delete the disk a VM runs on (409 OperationNotAllowed), also while it is deallocated
+    # (diskState Reserved, managedBy still set); the unattached previous disk is deleted (202 + poll)
+    for deallocate in (False, True):
+        if deallocate:
+            c.virtual_machines.begin_deallocate(rg, "ump01").result()
+            assert c.disks.get(rg, "d1").disk_state == "Reserved"
+        with pytest.raises(HttpResponseError) as e:
+            c.disks.begin_delete(rg, "d1").result()
+        assert e.value.status_code == 409 and e.value.error.code == "OperationNotAllowed"
+    assert fresh_lab.state()["azure"]["resources"].get(disk.id.lower()) is not None
+    c.disks.begin_delete(rg, disk_id.split("/")[-1]).result()
+    assert fresh_lab.state()["azure"]["resources"].get(disk_id.lower()) is None
 
 
 def test_wrong_secret_is_a_client_authentication_error(lab):

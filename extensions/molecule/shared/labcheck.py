@@ -9,6 +9,11 @@ what is on each host).
         --snapshots N        exactly N pre-upgrade snapshots of each host's OS disk
         --disk-from-newest   the VM's OS disk was created from the host's newest snapshot (a rollback
                              restored the current attempt's snapshot, not an older one)
+    python labcheck.py cleaned CHECKPOINT_DIR --hosts ump01,ump02 [--target 8.0.515]
+        after cleanup.yml (retention 0, confirmed): the restored and previous OS disks the host's checkpoint
+        records (earlier attempts and the current rollback) and the earlier attempts' backup files on its
+        backend SQL server are gone; the VM's OS disk, the current attempt's snapshot and backup files remain;
+        at least one disk and (for a backend-SQL host) one backup file was there to delete
 
 The lab is found in $UMPLAB_STATE_DIR. Exits 1 naming every host and check that failed.
 """
@@ -100,6 +105,51 @@ def check(
     return errors
 
 
+def cleaned(lab: LabClient, ckpt_dir: str, hosts: list[str], target: str) -> list[str]:
+    from umplab.world import win_key
+
+    errors = []
+    state = lab.state()
+    res = state["azure"]["resources"]
+    for host in hosts:
+        with open(os.path.join(ckpt_dir, f"{host}__{target}.json")) as f:
+            phases = json.load(f)["phases"]
+        vm = res[state["hosts"][host]["vm_id"].lower()]
+        live_disk = vm["properties"]["storageProfile"]["osDisk"]["managedDisk"]["id"].lower()
+        previous = phases.get("attempt", {}).get("outputs", {}).get("previous") or []
+        swap = phases.get("rollback.swap_os_disk", {}).get("outputs") or {}
+        recorded = {swap.get("disk_id"), swap.get("previous_disk_id")}
+        for p in previous:
+            recorded |= {p.get("restored_disk_id"), p.get("previous_disk_id")}
+        gone = {d.lower() for d in recorded if d} - {live_disk}
+        if not gone:
+            errors.append(f"{host}: the checkpoint records no old OS disk (nothing to check)")
+        for d in sorted(gone):
+            if d in res:
+                errors.append(f"{host}: old OS disk {d.rsplit('/', 1)[-1]} is still there")
+        if live_disk not in res:
+            errors.append(f"{host}: the disk the VM runs on ({live_disk}) was deleted")
+        snap = (phases.get("snapshot", {}).get("outputs") or {}).get("snapshot_id", "").lower()
+        if not snap or snap not in res:
+            errors.append(f"{host}: the current attempt's snapshot {snap or '(none recorded)'} is missing")
+        sql_host = state["hosts"][host].get("sql_host")
+        if sql_host and sql_host != host:
+            files = lab.host_state(sql_host).get("files", {})
+            current = {
+                win_key(v) for v in (phases.get("sql_backup", {}).get("outputs", {}).get("files") or {}).values()
+            }
+            old = {win_key(v) for p in previous for v in (p.get("sql_backup_files") or {}).values()} - current
+            if not old or not current:
+                errors.append(f"{host}: the checkpoint records no earlier or no current backup file (nothing to check)")
+            errors += [f"{host}: old backup file {k} is still on {sql_host}" for k in sorted(old) if k in files]
+            errors += [
+                f"{host}: current backup file {k} was deleted from {sql_host}"
+                for k in sorted(current)
+                if k not in files
+            ]
+    return errors
+
+
 def main(argv: list[str]) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     sub = parser.add_subparsers(dest="cmd", required=True)
@@ -111,8 +161,16 @@ def main(argv: list[str]) -> int:
     chk.add_argument("--customers-same")
     chk.add_argument("--snapshots", type=int)
     chk.add_argument("--disk-from-newest", action="store_true")
+    cln = sub.add_parser("cleaned")
+    cln.add_argument("checkpoint_dir")
+    cln.add_argument("--hosts", required=True)
+    cln.add_argument("--target", default="8.0.515")
     args = parser.parse_args(argv)
     lab = LabClient(os.environ["UMPLAB_STATE_DIR"])
+    if args.cmd == "cleaned":
+        errors = cleaned(lab, args.checkpoint_dir, [h for h in args.hosts.split(",") if h], args.target)
+        print("\n".join(errors) or f"lab cleanup check ok: {args.hosts}")
+        return 1 if errors else 0
     if args.cmd == "capture":
         state = lab.state()
         with open(args.file, "w") as f:

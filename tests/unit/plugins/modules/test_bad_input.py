@@ -31,6 +31,7 @@ from ansible_collections.ump365.upgrade.plugins.action import win_services_state
 from ansible_collections.ump365.upgrade.plugins.module_utils import retry
 from ansible_collections.ump365.upgrade.plugins.modules import (
     app_registration_info,
+    azure_disk,
     azure_snapshot,
     azure_snapshot_info,
     azure_vm_os_disk,
@@ -105,6 +106,7 @@ BASELINES = {
         "app_id": GUID,
         "fqdn": "ump01.example.com",
     },
+    azure_disk: dict(AZURE, resource_group="rg-ump01", name="disk1", created_before="2026-01-01T00:00:00Z"),
     azure_snapshot: dict(AZURE, resource_group="rg-ump01", name="snap1", vm_name="ump01"),
     azure_snapshot_info: dict(AZURE, resource_group="rg-ump01"),
     azure_vm_os_disk: dict(AZURE, resource_group="rg-ump01", vm_name="ump01", snapshot="snap1"),
@@ -135,9 +137,12 @@ NAMING = {
     "customer_table", "customer_column", "customer_name_column", "customer_version_column",
     "expected_collation", "folder", "progress_path", "backup_name", "host", "run_id", "phase", "resource_group",
     "vm_name", "disk_name", "snapshot", "source_disk", "provisioning_state", "jid", "cloud_environment",
-    "required_actions", "permissions_api_version", "locks_api_version",
+    "required_actions", "permissions_api_version", "locks_api_version", "created_before",
 }  # fmt: skip
-NAMING_BY_MODULE = {"name": {azure_snapshot, azure_snapshot_info, ump_app_setting}, "path": {ump_script_template_info}}
+NAMING_BY_MODULE = {
+    "name": {azure_disk, azure_snapshot, azure_snapshot_info, ump_app_setting},
+    "path": {ump_script_template_info},
+}
 # printable text that goes into a header or a filter: control characters, unicode and huge values are wrong
 PRINTABLE = {"channel_id", "alarms_filter"}
 # any string is fine (free text, a local file path, the operator's own stop command for the host): not tried
