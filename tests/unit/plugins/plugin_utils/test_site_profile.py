@@ -210,3 +210,8 @@ def test_what_differs_in_azure_is_reported_as_it_is(over, rid, observed):
 )
 def test_the_openfiles_flag_is_read_from_openfiles_local(text, flag):
     assert sp.parse_openfiles_flag(text) is flag
+
+
+def test_every_assumption_names_a_known_comparison():
+    # YAML reads a bare `compare: true` as a boolean: the comparison must be one of the strings evaluate knows
+    assert {a.get("compare", "equals") for a in ASSUMPTIONS} <= {"equals", "in", "true", "info"}
