@@ -45,6 +45,7 @@ class SiteRun:
     discover_run: object
     after_discover: dict[str, dict]
     snapshots_after_discover: int
+    os_disks_at_discovery: dict[str, str]
     profile: dict
     upgrade_run: object
     counters: dict
@@ -94,6 +95,7 @@ def site(own_lab, tmp_path_factory) -> SiteRun:
     )
     (work / "discover.stdout").write_text(discover_run.stdout + discover_run.stderr)
     lab.clear_faults("arm.lock")
+    os_disks_at_discovery = {h: _os_disk_name(lab, h) for h in HOSTS}
     after_discover = {h: acs_files(lab.host_state(h)) for h in HOSTS}
     snapshots_after_discover = _snapshots(lab)
     site_file = reports / "site_profile" / "site.yml"
@@ -118,6 +120,7 @@ def site(own_lab, tmp_path_factory) -> SiteRun:
         discover_run=discover_run,
         after_discover=after_discover,
         snapshots_after_discover=snapshots_after_discover,
+        os_disks_at_discovery=os_disks_at_discovery,
         profile=profile,
         upgrade_run=upgrade_run,
         counters=lab.counters(),
@@ -171,7 +174,7 @@ def test_discover_writes_a_profile_of_the_sites_own_vendor_details_and_changes_n
         for rid in ("azure_data_disks", "azure_encryption", "azure_rights", "openfiles_global_flag"):
             assert state[h][rid]["state"] == "holds", (h, state[h][rid])
         assert state[h]["azure_os_disk"]["state"] == "recorded", (h, state[h]["azure_os_disk"])
-        disk = _os_disk_name(site.lab, h).lower()
+        disk = site.os_disks_at_discovery[h].lower()
         assert state[h]["azure_os_disk"]["observed"].lower().endswith("/" + disk), (h, state[h]["azure_os_disk"])
     assert state[OPERATOR_HOST]["azure_locks"]["state"] == "differs"
     assert "keep-ump (CanNotDelete)" in state[OPERATOR_HOST]["azure_locks"]["observed"]
