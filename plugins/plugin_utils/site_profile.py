@@ -229,6 +229,29 @@ def version_file(files, version):
     return None
 
 
+def azure_facts(info):
+    """What the profile keeps of an azure_vm_restore_info result: plain summaries the assumptions compare."""
+    os_disk = info.get("os_disk") or {}
+    des = os_disk.get("disk_encryption_set_id")
+    if info.get("ade"):
+        encryption = "ADE"
+    elif des:
+        encryption = "disk encryption set " + str(des).rstrip("/").rpartition("/")[2]
+    else:
+        encryption = "none"
+    locks = info.get("locks") or []
+    data_disks = info.get("data_disks") or []
+    return {
+        "power_state": info.get("power_state"),
+        "os_disk_id": os_disk.get("id"),
+        "data_disk_count": len(data_disks),
+        "data_disks": [d.get("name") for d in data_disks],
+        "encryption": encryption,
+        "locks": ", ".join("%s (%s)" % (lk.get("name"), lk.get("level")) for lk in locks) or "none",
+        "missing_actions": ", ".join(info.get("missing_actions") or []) or "none",
+    }
+
+
 def parse_openfiles_flag(text):
     """``openfiles /local``: "... global flag 'maintain objects list' is currently enabled|disabled"."""
     m = re.search(r"(?i)maintain objects list.*?\b(enabled|disabled|on|off)\b", text or "")
@@ -501,18 +524,9 @@ def host_facts(raw, secrets=(), steps=(), statuses=(), tail_lines=5):
     flag = parse_openfiles_flag((of.get("stdout") or "") + (of.get("stderr") or "")) if of else None
     f["openfiles"] = {"maintain_objects_list": flag, "output": tail(of.get("stdout") or of.get("msg") or "", 3)}
 
-    # Azure (read through the snapshot module in check mode)
+    # Azure (ump365.upgrade.azure_vm_restore_info: read-only)
     az = raw.get("azure") or {}
-    f["azure"] = (
-        {
-            "os_disk_id": (az.get("snapshot") or {}).get("source_disk_id"),
-            "data_disks": None,
-            "encryption": None,
-            "locks": None,
-        }
-        if _ok(az)
-        else {"error": _err(az, "Azure")}
-    )
+    f["azure"] = azure_facts(az) if _ok(az) and az.get("vm_id") else {"error": _err(az, "Azure")}
 
     # portal API: which candidate prefix answers every section with the expected shape
     portal = {"prefixes": {}, "prefix": None}

@@ -60,3 +60,21 @@ def test_write_host_lines_end_with_crlf_and_a_multi_line_script_keeps_its_variab
         assert (out, err, rc) == (b"a\r\nn-v\r\nn-v\r\n", b"", 0)
     finally:
         p.close_shell(shell)
+
+
+def test_openfiles_local_reports_the_maintain_objects_list_flag(inproc_lab):
+    """``openfiles /local`` (what discover.yml runs) reports the global flag; the flag off also hides local
+    handles from ``openfiles /query``."""
+    lab, world = inproc_lab
+    p = _protocol(lab, world)
+    shell = p.open_shell()
+    try:
+        out, _, rc = _run(p, shell, "openfiles", ["/local"])
+        assert rc == 0 and out == b"INFO: The system global flag 'maintain objects list' is currently enabled.\r\n"
+        world.host_state("ump01")["os"]["openfiles_global_flag"] = False
+        out, _, rc = _run(p, shell, "openfiles", ["/local"])
+        assert rc == 0 and b"is currently disabled." in out
+        out, _, _ = _run(p, shell, "openfiles", ["/query", "/fo", "csv", "/v"])
+        assert b"needs\r\n      to be enabled" in out
+    finally:
+        p.close_shell(shell)

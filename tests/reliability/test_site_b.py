@@ -45,6 +45,7 @@ class SiteRun:
     discover_run: object
     after_discover: dict[str, dict]
     snapshots_after_discover: int
+    os_disks_at_discovery: dict[str, str]
     profile: dict
     upgrade_run: object
     counters: dict
@@ -56,6 +57,14 @@ def _customers(lab: Lab, host: str) -> list:
     sql_host = st["hosts"][host].get("sql_host", host)
     rows = st["sql_dump"][sql_host]["SysAdminTenant"]["Customer"]
     return sorted((r["CustomerShortName"], r["Version"]) for r in rows)
+
+
+def _os_disk_name(lab: Lab, host: str) -> str:
+    """The name of the OS disk the lab's ARM has attached to the host's VM."""
+    for r in lab.state()["azure"]["resources"].values():
+        if r.get("type", "").lower().endswith("virtualmachines") and r.get("name", "").lower() == host:
+            return r["properties"]["storageProfile"]["osDisk"]["managedDisk"]["id"].rpartition("/")[2]
+    raise AssertionError(f"no VM {host} in the lab's ARM state")
 
 
 def _snapshots(lab: Lab) -> int:
@@ -75,6 +84,8 @@ def site(own_lab, tmp_path_factory) -> SiteRun:
     default_run = lab.playbook("playbooks/upgrade.yml", extra_vars=dict(fast, ump_upgrade_batches=["100%"]))
 
     discover_log = work / "discover.log"
+    # a CanNotDelete lock on the operator host's resource group: discovery must report it (and only there)
+    lab.fault("arm.lock", host=OPERATOR_HOST, level="CanNotDelete", lock_name="keep-ump")
     discover_run = lab.playbook(
         "playbooks/discover.yml",
         "--check",
@@ -83,6 +94,8 @@ def site(own_lab, tmp_path_factory) -> SiteRun:
         env={"ANSIBLE_LOG_PATH": str(discover_log)},
     )
     (work / "discover.stdout").write_text(discover_run.stdout + discover_run.stderr)
+    lab.clear_faults("arm.lock")
+    os_disks_at_discovery = {h: _os_disk_name(lab, h) for h in HOSTS}
     after_discover = {h: acs_files(lab.host_state(h)) for h in HOSTS}
     snapshots_after_discover = _snapshots(lab)
     site_file = reports / "site_profile" / "site.yml"
@@ -107,6 +120,7 @@ def site(own_lab, tmp_path_factory) -> SiteRun:
         discover_run=discover_run,
         after_discover=after_discover,
         snapshots_after_discover=snapshots_after_discover,
+        os_disks_at_discovery=os_disks_at_discovery,
         profile=profile,
         upgrade_run=upgrade_run,
         counters=lab.counters(),
@@ -153,6 +167,18 @@ def test_discover_writes_a_profile_of_the_sites_own_vendor_details_and_changes_n
         assert site.after_discover[h] == site.before[h], h
     table = (site.work / "reports" / "site_profile" / "site_profile.md").read_text()
     assert "| differs |" in table and "| unknown |" in table
+    # Azure and openfiles are read, not left unknown: the lab's own VM, disks, rights and locks
+    rows = json.loads((site.work / "reports" / "site_profile" / "site_profile.json").read_text())["rows"]
+    state = {h: {r["id"]: r for r in rows[h]} for h in HOSTS}
+    for h in HOSTS:
+        for rid in ("azure_data_disks", "azure_encryption", "azure_rights", "openfiles_global_flag"):
+            assert state[h][rid]["state"] == "holds", (h, state[h][rid])
+        assert state[h]["azure_os_disk"]["state"] == "recorded", (h, state[h]["azure_os_disk"])
+        disk = site.os_disks_at_discovery[h].lower()
+        assert state[h]["azure_os_disk"]["observed"].lower().endswith("/" + disk), (h, state[h]["azure_os_disk"])
+    assert state[OPERATOR_HOST]["azure_locks"]["state"] == "differs"
+    assert "keep-ump (CanNotDelete)" in state[OPERATOR_HOST]["azure_locks"]["observed"]
+    assert state["ump01"]["azure_locks"]["observed"] == "none"
 
 
 def test_no_secret_reaches_the_discovery_outputs_and_host_secrets_are_masked(site):

@@ -896,7 +896,8 @@ OPENFILES_FLAG_OFF = (
 
 
 def openfiles_exe(ex: "Exec") -> tuple[int, str, str]:
-    """``openfiles /query [/fo csv] [/v]``: the open handles in host_state["open_files"].
+    """``openfiles /query [/fo csv] [/v]``: the open handles in host_state["open_files"]; ``openfiles /local``:
+    the state of the "maintain objects list" global flag.
 
     Columns as openfiles.exe /query /fo csv /v prints them (Windows Server 2019); with nothing open it
     prints the INFO line. Real openfiles lists local handles only when the "maintain objects list"
@@ -904,14 +905,20 @@ def openfiles_exe(ex: "Exec") -> tuple[int, str, str]:
     ``winhost.openfiles_flag_off`` turns it off for one host), else it prints OPENFILES_FLAG_OFF and only
     the (here: no) files opened through shares, exit 0."""
     args = [a.lower() for a in ex.argv[1:]]
-    if "/query" not in args:
-        return 1, "", "ERROR: Invalid syntax. Type \"OPENFILES /?\" for usage.\r\n"
     with ex.host.world.lock:
         hs = ex.host.world.host_state(ex.host.name)
         files = list(hs.get("open_files", []))
         hostname = hs["os"]["hostname"]
         flag = bool(hs["os"].get("openfiles_global_flag", True))
-    if not flag or ex.host.world.peek_fault("winhost.openfiles_flag_off", host=ex.host.name):
+    if ex.host.world.peek_fault("winhost.openfiles_flag_off", host=ex.host.name):
+        flag = False
+    if args == ["/local"]:
+        # "openfiles /local" with no on/off only reports the flag (changing it needs /local on and a restart)
+        state = "enabled" if flag else "disabled"
+        return 0, f"INFO: The system global flag 'maintain objects list' is currently {state}.\r\n", ""
+    if "/query" not in args:
+        return 1, "", "ERROR: Invalid syntax. Type \"OPENFILES /?\" for usage.\r\n"
+    if not flag:
         return 0, OPENFILES_FLAG_OFF + "INFO: No shared open files found.\r\n", ""
     if not files:
         return 0, "INFO: No shared open files found.\r\n", ""

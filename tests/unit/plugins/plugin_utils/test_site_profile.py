@@ -148,3 +148,70 @@ def test_the_vars_file_sets_observed_values_and_per_host_modes():
     assert data["customer_upgrade_mode_by_host"] == {"h1": "operator", "h2": "unattended"}
     assert "wyupdate_steps_exe" not in data  # not observed: the default stays
     assert any("not observed" in ln for ln in text.splitlines() if ln.startswith("#"))
+
+
+def _info(**over):
+    info = {
+        "vm_id": "/subscriptions/s/resourceGroups/rg/providers/Microsoft.Compute/virtualMachines/ump01",
+        "power_state": "running",
+        "ade": False,
+        "os_disk": {"id": "/subscriptions/s/.../disks/ump01_os", "disk_encryption_set_id": None},
+        "data_disks": [],
+        "missing_actions": [],
+        "locks": [],
+    }
+    info.update(over)
+    return info
+
+
+def _azure_rows(info):
+    facts = {"azure": sp.azure_facts(info)}
+    rows = sp.evaluate([a for a in ASSUMPTIONS if a["id"].startswith("azure_")], facts, "ump01")
+    return {r["id"]: r for r in rows}
+
+
+def test_a_plain_vm_holds_every_azure_assumption():
+    rows = _azure_rows(_info())
+    for rid in ("azure_data_disks", "azure_encryption", "azure_locks", "azure_rights"):
+        assert rows[rid]["state"] == "holds", rows[rid]
+    assert rows["azure_os_disk"]["state"] == "recorded"
+
+
+@pytest.mark.parametrize(
+    ("over", "rid", "observed"),
+    [
+        ({"ade": True}, "azure_encryption", "ADE"),
+        (
+            {"os_disk": {"id": "d", "disk_encryption_set_id": "/subscriptions/s/.../diskEncryptionSets/des-ump"}},
+            "azure_encryption",
+            "disk encryption set des-ump",
+        ),
+        ({"data_disks": [{"name": "ump01_DataDisk_0"}]}, "azure_data_disks", 1),
+        ({"locks": [{"name": "keep", "level": "ReadOnly"}]}, "azure_locks", "keep (ReadOnly)"),
+        (
+            {"missing_actions": ["Microsoft.Compute/snapshots/write"]},
+            "azure_rights",
+            "Microsoft.Compute/snapshots/write",
+        ),
+    ],
+)
+def test_what_differs_in_azure_is_reported_as_it_is(over, rid, observed):
+    row = _azure_rows(_info(**over))[rid]
+    assert row["state"] == "differs" and row["observed"] == observed, row
+
+
+@pytest.mark.parametrize(
+    ("text", "flag"),
+    [
+        ("INFO: The system global flag 'maintain objects list' is currently enabled.\r\n", True),
+        ("INFO: The system global flag 'maintain objects list' is currently disabled.\r\n", False),
+        ("ERROR: Access denied.\r\n", None),
+    ],
+)
+def test_the_openfiles_flag_is_read_from_openfiles_local(text, flag):
+    assert sp.parse_openfiles_flag(text) is flag
+
+
+def test_every_assumption_names_a_known_comparison():
+    # YAML reads a bare `compare: true` as a boolean: the comparison must be one of the strings evaluate knows
+    assert {a.get("compare", "equals") for a in ASSUMPTIONS} <= {"equals", "in", "true", "info"}
