@@ -22,9 +22,8 @@ from tests.integration.awx_launch import extravars_file, launch_extra_vars
 TEMPLATES = {
     t["name"]: t for f in sorted((REPO / "awx").glob("*_templates/*.yml")) for t in yaml.safe_load(f.read_text())
 }
-PREFLIGHT_ONLY = (
-    '{"upgrade_phases": [{"name": "preflight", "role": "ump365.upgrade.preflight", "changes_host": false}]}'
-)
+# the phase list is the engine's data (roles/upgrade/vars), not a variable: select the phase to run
+PREFLIGHT_ONLY = '{"upgrade_only_phases": ["preflight"]}'
 
 
 def parse(extra_vars: dict) -> dict:
