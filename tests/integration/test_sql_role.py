@@ -42,6 +42,6 @@ def test_backup_once_then_restore_from_the_checkpoint(fresh_lab, tmp_path):
     assert rows(fresh_lab, BACKEND, "SysAdminTenant", q) == original
     assert fresh_lab.counters().get("sql.restores", 0) == 5
     ck = json.loads(Path(ckdir / "ump02__8.0.515.json").read_text())
-    assert sorted(ck["phases"]["sql_restore"]["outputs"]["restored"]) == sorted(files)
+    assert sorted(ck["phases"]["rollback.sql_restore"]["outputs"]["restored"]) == sorted(files)
     for secret in fresh_lab.secrets():
         assert secret not in proc.stdout
