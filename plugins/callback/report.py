@@ -246,9 +246,7 @@ class CallbackModule(CallbackBase):
         if self._inventory_report_dir is not None or self._play is None:
             return
         try:
-            variables = self._play.get_variable_manager().get_vars(
-                play=self._play, host=host, include_hostvars=False, include_delegate_to=False
-            )
+            variables = self._play.get_variable_manager().get_vars(play=self._play, host=host, include_hostvars=False)
         except Exception as e:
             self._display.vvv("ump365.upgrade.report: cannot read the variables of %s: %s" % (host, e))
             return

@@ -77,7 +77,8 @@ def test_modules_return_their_documented_keys_and_are_idempotent(fresh_lab, tmp_
         {"name": "stat dir", "ansible.windows.win_stat": {"path": "c:/acs/tenants"}},
         {"name": "stat missing", "ansible.windows.win_stat": {"path": "C:\\acs\\nope.txt"}},
         {"name": "slurp", "ansible.windows.slurp": {"src": "C:\\acs\\SysAdminKit\\version.txt"}},
-        {"name": "not emulated", "ansible.windows.win_whoami": {}, "ignore_errors": True},
+        # a real ansible.windows module the lab does not emulate (win_whoami is emulated since preflight uses it)
+        {"name": "not emulated", "ansible.windows.win_hostname": {"name": "UMP01"}, "ignore_errors": True},
         {"name": "bad option", "ansible.windows.win_ping": {"nope": 1}, "ignore_errors": True},
     ]
     r = {k: v["ump01"] for k, v in run_tasks(fresh_lab, tmp_path, tasks).items()}
@@ -133,7 +134,7 @@ def test_modules_return_their_documented_keys_and_are_idempotent(fresh_lab, tmp_
     assert_keys_documented("ansible.windows.slurp", r["slurp"])
 
     assert r["not emulated"]["failed"] is True
-    assert "ansible.windows.win_whoami" in r["not emulated"]["msg"]
+    assert "ansible.windows.win_hostname" in r["not emulated"]["msg"]
     assert r["bad option"]["failed"] is True
     assert "Unsupported parameters for (win_ping) module: nope" in r["bad option"]["msg"]
 

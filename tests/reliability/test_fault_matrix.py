@@ -118,7 +118,9 @@ def matrix(own_lab) -> MatrixRun:
     for r in state["azure"]["resources"].values():
         if r["type"] == "Microsoft.Compute/snapshots":
             snaps[r["name"].split("-")[0]] = snaps.get(r["name"].split("-")[0], 0) + 1
-    reports = sorted(report_dir.glob("*.json"))
+    # the run report is <run id>.json, run id upgrade-<UTC start> (docs/report.md); other JSON files share
+    # the folder (preflight's <host>_password_customers.json)
+    reports = sorted(report_dir.glob("upgrade-*.json"))
     return MatrixRun(
         lab=lab,
         rc=proc.returncode,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import inspect
 import json
 import os
 import subprocess
@@ -11,6 +12,7 @@ from pathlib import Path
 
 import pytest
 from ansible.executor.task_result import censor_result
+from ansible.vars.manager import VariableManager
 from ansible_collections.ump365.upgrade.plugins.callback import report as rp
 
 REPO = Path(__file__).resolve().parents[4]
@@ -106,6 +108,9 @@ class FakeVM:
         return list(self.host_vars)
 
     def get_vars(self, play=None, host=None, **kwargs):
+        # only keywords the installed ansible-core accepts (include_delegate_to is gone in 2.19: a TypeError
+        # there made the callback ignore ump_report_dir)
+        inspect.signature(VariableManager.get_vars).bind(self, play=play, host=host, **kwargs)
         v = dict(self.play_vars, ansible_play_hosts_all=self.play_hosts_all())
         if host is not None:
             v.update(self.host_vars[host.get_name()])
