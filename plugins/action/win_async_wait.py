@@ -23,7 +23,7 @@ from ansible_collections.ump365.upgrade.plugins.module_utils import action_specs
 from ansible.utils.display import Display
 
 from ansible_collections.ump365.upgrade.plugins.module_utils import customer_upgrade as cu
-from ansible_collections.ump365.upgrade.plugins.module_utils import wyupdate as wy
+from ansible_collections.ump365.upgrade.plugins.plugin_utils import wyupdate as wy
 
 display = Display()
 

@@ -17,7 +17,7 @@ from ansible_collections.ump365.upgrade.plugins.module_utils import checkpoint a
 from ansible_collections.ump365.upgrade.plugins.module_utils import customer_upgrade as cu
 from ansible_collections.ump365.upgrade.plugins.module_utils import egress
 from ansible_collections.ump365.upgrade.plugins.module_utils import win_services as svc
-from ansible_collections.ump365.upgrade.plugins.module_utils import wyupdate as wy
+from ansible_collections.ump365.upgrade.plugins.plugin_utils import wyupdate as wy
 
 
 def _guard(fn):

@@ -26,7 +26,7 @@ import json
 import re
 from datetime import datetime, timedelta, timezone
 
-from ansible_collections.ump365.upgrade.plugins.module_utils import wyupdate as wy
+from ansible_collections.ump365.upgrade.plugins.plugin_utils import wyupdate as wy
 
 PASS, WARN, FAIL, SKIP = "pass", "warn", "fail", "skip"
 STATUSES = (PASS, WARN, FAIL, SKIP)
@@ -203,7 +203,7 @@ def summary_message(host, failed):
 
 # --------------------------------------------------------------------------- preflight
 def check_wyupdate(obs, target, patterns=None):
-    """wyUpdate's /justcheck answer, read as wyUpdate's source writes it (module_utils/wyupdate.py)."""
+    """wyUpdate's /justcheck answer, read as wyUpdate's source writes it (plugin_utils/wyupdate.py)."""
     name, exp = "wyupdate_update_available", "wyUpdate offers an update to %s" % target
     w = obs.get("wyupdate")
     if w is None:

@@ -20,7 +20,7 @@ import fnmatch
 import hashlib
 import re
 
-from ansible_collections.ump365.upgrade.plugins.module_utils.wyupdate import (
+from ansible_collections.ump365.upgrade.plugins.plugin_utils.wyupdate import (
     parse_time,
     seconds_between,
     version_cmp,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from ansible_collections.ump365.upgrade.plugins.module_utils import wyupdate as wy
+from ansible_collections.ump365.upgrade.plugins.plugin_utils import wyupdate as wy
 
 T = "2026-11-23T10:{:02d}:{:02d}Z"
 
