@@ -22,7 +22,7 @@ from ansible.plugins.action import ActionBase
 from ansible_collections.ump365.upgrade.plugins.module_utils import action_specs, validation
 from ansible.utils.display import Display
 
-from ansible_collections.ump365.upgrade.plugins.module_utils import customer_upgrade as cu
+from ansible_collections.ump365.upgrade.plugins.plugin_utils import customer_upgrade as cu
 from ansible_collections.ump365.upgrade.plugins.plugin_utils import wyupdate as wy
 
 display = Display()
