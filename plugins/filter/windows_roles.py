@@ -16,7 +16,7 @@ from ansible.errors import AnsibleFilterError
 from ansible_collections.ump365.upgrade.plugins.module_utils import checkpoint as ckpt
 from ansible_collections.ump365.upgrade.plugins.plugin_utils import customer_upgrade as cu
 from ansible_collections.ump365.upgrade.plugins.plugin_utils import egress
-from ansible_collections.ump365.upgrade.plugins.module_utils import win_services as svc
+from ansible_collections.ump365.upgrade.plugins.plugin_utils import win_services as svc
 from ansible_collections.ump365.upgrade.plugins.plugin_utils import wyupdate as wy
 
 
