@@ -8,7 +8,7 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 from ansible.errors import AnsibleFilterError
-from ansible_collections.ump365.upgrade.plugins.module_utils import checks as c
+from ansible_collections.ump365.upgrade.plugins.plugin_utils import checks as c
 
 
 def _dict(name, value):

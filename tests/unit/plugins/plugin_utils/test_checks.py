@@ -7,7 +7,7 @@ from datetime import datetime, timezone
 import pytest
 from ansible.errors import AnsibleFilterError
 from ansible_collections.ump365.upgrade.plugins.filter.checks import FilterModule
-from ansible_collections.ump365.upgrade.plugins.module_utils import checks as c
+from ansible_collections.ump365.upgrade.plugins.plugin_utils import checks as c
 
 NOW = "2026-11-23T12:00:00Z"
 FQDN = "ump01.example.com"
