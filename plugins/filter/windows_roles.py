@@ -17,6 +17,7 @@ from ansible_collections.ump365.upgrade.plugins.module_utils import checkpoint a
 from ansible_collections.ump365.upgrade.plugins.plugin_utils import customer_upgrade as cu
 from ansible_collections.ump365.upgrade.plugins.plugin_utils import egress
 from ansible_collections.ump365.upgrade.plugins.plugin_utils import win_services as svc
+from ansible_collections.ump365.upgrade.plugins.plugin_utils import versions
 from ansible_collections.ump365.upgrade.plugins.plugin_utils import wyupdate as wy
 
 
@@ -159,7 +160,7 @@ def wyupdate_hint(hints, text):
 
 @_guard
 def version_compare(version, other):
-    return wy.version_cmp(version, other)
+    return versions.version_cmp(version, other)
 
 
 # ------------------------------------------------------------------ customers

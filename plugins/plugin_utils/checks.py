@@ -24,9 +24,16 @@ import fnmatch
 import io
 import json
 import re
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timezone
 
+from ansible_collections.ump365.upgrade.plugins.module_utils.timeparse import parse_time as _parse_time
+from ansible_collections.ump365.upgrade.plugins.plugin_utils import win_services
 from ansible_collections.ump365.upgrade.plugins.plugin_utils import wyupdate as wy
+from ansible_collections.ump365.upgrade.plugins.plugin_utils.versions import (  # noqa: F401 - part of this API
+    version_at_least,
+    version_matches,
+    version_tuple,
+)
 
 PASS, WARN, FAIL, SKIP = "pass", "warn", "fail", "skip"
 STATUSES = (PASS, WARN, FAIL, SKIP)
@@ -46,8 +53,9 @@ S_TOKEN = "Upgrading M365 Connection to Token Authentication"
 S_UPGRADE = "Upgrading Main UMP-365 Tenant"
 S_ROLLBACK = "Restoring UMP Snapshot"
 
-WHITELIST_SERVICES = ("SysAdmin.QuickReplicationCycleWorker", "SysAdmin.UMP.Watchdog", "SysAdmin.SyncAcquiredNumber")
-WHITELIST_FROM_VERSION = "8.0.450"
+# the services 8.0.450 creates: one list, in win_services.py (the services role reads the same)
+WHITELIST_SERVICES = tuple(win_services.WHITELIST)
+WHITELIST_FROM_VERSION = win_services.WHITELIST_FROM_VERSION
 REQUIRED_COLLATION = "SQL_Latin1_General_CP1_CI_AS"
 DEFAULT_WAN_OVOC_IP = "169.254.0.1"
 
@@ -74,51 +82,9 @@ def not_gathered(name, expected, why, blocking=False, section=None):
 
 
 # --------------------------------------------------------------------------- helpers
-def version_tuple(v):
-    """'8.0.400.64' -> (8, 0, 400, 64); non-numeric parts sort as 0; None -> ()."""
-    if v is None:
-        return ()
-    parts = []
-    for p in str(v).strip().split("."):
-        m = re.match(r"\d+", p)
-        parts.append(int(m.group(0)) if m else 0)
-    return tuple(parts)
-
-
-def version_matches(actual, expected):
-    """True when ``actual`` is ``expected`` or a build of it ('8.0.515' matches '8.0.515.12')."""
-    if actual is None or expected is None:
-        return False
-    a, e = version_tuple(actual), version_tuple(expected)
-    return bool(e) and a[: len(e)] == e
-
-
-def version_at_least(actual, minimum):
-    a, m = version_tuple(actual), version_tuple(minimum)
-    n = max(len(a), len(m))
-    return a + (0,) * (n - len(a)) >= m + (0,) * (n - len(m))
-
-
 def parse_time(value):
-    """An ISO 8601 time ('2026-05-01T10:00:00Z', '...+00:00', '2026-05-01 10:00:00') as aware UTC."""
-    if value is None or value == "":
-        return None
-    if isinstance(value, datetime):
-        return value if value.tzinfo else value.replace(tzinfo=timezone.utc)
-    s = str(value).strip().replace(" ", "T")
-    if s.endswith("Z"):
-        s = s[:-1] + "+00:00"
-    m = re.match(r"^(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d)(\.\d+)?([+-]\d\d:\d\d)?$", s)
-    if not m:
-        m2 = re.match(r"^(\d{4}-\d\d-\d\d)$", s)
-        if not m2:
-            raise ValueError("not an ISO 8601 time: %r" % value)
-        return datetime.strptime(m2.group(1), "%Y-%m-%d").replace(tzinfo=timezone.utc)
-    dt = datetime.strptime(m.group(1), "%Y-%m-%dT%H:%M:%S")
-    tz = m.group(3) or "+00:00"
-    sign = 1 if tz[0] == "+" else -1
-    offset = sign * (int(tz[1:3]) * 60 + int(tz[4:6]))
-    return (dt - timedelta(minutes=offset)).replace(tzinfo=timezone.utc)
+    """An ISO 8601 time as aware UTC (a time without offset is UTC); None when it is not one."""
+    return _parse_time(value)
 
 
 def parse_keyvalue(text):
@@ -857,6 +823,8 @@ def preflight_checks(obs, params=None):
     p = dict(params or {})
     obs, errs = split_errors(obs)
     now = parse_time(p.get("now")) or datetime.now(timezone.utc)
+    if p.get("now") and parse_time(p.get("now")) is None:
+        raise ValueError("now=%r is not an ISO 8601 time" % (p.get("now"),))
     target = p.get("target_version") or obs.get("target_version")
     fqdn = p.get("fqdn") or obs.get("fqdn")
     out = [check_wyupdate(obs, target, p.get("wyupdate_patterns")), check_egress(obs)]

@@ -20,11 +20,8 @@ import fnmatch
 import hashlib
 import re
 
-from ansible_collections.ump365.upgrade.plugins.plugin_utils.wyupdate import (
-    parse_time,
-    seconds_between,
-    version_cmp,
-)
+from ansible_collections.ump365.upgrade.plugins.plugin_utils.versions import version_cmp
+from ansible_collections.ump365.upgrade.plugins.plugin_utils.wyupdate import parse_time, seconds_between
 
 DEFAULT_LINE_PATTERN = (
     r"^\s*(?P<time>\d{4}-\d\d-\d\d[T ][\d:.]+(?:Z|[+-][\d:]+)?)\s*\|\s*(?P<customer>[^|]+?)\s*\|"
