@@ -28,6 +28,11 @@ from datetime import datetime, timezone
 
 from ansible_collections.ump365.upgrade.plugins.module_utils.timeparse import parse_time as _parse_time
 from ansible_collections.ump365.upgrade.plugins.plugin_utils import win_services
+from ansible_collections.ump365.upgrade.plugins.plugin_utils.egress import (  # noqa: F401 - part of this API
+    curl_probe_command,
+    egress_from_curl,
+    egress_from_uri_results,
+)
 from ansible_collections.ump365.upgrade.plugins.plugin_utils import wyupdate as wy
 from ansible_collections.ump365.upgrade.plugins.plugin_utils.versions import (  # noqa: F401 - part of this API
     version_at_least,
@@ -1660,79 +1665,6 @@ def certificates_from_info(certs):
                 "thumbprint": c.get("thumbprint"),
             }
         )
-    return out
-
-
-def egress_from_uri_results(results):
-    """A looped ansible.windows.win_uri (loop over dict2items of the endpoints) -> egress probe list."""
-    out = []
-    for r in results or []:
-        item = r.get("item") or {}
-        status = r.get("status_code")
-        ok = not r.get("failed") and status is not None and 200 <= int(status) < 400
-        out.append(
-            {
-                "name": item.get("name", item.get("key")),
-                "url": item.get("url", item.get("value")),
-                "ok": ok,
-                "status": status,
-                "error": None if ok else (r.get("msg") or "")[:200],
-            }
-        )
-    return out
-
-
-CURL_WRITE_OUT = "%{http_code} %{time_total} %{url_effective}\\n"
-_CURL_LINE = re.compile(r"^(\d{3}) (\S+) (\S+)\s*$")
-_CURL_ERROR = re.compile(r"^curl: \((\d+)\) (.*?)\s*$")
-
-
-def curl_probe_command(endpoints, timeout=15, curl="C:\\Windows\\System32\\curl.exe"):
-    """One curl.exe command line that sends a HEAD to every endpoint URL in turn.
-
-    ``-sS``: no progress meter but an error line per failed transfer; ``-o NUL`` once per URL (curl pairs
-    each ``-o`` with one URL); ``--write-out`` uses only variables of curl 7.55.1 (Server 2019's inbox
-    curl): a line ``<http_code> <time_total> <url_effective>`` per transfer, failed ones too (000).
-    """
-    items = endpoints.items() if isinstance(endpoints, dict) else [(e.get("name"), e.get("url")) for e in endpoints]
-    parts = ['"%s"' % curl, "-sS", "-I", "--max-time", str(int(timeout)), "-w", '"%s"' % CURL_WRITE_OUT]
-    for _name, url in items:
-        if not re.match(r"^https?://[^\s\"]+$", str(url or "")):
-            raise ValueError("endpoint URL %r is not an http(s) URL without spaces or quotes" % (url,))
-        parts += ["-o", "NUL", str(url)]
-    return " ".join(parts)
-
-
-def egress_from_curl(result, endpoints):
-    """The registered result of :func:`curl_probe_command` run by win_command -> egress probe list.
-
-    Transfers are matched to the endpoints by position (curl runs the URLs in the order given); the
-    error lines on stderr (``curl: (N) message``) belong, in order, to the transfers with code 000. A
-    probe is ok when the HTTP status is 200 to 399, as with win_uri. A command that did not run (curl
-    missing, WinRM error) fails every probe with its message.
-    """
-    items = endpoints.items() if isinstance(endpoints, dict) else [(e.get("name"), e.get("url")) for e in endpoints]
-    result = result or {}
-    lines = [m for m in (_CURL_LINE.match(x) for x in (result.get("stdout") or "").splitlines()) if m]
-    errs = [m for m in (_CURL_ERROR.match(x) for x in (result.get("stderr") or "").splitlines()) if m]
-    # no transfer line at all: curl did not run (not found, WinRM error) or refused its arguments
-    why = (result.get("msg") or result.get("stderr") or "curl.exe gave no answer").strip()[:200]
-    out = []
-    for n, (name, url) in enumerate(items):
-        if n >= len(lines):
-            out.append(
-                {"name": name, "url": url, "ok": False, "status": None, "error": why if not lines else "not probed"}
-            )
-            continue
-        code = int(lines[n].group(1))
-        ok = 200 <= code < 400
-        error = None
-        if code == 0:
-            k = sum(1 for m in lines[:n] if m.group(1) == "000")
-            error = ("curl error %s: %s" % (errs[k].group(1), errs[k].group(2))) if k < len(errs) else "no HTTP answer"
-        elif not ok:
-            error = "HTTP %d" % code
-        out.append({"name": name, "url": url, "ok": ok, "status": code or None, "error": error})
     return out
 
 

@@ -86,3 +86,30 @@ def test_wyupdate_times_without_offset_stay_local():
 def test_one_whitelist_list_and_version():
     assert list(c.WHITELIST_SERVICES) == list(svc.WHITELIST)
     assert c.WHITELIST_FROM_VERSION == svc.WHITELIST_FROM_VERSION
+
+
+# ---------------------------------------------------------------- egress: one reading of a win_uri probe
+def test_preflight_egress_reads_a_probe_as_the_firewall_does():
+    from ansible_collections.ump365.upgrade.plugins.plugin_utils import egress
+
+    results = [
+        # win_uri fails a 301 unless status_code lists it; the path is open all the same (firewall: ok)
+        {"item": {"key": "a", "value": "https://a/"}, "failed": True, "status_code": 301, "msg": "Status code 301"},
+        {
+            "item": {"key": "b", "value": "https://b/"},
+            "failed": True,
+            "status_code": 404,
+            "status_description": "Not Found",
+        },
+        {"item": {"key": "c", "value": "https://c/"}, "skipped": True},
+    ]
+    rows = {r["name"]: r for r in c.egress_from_uri_results(results)}
+    assert rows["a"]["ok"] is True and rows["a"]["error"] is None
+    assert rows["b"]["ok"] is False and rows["b"]["error"] == "HTTP 404 Not Found"
+    assert rows["c"]["ok"] is False and rows["c"]["error"] == "not probed (check mode or skipped)"
+    # the firewall role's report of the same answers agrees
+    eps = {"a": "https://a/", "b": "https://b/", "c": "https://c/"}
+    targets = egress.probe_targets(eps, "url")
+    fw = egress.probe_report(eps, targets, [dict(r, item={"url": r["item"]["value"]}) for r in results])
+    assert {x["name"]: x["ok"] for x in fw["rows"]} == {n: rows[n]["ok"] for n in rows}
+    assert {x["name"]: x["error"] for x in fw["rows"] if not x["ok"]} == {n: rows[n]["error"] for n in ("b", "c")}
