@@ -12,6 +12,9 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
+# A facade: every name below is re-exported for the filters and the tests.
+# pylint: disable=unused-import
+
 from ansible_collections.ump365.upgrade.plugins.plugin_utils.check_model import (  # noqa: F401
     CHECK_SOURCES,
     FAIL,

@@ -29,7 +29,6 @@ __metaclass__ = type
 import re
 
 from ansible_collections.ump365.upgrade.plugins.module_utils.timeparse import parse_time as _parse_time
-from ansible_collections.ump365.upgrade.plugins.plugin_utils.versions import version_cmp, version_tuple  # noqa: F401
 
 # The UMP package's steps in the guide's order ("Stop wyUpdate Processes", facts/windows_wyupdate.md).
 GUIDE_STEPS = [

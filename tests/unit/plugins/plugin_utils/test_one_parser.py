@@ -23,7 +23,6 @@ def test_checks_version_matches_a_trailing_zero_build():
     # checks' copy compared tuples without padding: 8.0.450 did not match an expected 8.0.450.0
     assert c.version_matches("8.0.450", "8.0.450.0")
     assert not c.version_matches("8.0.450.12", "8.0.450.0")
-    assert wy.version_cmp("8.0.450", "8.0.450.0") == 0
 
 
 def test_checks_empty_version_is_no_version():
