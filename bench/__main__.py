@@ -324,9 +324,15 @@ def downtime(up: dict, scale: float, host: str = "ump01") -> dict:
     )
     wall = end - start
     ctrl = max(wall - lab_s - arm_s, 0.0)
+    winrm = sum(up["per_phase"].get(n, {}).get("winrm.command", 0) for n in inside)
+    wait_min_real = (lab_s + arm_s) / scale / 60 if scale else 0
     return {
         "wall_s": wall,
         "phases": inside,
+        "controller_cpu_s": sum(up.get("cpu_per_phase", {}).get(n, 0) for n in inside),
+        "winrm_commands": winrm,
+        "wait_minutes_real": wait_min_real,
+        "winrm_per_wait_minute": winrm / wait_min_real if wait_min_real else None,
         "lab_sleep_s": lab_s,
         "arm_ops_s": arm_s,
         "controller_s": ctrl,
@@ -338,8 +344,13 @@ def rollback_time(rb: dict, scale: float) -> dict:
     wall = rb["wall_s"]
     lab_s, arm_s = rb.get("lab_sleep_s", 0), rb.get("arm_ops_s", 0)
     ctrl = max(wall - lab_s - arm_s, 0.0)
+    wait_min_real = (lab_s + arm_s) / scale / 60 if scale else 0
+    winrm = rb.get("counters", {}).get("winrm.command", 0)
     return {
         "wall_s": wall,
+        "controller_cpu_s": rb["cpu_user_s"] + rb["cpu_sys_s"],
+        "winrm_commands": winrm,
+        "wait_minutes_real": wait_min_real,
         "lab_sleep_s": lab_s,
         "arm_ops_s": arm_s,
         "controller_s": ctrl,
@@ -425,6 +436,11 @@ def main(argv: list[str] | None = None) -> int:
         "the playbook's default 1,25%%,100%% adds two batch boundaries)",
     )
     ap.add_argument("--timeout", type=float, default=1800, help="per playbook run, seconds")
+    ap.add_argument(
+        "--one-host",
+        action="store_true",
+        help="only the 1-host upgrade and rollback (figures 2, 3, 4 of one host, 5); no fleet run",
+    )
     args = ap.parse_args(argv)
     if args.quick:
         args.hosts, args.scale = min(args.hosts, 4), 1 / 600
@@ -448,8 +464,11 @@ def main(argv: list[str] | None = None) -> int:
         extran = {"ump_checkpoint_dir": str(Path(ck) / "fleet"), "ump_upgrade_batches": batches}
         print(f"[bench] 1-host upgrade at scale {args.scale:.5f} ...", flush=True)
         one = one_host(args.scale, extra1, args.timeout)
-        print(f"[bench] {args.hosts}-host upgrade ...", flush=True)
-        fleet = n_hosts(args.hosts, args.scale, extran, args.timeout)
+        if args.one_host:
+            args.hosts, fleet = 1, one
+        else:
+            print(f"[bench] {args.hosts}-host upgrade ...", flush=True)
+            fleet = n_hosts(args.hosts, args.scale, extran, args.timeout)
 
     w1 = one["upgrade"]["wall_s"]
     wn = fleet["upgrade"]["wall_s"]
@@ -549,9 +568,19 @@ def main(argv: list[str] | None = None) -> int:
             f" {'<= 10':>10}"
         )
         print(f"{'  extrapolated to real durations (s)':<44} {dt['real_s']:>14.0f}")
+        print(f"{'  controller CPU in the window (s)':<44} {dt['controller_cpu_s']:>14.1f}")
+        print(
+            f"{'  WinRM cmds / real minutes of waiting':<44} "
+            f"{'%.0f / %.1f' % (dt['winrm_commands'], dt['wait_minutes_real']):>14}"
+        )
     print(f"{'  rollback time (rollback.yml), s':<44} {rbt['wall_s']:>14.1f}")
     print(
         f"{'  ARM / lab / controller (s)':<44} {'%.1f/%.1f/%.1f' % (rbt['arm_ops_s'], rbt['lab_sleep_s'], rbt['controller_s']):>14}"
+    )
+    print(f"{'  extrapolated to real durations (s)':<44} {rbt['real_s']:>14.0f}")
+    print(
+        f"{'  rollback controller CPU s / WinRM cmds':<44} "
+        f"{'%.1f / %.0f' % (rbt['controller_cpu_s'], rbt['winrm_commands']):>14}"
     )
     print()
     print("round trips per phase (1 host, sampled counters):")
@@ -574,6 +603,8 @@ def main(argv: list[str] | None = None) -> int:
         cpu = one["upgrade"]["cpu_per_phase"].get(phase, 0)
         print(f"  {phase:<18} {durations.get(phase, 0):>6.1f} s wall {cpu:>5.1f} s CPU  {nz}")
 
+    results["machine"]["load_after"] = os.getloadavg()
+    print(f"load average before / after: {results['machine']['load_before']} / {results['machine']['load_after']}")
     out_dir = REPO / "bench" / "results"
     out_dir.mkdir(parents=True, exist_ok=True)
     out = out_dir / f"bench-{time.strftime('%Y%m%dT%H%M%SZ', time.gmtime())}.json"
