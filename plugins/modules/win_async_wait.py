@@ -109,9 +109,24 @@ options:
     type: bool
     default: true
   wait_cap:
-    description: The longest one on-host wait lasts, in seconds (about one WinRM command per this many seconds of waiting).
+    description:
+      - The longest one on-host wait lasts, in seconds. With O(wait_for=job) a wait that runs out is followed by one
+        read of the log (progress), so the wait costs two WinRM commands per O(wait_cap) seconds (one a minute at 120).
     type: int
     default: 120
+  wait_for:
+    description:
+      - What an on-host wait (O(wait_on_host)) returns on.
+      - C(job) - the end of the job - the M(ansible.windows.win_wait_for) watches the job's results file (the
+        C(results_file) that M(ansible.windows.async_status) names; the async watchdog writes C("finished": true)
+        into it when the module ends) and returns within a second of the end, or after O(wait_cap) seconds; the log
+        is read after every wait (progress, stuck customers, O(progress_timeout)). A step that ends shows up to
+        O(wait_cap) seconds late in the progress lines; the job's end does not wait.
+      - C(log) - every growth of O(progress_path) (two commands per new log line: the wait and the read).
+      - Falls back to C(log) when the job's status names no results file.
+    type: str
+    choices: [job, log]
+    default: job
 extends_documentation_fragment:
   - ump365.upgrade.attributes
 attributes:
