@@ -279,6 +279,15 @@ def per_phase(samples: list[tuple[float, dict]], report: dict | None, host: str)
     return out
 
 
+def task_results(recap: str, host: str) -> int | None:
+    """ok + skipped + failed + rescued + ignored of ``host`` in the PLAY RECAP (every task result it had)."""
+    m = re.search(rf"^{re.escape(host)}\s*:(.*)$", recap, re.M)
+    if not m:
+        return None
+    fields = dict(re.findall(r"(\w+)=(\d+)", m[1]))
+    return sum(int(fields.get(k, 0)) for k in ("ok", "skipped", "failed", "rescued", "ignored"))
+
+
 def group_counts(c: dict) -> dict:
     def s(prefix: str) -> float:
         return sum(v for k, v in c.items() if (k.startswith(prefix) if prefix.endswith(".") else k == prefix))
@@ -504,6 +513,7 @@ def main(argv: list[str] | None = None) -> int:
         },
         "controller_cpu": {
             "cpu_s_1_host": cpu1,
+            "task_results_1_host": task_results(one["upgrade"]["recap"], "ump01"),
             "cpu_s_n_hosts": cpun,
             "cpu_s_per_host_in_fleet": cpun / args.hosts,
             "peak_tree_rss_n_hosts_bytes": fleet["upgrade"]["peak_tree_rss_bytes"],
@@ -551,7 +561,8 @@ def main(argv: list[str] | None = None) -> int:
         f"{'  %d-host run, per host: WinRM cmds / SQL' % args.hosts:<44} "
         f"{'%.1f / %.1f' % (fa['winrm_commands'], fa['sql_round_trips']):>14}"
     )
-    print(f"{'4 controller CPU s, 1-host run':<44} {cc['cpu_s_1_host']:>14.1f}")
+    print(f"{'4 controller CPU s, 1-host run':<44} {cc['cpu_s_1_host']:>14.1f} {'<= 6':>10}")
+    print(f"{'  task results, 1-host run (ok + skipped)':<44} {cc['task_results_1_host']:>14}")
     print(f"{'  controller CPU s per host, %d-host run' % args.hosts:<44} {cc['cpu_s_per_host_in_fleet']:>14.1f}")
     print(
         f"{'  peak tree RSS, %d-host run (sampled)' % args.hosts:<44} {fmt_bytes(cc['peak_tree_rss_n_hosts_bytes']):>14} {'<= 1.5 GiB':>10}"
