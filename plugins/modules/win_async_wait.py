@@ -103,8 +103,9 @@ options:
   wait_on_host:
     description:
       - Wait on the host instead of sleeping on the controller between polls - one M(ansible.windows.win_wait_for)
-        that returns as soon as O(progress_path) grows, or after O(wait_cap) seconds. While the log grows the job is
-        still writing, so its status is read only after a wait that saw no change (or once the log shows the end).
+        that returns as soon as the job ends (O(wait_for=job)) or O(progress_path) grows (O(wait_for=log)), or after
+        O(wait_cap) seconds. Waiting on the log, while the log grows the job is still writing, so its status is read
+        only after a wait that saw no change (or once the log shows the end).
       - Needs O(progress_path); without it (or with C(false)) the controller sleeps as O(delay) and O(min_delay) say.
     type: bool
     default: true
@@ -117,13 +118,14 @@ options:
   wait_for:
     description:
       - What an on-host wait (O(wait_on_host)) returns on.
-      - C(job) - the end of the job - the M(ansible.windows.win_wait_for) watches the job's results file (the
-        C(results_file) that M(ansible.windows.async_status) names; the async watchdog writes C("finished": true)
-        into it when the module ends) and returns within a second of the end, or after O(wait_cap) seconds; the log
-        is read after every wait (progress, stuck customers, O(progress_timeout)). A step that ends shows up to
-        O(wait_cap) seconds late in the progress lines; the job's end does not wait.
-      - C(log) - every growth of O(progress_path) (two commands per new log line: the wait and the read).
-      - Falls back to C(log) when the job's status names no results file.
+      - >-
+        V(job) - the end of the job. The M(ansible.windows.win_wait_for) watches the job's results file (the
+        C(results_file) that M(ansible.windows.async_status) names; the async watchdog sets C(finished) to true in
+        it when the module ends) and returns within a second of the end, or after O(wait_cap) seconds; the log is
+        read after every wait (progress, stuck customers, O(progress_timeout)). A step that ends shows up to
+        O(wait_cap) seconds late in the progress lines; the end of the job does not wait.
+      - V(log) - every growth of O(progress_path) (two commands per new log line, the wait and the read).
+      - Falls back to V(log) when the job's status names no results file.
     type: str
     choices: [job, log]
     default: job
