@@ -145,44 +145,14 @@ arm_requests:
   sample: 3
 """
 
-import datetime
-import re
-
 from ansible_collections.ump365.upgrade.plugins.module_utils import errors
-from ansible_collections.ump365.upgrade.plugins.module_utils.azure import AzureModule, resource_id, to_dict
-
-TIME_RE = re.compile(r"^(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d)(?:\.(\d{1,7}))?(Z|[+-]\d\d:\d\d)?$")
-
-
-def parse_time(value):
-    """An ISO 8601 time (ARM writes up to 7 fraction digits, which datetime cannot parse) as aware UTC, or None."""
-    m = TIME_RE.match((value or "").strip())
-    if not m:
-        return None
-    t = datetime.datetime.strptime(m.group(1), "%Y-%m-%dT%H:%M:%S")
-    if m.group(2):
-        t = t.replace(microsecond=int((m.group(2) + "000000")[:6]))
-    off = m.group(3) or "Z"
-    delta = datetime.timedelta(0)
-    if off != "Z":
-        delta = datetime.timedelta(hours=int(off[1:3]), minutes=int(off[4:6])) * (1 if off[0] == "+" else -1)
-    return (t - delta).replace(tzinfo=datetime.timezone.utc)
-
-
-def disk_facts(disk):
-    d = to_dict(disk) or {}
-    props = d.get("properties") or {}
-    return dict(
-        id=d.get("id"),
-        name=d.get("name"),
-        time_created=props.get("timeCreated"),
-        disk_state=props.get("diskState"),
-        managed_by=d.get("managedBy") or "",
-        provisioning_state=props.get("provisioningState"),
-        source_resource_id=(props.get("creationData") or {}).get("sourceResourceId"),
-        disk_size_gb=props.get("diskSizeGB"),
-        tags=dict(d.get("tags") or {}),
-    )
+from ansible_collections.ump365.upgrade.plugins.module_utils.azure import (
+    WAIT_SPEC,
+    AzureModule,
+    disk_facts,
+    parse_time,
+    resource_id,
+)
 
 
 def main():
@@ -192,8 +162,7 @@ def main():
             name=dict(type="str", required=True),
             state=dict(type="str", default="absent", choices=["absent"]),
             created_before=dict(type="str"),
-            wait=dict(type="bool", default=True),
-            wait_timeout=dict(type="int", default=1800),
+            **WAIT_SPEC,
         ),
         supports_check_mode=True,
     )
@@ -201,8 +170,6 @@ def main():
     rg, name = p["resource_group"], p["name"]
     disk_id = resource_id(p["subscription_id"], rg, "disks", name)
     try:
-        if p["wait_timeout"] < 1:
-            raise errors.ValidationError("wait_timeout must be >= 1, got %d" % p["wait_timeout"], system="azure")
         cutoff = parse_time(p["created_before"]) if p["created_before"] else None
         az = am.azure
         disks = az.client.disks
@@ -236,10 +203,13 @@ def main():
                     diff=dict(before=before, after=before),
                 )
         if not am.check_mode:
-            if p["wait"]:
-                az.lro("delete disk", before["id"], lambda **kw: disks.begin_delete(rg, name, **kw), p["wait_timeout"])
-            else:
-                az.call("delete disk", before["id"], lambda: disks.begin_delete(rg, name, polling=False))
+            az.begin(
+                "delete disk",
+                before["id"],
+                lambda **kw: disks.begin_delete(rg, name, **kw),
+                p["wait"],
+                p["wait_timeout"],
+            )
         am.exit(changed=True, id=before["id"], name=name, kept="", disk=before, diff=dict(before=before, after={}))
     except errors.UmpError as e:
         am.fail(e, id=disk_id, name=name)
