@@ -9,6 +9,10 @@ __metaclass__ = type
 
 class ModuleDocFragment(object):
     # Authentication, endpoint and retry options shared by every ump365.upgrade Azure module.
+    # The RETURN values every Azure module shares (retries, operations, arm_requests; AzureModule.report())
+    # stay in each module's RETURN: ansible-core merges doc fragments into DOCUMENTATION only
+    # (lib/ansible/utils/plugin_docs.py, get_docstring() calls add_fragments(data['doc'], ...) and never for
+    # data['returndocs']), so a fragment cannot carry RETURN. The code that fills them is shared.
     DOCUMENTATION = r"""
 options:
   subscription_id:

@@ -420,6 +420,14 @@ class AzureCompute:
             )
             self.operations.append(record)
 
+    def begin(self, operation, resource, begin, wait, timeout):
+        """Start a long-running operation: with ``wait``, wait for it (:meth:`lro`) and return its result; without,
+        send only its first request (``begin(polling=False)``) and return None."""
+        if wait:
+            return self.lro(operation, resource, begin, timeout)
+        self.call(operation, resource, lambda: begin(polling=False))
+        return None
+
     def arm_get_all(self, operation, resource, path, api_version):
         """GET an ARM list (``{"value": [...], "nextLink"}``) outside Microsoft.Compute through the same
         authenticated pipeline, retries and error mapping, following ``nextLink``; the items."""
@@ -461,8 +469,8 @@ class AzureModule:
         spec = dict(AZURE_AUTH_ARGSPEC)
         spec.update(argument_spec)
         self.module = AnsibleModule(argument_spec=spec, **kwargs)
-        # "name" is the snapshot's name in every Azure module of the collection
-        validation.check_module(self.module, {"name": "azure_name"})
+        # "name" is an Azure resource's name in every Azure module of the collection; a wait_timeout allows a poll
+        validation.check_module(self.module, {"name": "azure_name"}, {"wait_timeout": (1, validation.MAX_NUMBER)})
         self.params = self.module.params
         self.check_mode = self.module.check_mode
         self._azure = None
@@ -535,6 +543,30 @@ def missing_actions(permissions, required):
         if not granted:
             out.append(action)
     return out
+
+
+# The options of the modules that wait for a long-running operation (their DOCUMENTATION says what they wait for).
+WAIT_SPEC = dict(
+    wait=dict(type="bool", default=True),
+    wait_timeout=dict(type="int", default=1800),
+)
+
+
+def disk_facts(disk):
+    """The managed disk fields modules return (snake_case), from ARM's JSON shape."""
+    d = to_dict(disk) or {}
+    props = d.get("properties") or {}
+    return dict(
+        id=d.get("id"),
+        name=d.get("name"),
+        time_created=props.get("timeCreated"),
+        disk_state=props.get("diskState"),
+        managed_by=d.get("managedBy") or "",
+        provisioning_state=props.get("provisioningState"),
+        source_resource_id=(props.get("creationData") or {}).get("sourceResourceId"),
+        disk_size_gb=props.get("diskSizeGB"),
+        tags=dict(d.get("tags") or {}),
+    )
 
 
 def snapshot_facts(snap):

@@ -248,12 +248,12 @@ def _num(value):
     return "%d" % value if isinstance(value, float) and value.is_integer() else "%r" % (value,)
 
 
-def number_problem(name, value):
+def number_problem(name, value, value_range=None):
     if isinstance(value, bool) or not isinstance(value, (int, float)):
         return "%s must be a number, got %s" % (name, _short(value))
     if isinstance(value, float) and (math.isnan(value) or math.isinf(value)):
         return "%s must be a finite number, got %r" % (name, value)
-    low, high = NUMBER_RANGE.get(name, (0, MAX_NUMBER))
+    low, high = value_range or NUMBER_RANGE.get(name, (0, MAX_NUMBER))
     if value < low:
         return "%s must be >= %s, got %s" % (name, low, _num(value))
     if value > high:
@@ -261,8 +261,10 @@ def number_problem(name, value):
     return None
 
 
-def problems(params, argument_spec, overrides=None):
-    """A sentence per invalid option of ``params`` (checked against ``argument_spec``), naming option and value."""
+def problems(params, argument_spec, overrides=None, ranges=None):
+    """A sentence per invalid option of ``params`` (checked against ``argument_spec``), naming option and value.
+
+    ``overrides`` maps an option to the kind it has in this module, ``ranges`` an option to its (low, high)."""
     overrides = overrides or {}
     out = []
     for name, spec in argument_spec.items():
@@ -274,7 +276,7 @@ def problems(params, argument_spec, overrides=None):
         if kind == "any":
             continue
         if typ in ("int", "float"):
-            problem = number_problem(name, value)
+            problem = number_problem(name, value, (ranges or {}).get(name))
             if problem:
                 out.append("option " + problem)
             continue
@@ -295,9 +297,9 @@ def problems(params, argument_spec, overrides=None):
     return out
 
 
-def check_module(module, overrides=None):
+def check_module(module, overrides=None, ranges=None):
     """Fail ``module`` (an AnsibleModule) before it does anything when a parameter is not valid."""
-    found = problems(module.params, module.argument_spec, overrides)
+    found = problems(module.params, module.argument_spec, overrides, ranges)
     if found:
         module.fail_json(
             msg="invalid input: %s. Fix: give the option a value of the kind described" % "; ".join(found),

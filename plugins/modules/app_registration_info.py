@@ -152,23 +152,18 @@ retries:
   sample: [{"attempt": 1, "error": "HTTP 503 serviceNotAvailable: ...", "delay": 1.0}]
 """
 
-import re
 
 from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.ump365.upgrade.plugins.module_utils import validation
 from ansible_collections.ump365.upgrade.plugins.module_utils import app_registration as checks
-from ansible_collections.ump365.upgrade.plugins.module_utils.errors import UmpError, ValidationError, fail_module
+from ansible_collections.ump365.upgrade.plugins.module_utils.errors import UmpError, fail_module
 from ansible_collections.ump365.upgrade.plugins.module_utils.graph import (
     DEFAULT_AUTHORITY,
     DEFAULT_GRAPH_URL,
     GraphClient,
-    validate_guid,
 )
 
-FQDN_RX = (
-    r"^(?=.{1,253}$)([A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?)(\.[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*$"
-)
 APP_FIELDS = ("id", "appId", "displayName", "signInAudience", "web", "requiredResourceAccess", "passwordCredentials")
 
 
@@ -193,11 +188,6 @@ def main():
     validation.check_module(module)
     p = module.params
     try:
-        validate_guid("app_id", p["app_id"])
-        if p["fqdn"] is not None and not re.match(FQDN_RX, p["fqdn"]):
-            raise ValidationError("fqdn must be a host name like ump01.example.com, got %r" % (p["fqdn"],))
-        if p["warn_days"] < 0:
-            raise ValidationError("warn_days must be 0 or more, got %r" % (p["warn_days"],))
         if p["ca_bundle"] and not module.params["validate_certs"]:
             module.warn("ca_bundle is ignored because validate_certs is false")
         client = GraphClient(

@@ -146,24 +146,13 @@ arm_requests:
 """
 
 from ansible_collections.ump365.upgrade.plugins.module_utils import errors
-from ansible_collections.ump365.upgrade.plugins.module_utils.azure import AzureModule, resource_id, to_dict
+from ansible_collections.ump365.upgrade.plugins.module_utils.azure import (
+    WAIT_SPEC,
+    AzureModule,
+    disk_facts,
+    resource_id,
+)
 from ansible_collections.ump365.upgrade.plugins.module_utils.timeparse import parse_time
-
-
-def disk_facts(disk):
-    d = to_dict(disk) or {}
-    props = d.get("properties") or {}
-    return dict(
-        id=d.get("id"),
-        name=d.get("name"),
-        time_created=props.get("timeCreated"),
-        disk_state=props.get("diskState"),
-        managed_by=d.get("managedBy") or "",
-        provisioning_state=props.get("provisioningState"),
-        source_resource_id=(props.get("creationData") or {}).get("sourceResourceId"),
-        disk_size_gb=props.get("diskSizeGB"),
-        tags=dict(d.get("tags") or {}),
-    )
 
 
 def main():
@@ -173,8 +162,7 @@ def main():
             name=dict(type="str", required=True),
             state=dict(type="str", default="absent", choices=["absent"]),
             created_before=dict(type="str"),
-            wait=dict(type="bool", default=True),
-            wait_timeout=dict(type="int", default=1800),
+            **WAIT_SPEC,
         ),
         supports_check_mode=True,
     )
@@ -182,8 +170,6 @@ def main():
     rg, name = p["resource_group"], p["name"]
     disk_id = resource_id(p["subscription_id"], rg, "disks", name)
     try:
-        if p["wait_timeout"] < 1:
-            raise errors.ValidationError("wait_timeout must be >= 1, got %d" % p["wait_timeout"], system="azure")
         cutoff = parse_time(p["created_before"]) if p["created_before"] else None
         az = am.azure
         disks = az.client.disks
@@ -217,10 +203,13 @@ def main():
                     diff=dict(before=before, after=before),
                 )
         if not am.check_mode:
-            if p["wait"]:
-                az.lro("delete disk", before["id"], lambda **kw: disks.begin_delete(rg, name, **kw), p["wait_timeout"])
-            else:
-                az.call("delete disk", before["id"], lambda: disks.begin_delete(rg, name, polling=False))
+            az.begin(
+                "delete disk",
+                before["id"],
+                lambda **kw: disks.begin_delete(rg, name, **kw),
+                p["wait"],
+                p["wait_timeout"],
+            )
         am.exit(changed=True, id=before["id"], name=name, kept="", disk=before, diff=dict(before=before, after={}))
     except errors.UmpError as e:
         am.fail(e, id=disk_id, name=name)

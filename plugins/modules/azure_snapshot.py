@@ -180,31 +180,17 @@ arm_requests:
   sample: 5
 """
 
-import re
 import time
 
 from ansible_collections.ump365.upgrade.plugins.module_utils import errors
 from ansible_collections.ump365.upgrade.plugins.module_utils.azure import (
+    WAIT_SPEC,
     AzureModule,
     resource_id,
     same_id,
     snapshot_facts,
     to_dict,
 )
-
-NAME_RE = re.compile(r"^[A-Za-z0-9](?:[A-Za-z0-9_.-]{0,78}[A-Za-z0-9_])?$")
-
-
-def validate(p):
-    if not NAME_RE.match(p["name"]):
-        raise errors.ValidationError(
-            "snapshot name %r is invalid: use 1-80 letters, digits, '_', '.', '-', starting with a letter or digit "
-            "and ending with a letter, digit or '_'" % p["name"],
-            system="azure",
-            operation="validate arguments",
-        )
-    if p["wait_timeout"] < 1:
-        raise errors.ValidationError("wait_timeout must be >= 1, got %d" % p["wait_timeout"], system="azure")
 
 
 def resolve_source(am, p):
@@ -268,8 +254,7 @@ def main():
             sku=dict(type="str", default="Standard_LRS", choices=["Standard_LRS", "Premium_LRS", "Standard_ZRS"]),
             tags=dict(type="dict", default={}),
             state=dict(type="str", default="present", choices=["present", "absent"]),
-            wait=dict(type="bool", default=True),
-            wait_timeout=dict(type="int", default=1800),
+            **WAIT_SPEC,
         ),
         required_if=[("state", "present", ["vm_name", "source_disk"], True)],
         supports_check_mode=True,
@@ -277,7 +262,6 @@ def main():
     p = am.params
     rg, name = p["resource_group"], p["name"]
     try:
-        validate(p)
         az = am.azure
         snaps = az.client.snapshots
         snap_ref = "%s/%s" % (rg, name)
@@ -288,15 +272,13 @@ def main():
             if existing is None:
                 am.exit(changed=False, id="", name=name, snapshot={}, diff=dict(before={}, after={}))
             if not am.check_mode:
-                if p["wait"]:
-                    az.lro(
-                        "delete snapshot",
-                        before["id"],
-                        lambda **kw: snaps.begin_delete(rg, name, **kw),
-                        p["wait_timeout"],
-                    )
-                else:
-                    az.call("delete snapshot", before["id"], lambda: snaps.begin_delete(rg, name))
+                az.begin(
+                    "delete snapshot",
+                    before["id"],
+                    lambda **kw: snaps.begin_delete(rg, name, **kw),
+                    p["wait"],
+                    p["wait_timeout"],
+                )
             am.exit(changed=True, id="", name=name, snapshot={}, diff=dict(before=before, after={}))
 
         source_id, location = resolve_source(am, p)
@@ -362,15 +344,14 @@ def main():
             if existing is not None and before["provisioning_state"] == "Failed"
             else ("update snapshot" if existing is not None else "create snapshot")
         )
-        if p["wait"]:
-            result = az.lro(
-                action,
-                after["id"],
-                lambda **kw: snaps.begin_create_or_update(rg, name, body, **kw),
-                p["wait_timeout"],
-            )
-        else:
-            az.call(action, after["id"], lambda: snaps.begin_create_or_update(rg, name, body, polling=False))
+        result = az.begin(
+            action,
+            after["id"],
+            lambda **kw: snaps.begin_create_or_update(rg, name, body, **kw),
+            p["wait"],
+            p["wait_timeout"],
+        )
+        if not p["wait"]:  # not waited for: what Azure shows now
             result = az.call("read snapshot", after["id"], lambda: snaps.get(rg, name))
         facts = snapshot_facts(result)
         if p["wait"] and facts["provisioning_state"] != "Succeeded":

@@ -159,6 +159,7 @@ arm_requests:
 
 from ansible_collections.ump365.upgrade.plugins.module_utils import errors
 from ansible_collections.ump365.upgrade.plugins.module_utils.azure import (
+    WAIT_SPEC,
     AzureModule,
     ade_enabled,
     arm_id_parts,
@@ -487,15 +488,11 @@ def main():
             delete_previous_disk=dict(type="bool", default=False),
             force=dict(type="bool", default=False),
             new_disk=dict(type="bool", default=False),
-            wait_timeout=dict(type="int", default=1800),
+            wait_timeout=WAIT_SPEC["wait_timeout"],
         ),
         supports_check_mode=True,
     )
     try:
-        if am.params["wait_timeout"] < 1:
-            raise errors.ValidationError(
-                "wait_timeout must be >= 1, got %d" % am.params["wait_timeout"], system="azure", operation="validate"
-            )
         result = Restore(am).run()
         am.exit(**result)
     except errors.UmpError as e:

@@ -130,13 +130,6 @@ def main():
     validation.check_module(module)
     require_requests(module)
     p = module.params
-    if not p["alarms_path"].startswith("/"):
-        errors.fail_module(
-            module,
-            errors.ValidationError(
-                "alarms_path=%r must start with '/'" % p["alarms_path"], system="ovoc", operation="configure"
-            ),
-        )
     client = None
     try:
         client = client_from_params(p)

@@ -150,13 +150,6 @@ def main():
     validation.check_module(module)
     require_requests(module)
     p = module.params
-    if p["alarm_page_size"] < 1:
-        errors.fail_module(
-            module,
-            errors.ValidationError(
-                "alarm_page_size must be >= 1, got %r" % p["alarm_page_size"], operation="configure"
-            ),
-        )
     client = None
     result = {}
     try:

@@ -117,13 +117,6 @@ def main():
     module = AnsibleModule(argument_spec=spec, supports_check_mode=True)
     validation.check_module(module, {"path": "api_path"})
     require_requests(module)
-    if not module.params["path"].startswith("/"):
-        errors.fail_module(
-            module,
-            errors.ValidationError(
-                "path=%r must start with '/'" % module.params["path"], system="ump_api", operation="configure"
-            ),
-        )
     client = None
     try:
         client = client_from_params(module.params)

@@ -125,11 +125,6 @@ def main():
     validation.check_module(module)
     require_requests(module)
     p = module.params
-    for name in ("wait_timeout", "poll_interval"):
-        if p[name] < 0:
-            errors.fail_module(
-                module, errors.ValidationError("%s must be >= 0, got %r" % (name, p[name]), operation="configure")
-            )
     client = None
     start = time.monotonic()
     try:

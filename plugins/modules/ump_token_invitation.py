@@ -143,21 +143,14 @@ def main():
     validation.check_module(module)
     require_requests(module)
     p = module.params
-    if not p["switch_path"].startswith("/") or "{guid}" not in p["switch_path"]:
+    # the kind of every option (an e-mail address, an API path starting with /) is checked by check_module
+    if "{guid}" not in p["switch_path"]:
         errors.fail_module(
             module,
             errors.ValidationError(
-                "switch_path=%r must start with '/' and contain {guid}" % p["switch_path"],
+                "switch_path=%r must contain {guid}" % p["switch_path"],
                 system="ump_api",
                 operation="configure",
-            ),
-        )
-    email = p["invitation_email"]
-    if email is not None and "@" not in email:
-        errors.fail_module(
-            module,
-            errors.ValidationError(
-                "invitation_email=%r is not an e-mail address" % email, system="ump_api", operation="configure"
             ),
         )
     client = None
@@ -202,7 +195,7 @@ def main():
                 retries=client.retries_seen,
                 **insecure_result(client),
             )
-        to = email or row.get("m365_email")
+        to = p["invitation_email"] or row.get("m365_email")
         if not to:
             raise errors.ValidationError(
                 "customer %s has no M365 e-mail on the Authentication Status page" % short,

@@ -230,7 +230,7 @@ def version_file(files, version):
 
 
 def azure_facts(info):
-    """What the profile keeps of an azure_vm_restore_info result: plain summaries the assumptions compare."""
+    """What the profile keeps of an azure_vm_info (restore_info=true) result: plain summaries the assumptions compare."""
     os_disk = info.get("os_disk") or {}
     des = os_disk.get("disk_encryption_set_id")
     if info.get("ade"):
@@ -524,7 +524,7 @@ def host_facts(raw, secrets=(), steps=(), statuses=(), tail_lines=5):
     flag = parse_openfiles_flag((of.get("stdout") or "") + (of.get("stderr") or "")) if of else None
     f["openfiles"] = {"maintain_objects_list": flag, "output": tail(of.get("stdout") or of.get("msg") or "", 3)}
 
-    # Azure (ump365.upgrade.azure_vm_restore_info: read-only)
+    # Azure (ump365.upgrade.azure_vm_info: read-only)
     az = raw.get("azure") or {}
     f["azure"] = azure_facts(az) if _ok(az) and az.get("vm_id") else {"error": _err(az, "Azure")}
 

@@ -9,7 +9,7 @@ from tests.integration.test_azure_snapshot_rollback import run_module, vm_disk
 def test_restored_os_disk_keeps_the_disk_encryption_set(fresh_lab):
     lab = fresh_lab
     lab.fault("arm.des", host="ump01", des_name="des-ump01")
-    info, _ = run_module(lab, "azure_vm_restore_info", {"resource_group": "rg-ump01", "vm_name": "ump01"})
+    info, _ = run_module(lab, "azure_vm_info", {"resource_group": "rg-ump01", "name": "ump01", "restore_info": True})
     assert not info["failed"], info
     des = info["os_disk"]["disk_encryption_set_id"]
     assert des.endswith("/diskEncryptionSets/des-ump01")

@@ -73,3 +73,14 @@ def test_the_delegated_hosts_own_interpreter_decides(run):
     out, result = run("--tags", "bare")
     assert MODULE_PROCESS in out and "is not this Python" in out and IN_PROCESS not in out
     assert "failed=True" in result and "ca_bundle" in result
+
+
+def test_block_level_delegation_interpreter_and_module_defaults(run):
+    """The roles set delegate_to, the interpreter and a system's options once per block (issue 21 item 6):
+    the in-process action reads the block's interpreter for the delegated host, and the module gets the
+    options module_defaults gives through the action group (the same failure as the task-level form)."""
+    out_block, result_block = run("--tags", "in_block")
+    assert IN_PROCESS in out_block and MODULE_PROCESS not in out_block
+    _, result_task = run("--tags", "with_task_vars")
+    assert "failed=True" in result_block and result_block == result_task
+    assert "Probe-pw-123456" not in out_block

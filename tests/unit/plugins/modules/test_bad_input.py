@@ -34,8 +34,8 @@ from ansible_collections.ump365.upgrade.plugins.modules import (
     azure_disk,
     azure_snapshot,
     azure_snapshot_info,
+    azure_vm_info,
     azure_vm_os_disk,
-    azure_vm_restore_info,
     checkpoint,
     ovoc_alarm_info,
     ovoc_device_info,
@@ -110,7 +110,7 @@ BASELINES = {
     azure_snapshot: dict(AZURE, resource_group="rg-ump01", name="snap1", vm_name="ump01"),
     azure_snapshot_info: dict(AZURE, resource_group="rg-ump01"),
     azure_vm_os_disk: dict(AZURE, resource_group="rg-ump01", vm_name="ump01", snapshot="snap1"),
-    azure_vm_restore_info: dict(AZURE, resource_group="rg-ump01", vm_name="ump01"),
+    azure_vm_info: dict(AZURE, resource_group="rg-ump01", name="ump01", restore_info=True),
     checkpoint: {"path": CKPT_DIR, "host": "ump01", "run_id": "8.0.515", "phase": "snapshot"},
     ovoc_alarm_info: OVOC,
     ovoc_device_info: OVOC,
@@ -140,7 +140,7 @@ NAMING = {
     "required_actions", "permissions_api_version", "locks_api_version", "created_before",
 }  # fmt: skip
 NAMING_BY_MODULE = {
-    "name": {azure_disk, azure_snapshot, azure_snapshot_info, ump_app_setting},
+    "name": {azure_disk, azure_snapshot, azure_snapshot_info, azure_vm_info, ump_app_setting},
     "path": {ump_script_template_info},
 }
 # printable text that goes into a header or a filter: control characters, unicode and huge values are wrong
