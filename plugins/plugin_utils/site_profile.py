@@ -201,6 +201,30 @@ def find_step_log(logs, steps):
     return best
 
 
+# the words the guide says the Customer Upgrade Manager's log shows per customer ("read UpToDate in its log")
+CUSTOMER_UPGRADE_WORDS = ("UpToDate", "Upgrading")
+
+
+def find_customer_upgrade_log(logs, customers, exclude=None):
+    """The log file (of ``[{path, tail}]``) whose last lines name the most SysAdminTenant customers beside a
+    Customer Upgrade status word (UpToDate, Upgrading), other than ``exclude`` (the step log); None when no
+    log does (a site whose customers were never upgraded has none)."""
+    names = [c.lower() for c in customers or ()]
+    words = re.compile(r"\b(" + "|".join(CUSTOMER_UPGRADE_WORDS) + r")\b", re.I)
+    best, score = None, 0
+    for log in logs or ():
+        if exclude and log.get("path") == exclude:
+            continue
+        n = 0
+        for ln in log.get("tail") or ():
+            low = ln.lower()
+            if words.search(ln) and any(re.search(r"(?<!\w)" + re.escape(c) + r"(?!\w)", low) for c in names):
+                n += 1
+        if n > score:
+            best, score = log, n
+    return best
+
+
 def tenants_layout(dirs, customers):
     """The folder holding one sub-folder per customer of SysAdminTenant (``dirs``: folder paths)."""
     names = {c.lower() for c in customers or ()}
@@ -500,6 +524,15 @@ def host_facts(raw, secrets=(), steps=(), statuses=(), tail_lines=5):
         first = layout["customers_found"][0]
         version = next((c["version"] for c in customers if c["name"].lower() == first), None)
         vf = version_file(files, version) if version else None
+    # the Customer Upgrade (Manager)'s log: the log under C:\acs naming the most customers with UpToDate/Upgrading
+    cu_log = find_customer_upgrade_log(logs, [c["name"] for c in customers or []], exclude=f["step_log"]["found"])
+    f["customer_upgrade_log"] = {
+        "path": cu_log["path"] if cu_log else None,
+        "why": None
+        if cu_log
+        else "no log under C:\\acs names a SysAdminTenant customer with UpToDate or Upgrading (a site whose"
+        " customers were never upgraded has none)",
+    }
     f["tenants"] = {
         "dir": layout["dir"] if layout else None,
         "customers_found": layout["customers_found"] if layout else None,

@@ -98,8 +98,12 @@ def test_a_service_that_comes_back_gets_no_action_and_its_recovery_is_restored(w
     assert rows["SysAdmin.TenantSvc"]["after"] == "stopped" and rows["SysAdmin.TenantSvc"]["recovery_changed"]
     st = wlab.host_state("ump01")["services"]["SysAdmin.TenantSvc"]
     assert st["state"] == "stopped" and not st["recovery"]["actions"]
-    recorded = checkpoint(wlab)["phases"]["services_stop"]["outputs"]["recovery"]["SysAdmin.TenantSvc"]
+    phases = checkpoint(wlab)["phases"]
+    recorded = phases["services_stop"]["outputs"]["recovery"]["SysAdmin.TenantSvc"]
     assert [a["type"] for a in recorded["actions"]] == ["restart", "restart", "restart"]
+    # recorded before the phase ended, in the engine's progress record (a crash after Take No Action keeps them)
+    assert phases["progress.services_stop"]["status"] == "started"
+    assert phases["progress.services_stop"]["outputs"]["recovery"]["SysAdmin.TenantSvc"] == recorded
 
     run = run_playbook(wlab, "windows_role.yml", {"windows_role": "services", "services_action": "start"})
     assert run.rc == 0, run.stdout[-3000:]
@@ -127,7 +131,11 @@ def test_a_stuck_customer_is_named_and_a_rerun_skips_finished_ones(wlab):
     assert rows[customers[0]]["status"] == "upgraded"
     assert rows[stuck]["status"] == "stuck"
     assert rows[customers[3]]["status"] == "not_run"  # the second batch did not start
-    assert checkpoint(wlab)["phases"]["customer_upgrade"]["outputs"]["finished"] == [customers[0]]
+    phases = checkpoint(wlab)["phases"]
+    assert phases["customer_upgrade"]["status"] == "failed"  # recorded by the engine, with the role's outputs
+    assert phases["customer_upgrade"]["outputs"]["finished"] == [customers[0]]
+    # after the first batch, before the phase ended: the engine's progress record
+    assert phases["progress.customer_upgrade"]["outputs"]["finished"] == [customers[0]]
 
     # the stuck program is still running on the host; once it is gone, a rerun upgrades only the rest
     wlab.clear_faults()

@@ -17,6 +17,7 @@ import pytest
 
 from tests.conftest import REPO, Lab
 from tests.integration.checks_helpers import sql as sql_exec
+from tests.reliability import scenario_cases
 from tests.reliability.cases import CASES, ROLLED_BACK, STATE_PREDICATES, STOPPED, UPGRADED, Case, assign_hosts
 from tests.reliability.conftest import FAST_WAITS, OLD, TARGET, acs_files
 
@@ -282,12 +283,9 @@ def render_doc(run: MatrixRun) -> str:
         "version), `stopped_before_change` (a gate failed before anything on the host changed). Recovery of a",
         "rolled-back host: `services` (wyUpdate changed nothing: services started again, the OS disk unchanged",
         "in the lab's ARM state), `full` (OS disk swapped to the attempt's snapshot, backend database restored).",
-        "Further lab cases (extensions/molecule/rollback): a rerun after a rollback takes a new snapshot and a",
-        "second failure restores that one; rollback.yml without --limit is refused; rollback.yml on a backend-SQL",
-        "host restores its databases and verifies the old version; cleanup.yml keeps the snapshot a live",
-        "checkpoint needs.",
         "",
     ]
+    lines += scenario_cases.doc_lines()
     return "\n".join(lines)
 
 

@@ -215,3 +215,42 @@ def test_the_openfiles_flag_is_read_from_openfiles_local(text, flag):
 def test_every_assumption_names_a_known_comparison():
     # YAML reads a bare `compare: true` as a boolean: the comparison must be one of the strings evaluate knows
     assert {a.get("compare", "equals") for a in ASSUMPTIONS} <= {"equals", "in", "true", "info"}
+
+
+def _raw_with_logs(logs: dict) -> dict:
+    return {
+        "log_tails": {"results": [{"item": p, "rc": 0, "stdout": "\n".join(lines)} for p, lines in logs.items()]},
+        "acs_find": {"files": []},
+        "sql": {"customers": [{"name": "contoso", "version": "8.0.515"}, {"name": "fabrikam", "version": "8.0.515"}]},
+    }
+
+
+def test_the_customer_upgrade_log_is_found_and_set_for_the_operator_mode():
+    # a site that keeps the Customer Upgrade Manager's log elsewhere, with another line format
+    cu = r"C:\acs\Logs\Kunden\KundenUpgrade.txt"
+    raw = _raw_with_logs(
+        {
+            r"C:\acs\SysAdminKit\logs\SysAdmin.TenantSvc.log": ["2026-12-07 INFO contoso synchronised"],
+            r"C:\acs\wyupdate_logs\upgrade_8.0.515.log": [f"2026-12-07T06:40:12Z | {STEPS[0]} | OK | done"],
+            cu: [
+                "[07.12.2026 06:41] contoso: Upgrading",
+                "[07.12.2026 06:42] contoso: UpToDate 8.0.515",
+                "[07.12.2026 06:43] fabrikam: UpToDate 8.0.515",
+            ],
+        }
+    )
+    facts = sp.host_facts(raw, steps=STEPS, statuses=["START", "OK"])
+    assert facts["customer_upgrade_log"] == {"path": cu, "why": None}
+    rows = sp.evaluate(ASSUMPTIONS, facts, "h1")
+    row = {r["id"]: r for r in rows}["customer_upgrade_log"]
+    assert row["state"] == "differs" and row["observed"] == cu
+    assert sp.site_vars({"h1": rows})["vars"]["customer_upgrade_operator_log"] == cu
+
+
+def test_no_customer_upgrade_log_is_guessed_when_no_log_names_a_customer_upgraded():
+    raw = _raw_with_logs({r"C:\acs\SysAdminKit\logs\SysAdmin.TenantSvc.log": ["2026-12-07 INFO contoso synchronised"]})
+    facts = sp.host_facts(raw, steps=STEPS, statuses=["START", "OK"])
+    assert facts["customer_upgrade_log"]["path"] is None and "never upgraded" in facts["customer_upgrade_log"]["why"]
+    rows = sp.evaluate(ASSUMPTIONS, facts, "h1")
+    assert {r["id"]: r for r in rows}["customer_upgrade_log"]["state"] == "unknown"
+    assert "customer_upgrade_operator_log" not in sp.site_vars({"h1": rows})["vars"]
