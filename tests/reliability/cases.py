@@ -77,9 +77,9 @@ def _step(step: str) -> Fault:
     return Fault("wyupdate.fail_step", {"step": step})
 
 
-# wyUpdate's steps (lab/umplab/windows/ump.py STEPS, the guide's order). The matrix fails nine of them (six
-# below, three more under ARM faults during the restore); UMP365_MATRIX_ALL_STEPS=1 adds a case for every
-# other step too (17 more hosts, about twice the run time).
+# wyUpdate's steps (lab/umplab/windows/ump.py STEPS, the guide's order). The matrix fails fourteen of them
+# (six below, three more under ARM faults during the restore, five in the rollback-side rows);
+# UMP365_MATRIX_ALL_STEPS=1 adds a case for every other step too.
 WYUPDATE_STEPS = list(STEPS)
 
 _STEP_CASES = {

@@ -25,6 +25,7 @@ from tests.reliability.cases import (
     STATE_PREDICATES,
     STOPPED,
     UPGRADED,
+    WYUPDATE_STEPS,
     Case,
     assign_hosts,
 )
@@ -428,6 +429,10 @@ def test_fault_case_ends_in_its_expected_state(matrix: MatrixRun, case: Case):
         assert name in matrix.stdout, f"{where}: the output does not show {name!r}"
 
 
+def _failed_steps() -> set[str]:
+    return {f.params["step"] for c in CASES for f in c.faults if f.name == "wyupdate.fail_step"}
+
+
 def render_doc(run: MatrixRun) -> str:
     lines = [
         "# Reliability: the fault matrix",
@@ -437,7 +442,10 @@ def render_doc(run: MatrixRun) -> str:
         "`make test` fails when this table is stale. Each case also asserts the versions (upgraded: the",
         f"target {TARGET}; otherwise {OLD}, verified by the rollback), the customer databases' rows, the files",
         "under C:\\acs (unchanged unless upgraded), one snapshot per host past the snapshot, and that the run report",
-        "names the fault. Nine of wyUpdate's 26 steps fail here; `UMP365_MATRIX_ALL_STEPS=1` adds a host for",
+        "names the fault; from the lab's ARM state, that the VM runs on an OS disk that exists, is attached to it and",
+        "is Succeeded, and that no disk the run made is left attached to nothing (unless the case expects one and the",
+        "report names it); and that the case's marker is in its host's reason and in no other host's report.",
+        f"{len(_failed_steps())} of wyUpdate's {len(WYUPDATE_STEPS)} steps fail here; `UMP365_MATRIX_ALL_STEPS=1` adds a host for",
         "each other step (not in `make test`; do not regenerate this file with it). Crash and resume:",
         "tests/reliability/test_crash_resume.py.",
         "",
@@ -453,7 +461,9 @@ def render_doc(run: MatrixRun) -> str:
     lines += [
         "",
         "End states: `upgraded` (at the target and verified), `rolled_back` (recovered and verified at the old",
-        "version), `stopped_before_change` (a gate failed before anything on the host changed). Recovery of a",
+        "version), `stopped_before_change` (a gate failed before anything on the host changed), `rollback_failed`",
+        "(the rollback itself failed: the report's final state is `failed` and its reason says MANUAL ACTION",
+        "REQUIRED, the state left in and what to run; docs/operator-guide.md). Recovery of a",
         "rolled-back host: `services` (wyUpdate changed nothing: services started again, the OS disk unchanged",
         "in the lab's ARM state), `full` (OS disk swapped to the attempt's snapshot, backend database restored).",
         "Further lab cases (extensions/molecule/rollback): a rerun after a rollback takes a new snapshot and a",
