@@ -474,6 +474,11 @@ CASES += [
     ),
 ]
 
+# cases whose fault the run report does not record at all (seen on a run: the restart after wyUpdate's exit 4
+# and OVOC's late reconnect show only in the playbook output), hence no marker yet; the report should record
+# them (a retry / a settle entry), then they get one. test_every_case_names_a_marker keeps this list exact.
+NO_MARKER_YET = ("wyupdate_already_running", "ovoc_reconnects_minutes_after_start")
+
 STATE_PREDICATES = {"more_than_4": lambda v: isinstance(v, int) and v > 4}
 
 if os.environ.get("UMP365_MATRIX_ALL_STEPS") == "1":
