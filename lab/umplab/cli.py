@@ -138,6 +138,8 @@ def cmd_up(args: argparse.Namespace) -> int:
     ]
     if getattr(args, "shared_sql", False):
         cmd.append("--shared-sql")
+    if getattr(args, "shared_sql_hosts", ""):
+        cmd += ["--shared-sql-hosts", args.shared_sql_hosts]
     env = dict(os.environ)
     env["PYTHONPATH"] = str(Path(__file__).resolve().parent.parent) + os.pathsep + env.get("PYTHONPATH", "")
     proc = subprocess.Popen(cmd, stdout=log, stderr=log, stdin=subprocess.DEVNULL, start_new_session=True, env=env)
@@ -243,7 +245,10 @@ def cmd_fault(args: argparse.Namespace) -> int:
 def cmd_serve(args: argparse.Namespace) -> int:
     from .runtime import serve
 
-    serve(Path(args.state_dir), args.hosts, args.scale, args.base_port, args.flavour, shared_sql=args.shared_sql)
+    shared: bool | frozenset[str] = args.shared_sql
+    if not shared and args.shared_sql_hosts:
+        shared = frozenset(h.strip() for h in args.shared_sql_hosts.split(",") if h.strip())
+    serve(Path(args.state_dir), args.hosts, args.scale, args.base_port, args.flavour, shared_sql=shared)
     return 0
 
 
@@ -265,6 +270,12 @@ def build_parser() -> argparse.ArgumentParser:
         "--shared-sql",
         action="store_true",
         help="the even-numbered UMP servers' backend databases share one SQL Server machine (a named instance each)",
+    )
+    up.add_argument(
+        "--shared-sql-hosts",
+        default="",
+        help="like --shared-sql for these even-numbered UMP servers only (comma-separated, e.g. ump02,ump04); "
+        "the other even-numbered servers keep a backend SQL Server of their own",
     )
     up.add_argument(
         "--flavour",
@@ -296,6 +307,7 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--scale", type=float, default=0.0)
     serve.add_argument("--base-port", type=int, default=0)
     serve.add_argument("--shared-sql", action="store_true")
+    serve.add_argument("--shared-sql-hosts", default="")
     serve.add_argument("--flavour", choices=FLAVOURS, default="default")
     serve.set_defaults(fn=cmd_serve)
     return p

@@ -114,7 +114,12 @@ def reset_world(state_dir: Path, world: World) -> None:
 
 
 def serve(
-    state_dir: Path, hosts: int, scale: float, base_port: int = 0, flavour: str = "default", shared_sql: bool = False
+    state_dir: Path,
+    hosts: int,
+    scale: float,
+    base_port: int = 0,
+    flavour: str = "default",
+    shared_sql: bool | frozenset[str] = False,
 ) -> None:
     """Run the lab in this process until SIGTERM/SIGINT."""
     state_dir = state_dir.resolve()

@@ -244,13 +244,18 @@ def build_world(
     hosts: int = 2,
     scale: float = 0.0,
     customers_per_host: int = 4,
-    shared_sql: bool = False,
+    shared_sql: bool | frozenset[str] = False,
     flavour: str = "default",
 ) -> World:
     """The seeded estate. ``shared_sql``: the backend databases of every even-numbered UMP server live on one
     SQL Server machine, ``sql01``, each server in its own named instance (``SQL01\\UMP02``, ...; the guide's
     fixed database name SysAdminTenant rules out two UMP servers in one instance, docs/assumptions.md), so
-    the instances share the machine's disk, services and backup folder C:\\acs\\dbbackup."""
+    the instances share the machine's disk, services and backup folder C:\\acs\\dbbackup. A set of host names
+    (``--shared-sql-hosts``) puts only those even-numbered servers there; the others keep their own."""
+    if isinstance(shared_sql, (set, frozenset)):
+        bad = sorted(h for h in shared_sql if not h[3:].isdigit() or int(h[3:]) % 2 or int(h[3:]) > hosts)
+        if bad:
+            raise ValueError(f"--shared-sql-hosts: not an even-numbered UMP server of this lab: {bad}")
     if hosts < 1 or hosts > 64:
         raise ValueError(f"--hosts must be between 1 and 64, got {hosts}")
     site_for(flavour, 1)  # validates the flavour
@@ -324,7 +329,15 @@ def build_world(
         name = f"ump{i:02d}"
         backend = i % 2 == 0
         _add_ump_host(
-            w, name, i, subscription, backend, customers_per_host, now, site_for(flavour, i), shared_sql=shared_sql
+            w,
+            name,
+            i,
+            subscription,
+            backend,
+            customers_per_host,
+            now,
+            site_for(flavour, i),
+            shared_sql=shared_sql is True or (isinstance(shared_sql, frozenset | set) and name in shared_sql),
         )
     w.config["shared_sql"] = bool(shared_sql)
     return w

@@ -255,6 +255,19 @@ class World:
         with self.lock:
             return "true" if sql_host in self.data.get("sql_backups_taken", []) else "false"
 
+    def record_wyupdate_failed(self, host: str) -> None:
+        """A wyUpdate step failed on ``host`` (fault ``winhost.unreachable after_wyupdate_failed=true`` waits
+        for one). Kept outside the host's disk: an OS-disk swap does not undo it."""
+        with self.lock:
+            done = self.data.setdefault("wyupdate_failed", [])
+            if host not in done:
+                done.append(host)
+
+    def wyupdate_failed(self, host: str) -> str:
+        """``"true"`` once a wyUpdate step failed on ``host`` since the lab's last reset, else ``"false"``."""
+        with self.lock:
+            return "true" if host in self.data.get("wyupdate_failed", []) else "false"
+
     def sql_host_for(self, ump_host: str) -> str:
         """The host whose SQL Server holds ``ump_host``'s databases (itself, or its backend SQL server)."""
         return self.host(ump_host).get("sql_host", ump_host)

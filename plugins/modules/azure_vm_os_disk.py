@@ -139,6 +139,13 @@ previous_disk_deleted:
   description: Whether the previous OS disk was deleted.
   returned: always
   type: bool
+unattached_disk_id:
+  description:
+    - On a failure after the disk made from the snapshot exists but before the VM runs on it (the swap
+      failed), that disk's ARM id; it is attached to nothing and is left for the operator to delete or
+      attach. A disk whose creation ended Failed is deleted instead (the message says so).
+  returned: failure
+  type: str
 retries:
   description: Requests that were retried (409 conflicts, 429 throttling, 5xx), one entry per retry.
   returned: always
@@ -188,6 +195,8 @@ class Restore:
         self.vm_ref = "VM %s/%s" % (self.rg, self.vm_name)
         self.deallocated_by_us = False
         self.swapped = False
+        # the disk this run made from the snapshot (named on a failure: attached to nothing, for cleanup)
+        self.created_disk_id = ""
 
     def get_vm(self):
         return self.az.call("read VM", self.vm_ref, lambda: self.c.virtual_machines.get(self.rg, self.vm_name))
@@ -372,14 +381,19 @@ class Restore:
             result["power_state"] = "running" if p["start"] else "unknown"
             return result
 
-        new_disk = to_dict(
-            self.az.lro(
-                "create disk from snapshot",
-                disk_id,
-                lambda **kw: self.c.disks.begin_create_or_update(self.rg, disk_name, disk_body, **kw),
-                p["wait_timeout"],
+        try:
+            new_disk = to_dict(
+                self.az.lro(
+                    "create disk from snapshot",
+                    disk_id,
+                    lambda **kw: self.c.disks.begin_create_or_update(self.rg, disk_name, disk_body, **kw),
+                    p["wait_timeout"],
+                )
             )
-        )
+        except errors.UmpError as e:
+            self.drop_failed_disk(e, disk_id, disk_name)
+            raise
+        self.created_disk_id = new_disk["id"]
         try:
             if p["deallocate"]:
                 # set first: a deallocation that fails or times out half-way still gets the VM started again
@@ -425,6 +439,37 @@ class Restore:
             result["previous_disk_deleted"] = True
         return result
 
+    def drop_failed_disk(self, error, disk_id, disk_name):
+        """The disk made from the snapshot ended Failed (or never finished): the VM was not touched. Delete
+        the unusable disk so nothing is left attached to nothing, and say what happened to it."""
+        state = "the VM was not touched (it runs on its current OS disk)"
+        try:
+            disk = to_dict(self.az.get_or_none("read disk", disk_id, lambda: self.c.disks.get(self.rg, disk_name)))
+        except errors.UmpError:
+            disk = None
+            left = "disk %s may exist: delete it if it is not attached" % disk_name
+        else:
+            left = ""
+        if disk and (disk.get("properties") or {}).get("provisioningState") == "Failed" and not disk.get("managedBy"):
+            try:
+                self.az.lro(
+                    "delete failed disk",
+                    disk_id,
+                    lambda **kw: self.c.disks.begin_delete(self.rg, disk_name, **kw),
+                    self.p["wait_timeout"],
+                )
+                left = "the Failed disk %s was deleted" % disk_name
+            except errors.UmpError as e2:
+                left = "the Failed disk %s is left (deleting it failed: %s): delete it" % (disk_name, e2.message)
+        elif disk:
+            left = "disk %s is left (%s): delete it if it is not attached" % (
+                disk_name,
+                (disk.get("properties") or {}).get("provisioningState"),
+            )
+            self.created_disk_id = disk["id"]
+        error.message = "%s; %s%s" % (error.message, state, "; " + left if left else "")
+        error.details["vm_left"] = state
+
     def free_disk_name(self, base):
         """``base``, or ``base-2``, ``base-3``... : the first name no disk in the resource group has."""
         name = base
@@ -467,6 +512,11 @@ class Restore:
                 state = "%s on %s" % (self.power(), disk)
             except errors.UmpError:
                 state = "in an unknown power state on %s" % disk
+        if self.created_disk_id and not self.swapped:
+            state += (
+                "; the restored disk %s is attached to nothing (delete it, or attach it by hand)"
+                % (self.created_disk_id.rstrip("/").split("/")[-1])
+            )
         error.message = "%s; the VM is left %s" % (error.message, state)
         error.details["vm_left"] = state
 
@@ -492,11 +542,23 @@ def main():
         ),
         supports_check_mode=True,
     )
+    restore = None
     try:
-        result = Restore(am).run()
+        restore = Restore(am)
+        result = restore.run()
         am.exit(**result)
     except errors.UmpError as e:
-        am.fail(e, snapshot_id="", disk_id="", previous_disk_id="", power_state="unknown", previous_disk_deleted=False)
+        created = restore.created_disk_id if restore is not None else ""
+        am.fail(
+            e,
+            snapshot_id="",
+            disk_id=created if created and restore.swapped else "",
+            # a disk this run made from the snapshot that the VM does not run on: for cleanup
+            unattached_disk_id="" if not created or restore.swapped else created,
+            previous_disk_id="",
+            power_state="unknown",
+            previous_disk_deleted=False,
+        )
 
 
 if __name__ == "__main__":

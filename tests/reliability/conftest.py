@@ -30,17 +30,22 @@ FAST_WAITS = {
     "post_verify_settle_delay": 1,
     "post_verify_settle_backoff": 1.5,
     "post_verify_settle_max_delay": 2,
+    # the rollback's wait for the restored host's WinRM (production: 15 min): a host that never answers
+    "swap_os_disk_reachable_timeout": 20,
+    "upgrade_rollback_reachable_timeout": 20,
 }
 
 
 @pytest.fixture(scope="module")
 def own_lab(tmp_path_factory) -> Iterator[Callable[..., Lab]]:
-    """``own_lab(hosts, scale=0, flavour="default")`` starts a lab for this module (stopped at its end)."""
+    """``own_lab(hosts, scale=0, flavour="default", shared_sql_hosts=())`` starts a lab for this module (stopped at
+    its end); ``shared_sql_hosts`` put those even-numbered hosts' backend databases on one SQL Server machine."""
     started: list = []
 
-    def start(hosts: int, scale: float = 0, flavour: str = "default") -> Lab:
+    def start(hosts: int, scale: float = 0, flavour: str = "default", shared_sql_hosts: tuple[str, ...] = ()) -> Lab:
         state_dir = tmp_path_factory.mktemp("reliability-lab")
-        umplab("up", "--hosts", str(hosts), "--scale", str(scale), "--flavour", flavour, state_dir=state_dir)
+        extra = ["--shared-sql-hosts", ",".join(shared_sql_hosts)] if shared_sql_hosts else []
+        umplab("up", "--hosts", str(hosts), "--scale", str(scale), "--flavour", flavour, *extra, state_dir=state_dir)
         started.append(state_dir)
         return Lab(state_dir)
 

@@ -18,7 +18,19 @@ import pytest
 from tests.conftest import REPO, Lab
 from tests.integration.checks_helpers import sql as sql_exec
 from tests.reliability import scenario_cases
-from tests.reliability.cases import CASES, ROLLED_BACK, STATE_PREDICATES, STOPPED, UPGRADED, Case, assign_hosts
+from tests.reliability.cases import (
+    CASES,
+    NO_MARKER_YET,
+    REPORT_STATE,
+    ROLLBACK_FAILED,
+    ROLLED_BACK,
+    STATE_PREDICATES,
+    STOPPED,
+    UPGRADED,
+    WYUPDATE_STEPS,
+    Case,
+    assign_hosts,
+)
 from tests.reliability.conftest import FAST_WAITS, OLD, TARGET, acs_files
 
 # UMP365_MATRIX_ONLY=case,case runs those cases only (a lab of their size; the doc test is skipped): for
@@ -30,6 +42,8 @@ if ONLY:
         raise ValueError(f"UMP365_MATRIX_ONLY names no case: {sorted(_unknown)}")
     CASES = [c for c in CASES if c.name in ONLY]
 HOSTS = assign_hosts(CASES)
+# the hosts whose backend databases share one SQL Server machine (lab option --shared-sql-hosts)
+SHARED_SQL_HOSTS = tuple(sorted(HOSTS[c.name] for c in CASES if c.sql == "shared"))
 DOC = REPO / "docs" / "reliability.md"
 
 
@@ -49,9 +63,16 @@ class MatrixRun:
     os_disk_before: dict[str, str]
     os_disk_after: dict[str, str]
     stopped_after: dict[str, list[str]]
+    # from the lab's ARM state at the end: the VM's power state, its OS disk resource, and the disks the run
+    # made that are attached to nothing
+    power_after: dict[str, str]
+    os_disk_resource_after: dict[str, dict]
+    unattached_new_disks: dict[str, list[str]]
 
 
 def _resolve(value, lab: Lab, host: str):
+    if isinstance(value, str) and "@host" in value and value != "@host":
+        return value.replace("@host", host)
     if value == "@first_customer":
         return lab.host_state(host)["ump"]["customers"][0]
     if value == "@second_customer":
@@ -78,6 +99,38 @@ def _os_disk(state: dict, host: str) -> str:
     return ""
 
 
+def _vm(state: dict, host: str) -> dict:
+    vm_name = state["hosts"][host].get("name", host)
+    for r in state["azure"]["resources"].values():
+        if r["type"] == "Microsoft.Compute/virtualMachines" and r["name"] == vm_name:
+            return r
+    return {}
+
+
+def _power(state: dict, host: str) -> str:
+    """The VM's power state in the lab's ARM state (a VM the lab never stopped runs)."""
+    vm_id = _vm(state, host).get("id", "")
+    power = state["azure"].get("power", {})
+    return next((v for k, v in power.items() if k.lower() == vm_id.lower()), "running")
+
+
+def _disk(state: dict, disk_id: str) -> dict:
+    return next(
+        (r for r in state["azure"]["resources"].values() if r.get("id", "").lower() == disk_id.lower()),
+        {},
+    )
+
+
+def _disks(state: dict, host: str) -> dict[str, dict]:
+    """The managed disks in the host's resource group, by lower-case id."""
+    rg = state["hosts"][host].get("resource_group", "").lower()
+    return {
+        r["id"].lower(): r
+        for r in state["azure"]["resources"].values()
+        if r["type"] == "Microsoft.Compute/disks" and f"/resourcegroups/{rg}/" in r["id"].lower()
+    }
+
+
 def _stopped_ump_services(host_state: dict) -> list[str]:
     return sorted(
         n
@@ -95,7 +148,7 @@ def _outcome(ckpt_dir: Path, host: str) -> str:
 
 @pytest.fixture(scope="module")
 def matrix(own_lab) -> MatrixRun:
-    lab = own_lab(max(int(h[3:]) for h in HOSTS.values()))
+    lab = own_lab(max(int(h[3:]) for h in HOSTS.values()), shared_sql_hosts=SHARED_SQL_HOSTS)
     state = lab.state()
     for case in CASES:
         host = HOSTS[case.name]
@@ -112,6 +165,7 @@ def matrix(own_lab) -> MatrixRun:
     sql_before = {h: copy.deepcopy(state["sql_dump"][s]) for h, s in sql_hosts.items()}
     files_before = {h: acs_files(lab.host_state(h)) for h in HOSTS.values()}
     os_disk_before = {h: _os_disk(state, h) for h in HOSTS.values()}
+    disks_before = {h: set(_disks(state, h)) for h in HOSTS.values()}
 
     ckpt_dir = lab.state_dir / "checkpoints"
     report_dir = lab.state_dir / "reports"
@@ -145,6 +199,16 @@ def matrix(own_lab) -> MatrixRun:
         os_disk_before=os_disk_before,
         os_disk_after={h: _os_disk(state, h) for h in HOSTS.values()},
         stopped_after={h: _stopped_ump_services(lab.host_state(h)) for h in HOSTS.values()},
+        power_after={h: _power(state, h) for h in HOSTS.values()},
+        os_disk_resource_after={h: _disk(state, _os_disk(state, h)) for h in HOSTS.values()},
+        unattached_new_disks={
+            h: sorted(
+                d["name"]
+                for i, d in _disks(state, h).items()
+                if i not in disks_before[h] and not d.get("managedBy") and i != _os_disk(state, h)
+            )
+            for h in HOSTS.values()
+        },
     )
 
 
@@ -178,6 +242,72 @@ def _observed(run: MatrixRun, case: Case) -> str:
     return run.outcomes[HOSTS[case.name]]
 
 
+def _retry_lines(node) -> list[str]:
+    """Every retry the report records, as "<operation>: <code>" (a case's marker can name one)."""
+    out: list[str] = []
+    if isinstance(node, dict):
+        if "operation" in node and "code" in node:
+            out.append(f"{node['operation']}: {node['code']}")
+        for v in node.values():
+            out += _retry_lines(v)
+    elif isinstance(node, list):
+        for v in node:
+            out += _retry_lines(v)
+    return out
+
+
+def _report_text(host_report: dict) -> str:
+    """All of a host's report as searchable text: its JSON, unescaped strings, and its retries."""
+    strings: list[str] = []
+
+    def walk(node):
+        if isinstance(node, dict):
+            for k, v in node.items():
+                strings.append(str(k))
+                walk(v)
+        elif isinstance(node, list):
+            for v in node:
+                walk(v)
+        else:
+            strings.append(str(node))
+
+    walk(host_report)
+    return "\n".join(strings + _retry_lines(host_report.get("retries", [])))
+
+
+def _reason_text(host_report: dict) -> str:
+    """What a host that did not upgrade says about why: its reason and its failure messages."""
+    return "\n".join(
+        [host_report.get("final_state_reason") or ""]
+        + [str(f.get("msg", "")) for f in host_report.get("failures", [])]
+        + [str((host_report.get("rollback") or {}).get("reason", ""))]
+    )
+
+
+def test_every_case_names_a_marker():
+    """Each case names a text of its own fault (Case.marker): the matrix checks it on its host only."""
+    missing = {c.name for c in CASES if not c.marker}
+    known = set(NO_MARKER_YET) & {c.name for c in CASES}
+    assert missing == known, f"cases without a marker (Case.marker): {sorted(missing - known)}; " + (
+        f"with one now, remove from NO_MARKER_YET: {sorted(known - missing)}" if known - missing else ""
+    )
+
+
+@pytest.mark.parametrize("case", [c for c in CASES if c.marker], ids=[c.name for c in CASES if c.marker])
+def test_fault_named_on_its_host_only(matrix: MatrixRun, case: Case):
+    host = HOSTS[case.name]
+    marker = _resolve(case.marker, matrix.lab, host)
+    assert matrix.report, f"no run report:\n{matrix.stdout[-4000:]}"
+    own = matrix.report["hosts"][host]
+    where = f"{case.name} on {host}"
+    text = _reason_text(own) if case.expected != UPGRADED else _report_text(own)
+    assert marker in text, (
+        f"{where}: {marker!r} is not in {'its reason' if case.expected != UPGRADED else 'its report'}"
+    )
+    others = [h for h, r in matrix.report["hosts"].items() if h != host and marker in _report_text(r)]
+    assert not others, f"{where}: {marker!r} is also in the report of {others}"
+
+
 @pytest.mark.parametrize("case", CASES, ids=[c.name for c in CASES])
 def test_fault_case_ends_in_its_expected_state(matrix: MatrixRun, case: Case):
     host = HOSTS[case.name]
@@ -188,9 +318,51 @@ def test_fault_case_ends_in_its_expected_state(matrix: MatrixRun, case: Case):
         f"{where}: checkpoint outcome {_observed(matrix, case)}, expected {case.expected}; "
         f"report: {host_report.get('final_state')} {host_report.get('final_state_reason')}"
     )
-    assert host_report["final_state"] == case.expected, where
+    assert host_report["final_state"] == REPORT_STATE.get(case.expected, case.expected), where
 
-    if case.expected == UPGRADED:
+    # from the lab's ARM state, whatever the end: the VM runs, on an OS disk that exists, is attached to it and
+    # Succeeded; the run left no disk it made attached to nothing (unless the case expects one, named in the
+    # report for cleanup)
+    state = matrix.lab.state()
+    vm_id = _vm(state, host).get("id", "")
+    assert matrix.power_after[host] == "running", f"{where}: the VM is {matrix.power_after[host]}"
+    disk = matrix.os_disk_resource_after[host]
+    assert disk, f"{where}: the VM's OS disk {matrix.os_disk_after[host]} does not exist"
+    assert (disk.get("managedBy") or "").lower() == vm_id.lower(), (
+        f"{where}: OS disk managed by {disk.get('managedBy')}"
+    )
+    assert disk["properties"].get("provisioningState") == "Succeeded", f"{where}: OS disk {disk['properties']}"
+    leftover = matrix.unattached_new_disks[host]
+    if case.leftover_disk:
+        assert leftover, f"{where}: no disk made by the run is left unattached"
+        for name in leftover:
+            assert name in _reason_text(host_report), f"{where}: the report does not name the left disk {name}"
+    else:
+        assert not leftover, f"{where}: disks made by the run are attached to nothing: {leftover}"
+
+    if case.expected == ROLLBACK_FAILED:
+        reason = host_report.get("final_state_reason") or ""
+        assert "MANUAL ACTION REQUIRED" in reason, f"{where}: {reason}"
+        assert f"playbooks/rollback.yml --limit {host}" in reason, f"{where}: {reason}"
+        # the state it names is the lab's: services started or not
+        assert ("UMP services NOT started" in reason) == bool(matrix.stopped_after[host]), (
+            f"{where}: lab services stopped: {matrix.stopped_after[host]}; reason: {reason}"
+        )
+        if case.os_disk == "restored":
+            assert matrix.os_disk_after[host] != matrix.os_disk_before[host], f"{where}: the OS disk was not swapped"
+            assert matrix.versions_after[host] == OLD, where
+            assert matrix.files_after[host] == matrix.files_before[host], f"{where}: files under C:\\acs changed"
+        elif case.os_disk == "kept":
+            assert matrix.os_disk_after[host] == matrix.os_disk_before[host], f"{where}: the OS disk was swapped"
+        if case.sql != "local" and "backend databases NOT restored" in reason:
+            # the manual action names every backup file the lab's SQL Server holds for this attempt
+            bak = [
+                v["path"]
+                for k, v in matrix.lab.host_state(_sql_host(matrix.lab, host))["files"].items()
+                if k.endswith(".bak")
+            ]
+            assert bak and all(b in reason or b.split("\\")[-1] in reason for b in bak), f"{where}: {bak}; {reason}"
+    elif case.expected == UPGRADED:
         assert matrix.versions_after[host] == TARGET, where
         assert _upgraded_sql(matrix.sql_after[host]) == _upgraded_sql(matrix.sql_before[host]), where
         customers = matrix.sql_after[host]["SysAdminTenant"]["Customer"]
@@ -220,7 +392,9 @@ def test_fault_case_ends_in_its_expected_state(matrix: MatrixRun, case: Case):
         assert host_report["rollback"], where
         # every UMP service runs again (the lab's own service states), whatever the recovery
         assert not matrix.stopped_after[host], f"{where}: services not running: {matrix.stopped_after[host]}"
-    if case.recovery == "services":
+    if case.expected == ROLLBACK_FAILED:
+        pass  # the OS disk: case.os_disk, above
+    elif case.recovery == "services":
         # nothing but the services changed: no disk swap (the VM runs on the same OS disk, ARM state)
         assert matrix.os_disk_after[host] == matrix.os_disk_before[host], f"{where}: the OS disk was swapped"
         assert host_report["rollback"].get("recovery") == "services", f"{where}: {host_report['rollback']}"
@@ -240,7 +414,12 @@ def test_fault_case_ends_in_its_expected_state(matrix: MatrixRun, case: Case):
         match = {k: _resolve(v, matrix.lab, host) for k, v in match.items()}
         found = [r for r in matrix.sql_after[host]["SysAdminTenant"][table] if all(r[k] == v for k, v in match.items())]
         assert len(found) == 1 and all(found[0][k] == v for k, v in want.items()), f"{where}: {table} {match}: {found}"
-    state = matrix.lab.state()
+    if case.sql == "shared":
+        # the lab's layout: the shared cases' hosts' databases are on one SQL Server machine
+        machines = {
+            state["hosts"][_sql_host(matrix.lab, HOSTS[c.name])].get("machine") for c in CASES if c.sql == "shared"
+        }
+        assert len(machines) == 1 and None not in machines, f"{where}: SQL machines {machines}"
     for path, predicate in case.lab_state:
         value = state
         for key in path:
@@ -255,6 +434,10 @@ def test_fault_case_ends_in_its_expected_state(matrix: MatrixRun, case: Case):
         assert name in matrix.stdout, f"{where}: the output does not show {name!r}"
 
 
+def _failed_steps() -> set[str]:
+    return {f.params["step"] for c in CASES for f in c.faults if f.name == "wyupdate.fail_step"}
+
+
 def render_doc(run: MatrixRun) -> str:
     lines = [
         "# Reliability: the fault matrix",
@@ -264,7 +447,10 @@ def render_doc(run: MatrixRun) -> str:
         "`make test` fails when this table is stale. Each case also asserts the versions (upgraded: the",
         f"target {TARGET}; otherwise {OLD}, verified by the rollback), the customer databases' rows, the files",
         "under C:\\acs (unchanged unless upgraded), one snapshot per host past the snapshot, and that the run report",
-        "names the fault. Nine of wyUpdate's 26 steps fail here; `UMP365_MATRIX_ALL_STEPS=1` adds a host for",
+        "names the fault; from the lab's ARM state, that the VM runs on an OS disk that exists, is attached to it and",
+        "is Succeeded, and that no disk the run made is left attached to nothing (unless the case expects one and the",
+        "report names it); and that the case's marker is in its host's reason and in no other host's report.",
+        f"{len(_failed_steps())} of wyUpdate's {len(WYUPDATE_STEPS)} steps fail here; `UMP365_MATRIX_ALL_STEPS=1` adds a host for",
         "each other step (not in `make test`; do not regenerate this file with it). Crash and resume:",
         "tests/reliability/test_crash_resume.py.",
         "",
@@ -280,7 +466,9 @@ def render_doc(run: MatrixRun) -> str:
     lines += [
         "",
         "End states: `upgraded` (at the target and verified), `rolled_back` (recovered and verified at the old",
-        "version), `stopped_before_change` (a gate failed before anything on the host changed). Recovery of a",
+        "version), `stopped_before_change` (a gate failed before anything on the host changed), `rollback_failed`",
+        "(the rollback itself failed: the report's final state is `failed` and its reason says MANUAL ACTION",
+        "REQUIRED, the state left in and what to run; docs/operator-guide.md). Recovery of a",
         "rolled-back host: `services` (wyUpdate changed nothing: services started again, the OS disk unchanged",
         "in the lab's ARM state), `full` (OS disk swapped to the attempt's snapshot, backend database restored).",
         "",

@@ -522,7 +522,15 @@ class ArmHandler(LabHandler):
             w.resources.pop(arm_key(res["id"]), None)
             w.delete_disk_contents(res["id"])
         elif kind == "vm.update":
-            props["provisioningState"] = "Succeeded"
+            if op.get("fail"):
+                props["provisioningState"] = "Failed"
+                op["error"] = {
+                    "code": "InternalExecutionError",
+                    "message": f"An internal execution error occurred while updating VM '{res['name']}' "
+                    "(lab fault arm.vm_update_failed). Please retry later.",
+                }
+            else:
+                props["provisioningState"] = "Succeeded"
         elif kind == "vm.deallocate":
             w.set_power_state(res["id"], "deallocated")
             props["provisioningState"] = "Succeeded"
@@ -803,7 +811,9 @@ class ArmHandler(LabHandler):
             failed_before = existing["properties"].get("provisioningState") == "Failed"
             existing["properties"]["provisioningState"] = "Creating" if failed_before else "Updating"
             host = self._host_of_resource(existing)
-            fail = rtype == "snapshots" and failed_before and w.take_fault("arm.snapshot_failed", host=host or "")
+            fail = failed_before and w.take_fault(
+                "arm.snapshot_failed" if rtype == "snapshots" else "arm.disk_failed", host=host or ""
+            )
             if failed_before:
                 src = existing["properties"]["creationData"].get("sourceResourceId")
                 if src and arm_key(src) in w.disk_contents:
@@ -943,7 +953,11 @@ class ArmHandler(LabHandler):
         # point in time: the copy holds what the source holds now
         if arm_key(src["id"]) in w.disk_contents:
             w.copy_disk_contents(src["id"], rid)
-        fail = rtype == "snapshots" and w.take_fault("arm.snapshot_failed", host=host or "") is not None
+        if rtype == "snapshots":
+            fail = w.take_fault("arm.snapshot_failed", host=host or "") is not None
+        else:
+            # a disk made from a snapshot (the rollback's restored disk) whose copy ends Failed
+            fail = w.take_fault("arm.disk_failed", host=host or "") is not None
         op = self._start_op(
             f"{what}.create",
             res,
@@ -985,6 +999,21 @@ class ArmHandler(LabHandler):
         hw = props.get("hardwareProfile")
         if hw:
             vm["properties"]["hardwareProfile"] = copy.deepcopy(hw)
+        if swapping and w.take_fault("arm.vm_update_failed", host=vm["name"]) is not None:
+            # the PUT is accepted and its operation ends Failed: the model keeps the disk it had, the VM's
+            # provisioningState is Failed (ARM's shape for a failed VM update; facts/azure.md)
+            vm["properties"]["provisioningState"] = "Updating"
+            op = self._start_op(
+                "vm.update",
+                vm,
+                DURATIONS["vm_update"],
+                vm["name"],
+                op=req.op,  # type: ignore[attr-defined]
+                fail=True,
+            )
+            headers = self._lro_headers(op, req.query["api-version"], False)
+            headers.pop("Location")
+            return Response(200, self._view(vm), headers)
         if swapping:
             disk = w.resource(new_disk_id)
             old_disk = w.resource(old_os["managedDisk"]["id"])

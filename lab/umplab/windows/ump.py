@@ -359,6 +359,7 @@ def _run_steps(ex: "Exec", target: str, update_url: str, installed: str, step_lo
             with world.lock:
                 fs.append_text(ex.state()["files"], LOGREPORT, f"ERROR | {step} | {e}\r\n")
             world.count("wyupdate.steps_failed")
+            world.record_wyupdate_failed(ex.name)
             result(f"{WY_UPDATE_ERROR} - {step} failed: {e}")
             return 1, "", ""
         except Cancelled:

@@ -139,7 +139,9 @@ class WinRMServer(LabHTTPServer):
 
     def finish_request(self, request, client_address):  # type: ignore[override]
         if not self.world.host_reachable(self.host_name) or self.world.take_fault(
-            "winhost.unreachable", host=self.host_name
+            "winhost.unreachable",
+            host=self.host_name,
+            after_wyupdate_failed=self.world.wyupdate_failed(self.host_name),
         ):
             # a VM that is stopped or has no OS disk: the connection dies without an answer
             self.world.count("winrm.refused")
