@@ -31,10 +31,16 @@ def upgrade_reconcile(checkpoint, host, target, snapshots=None, versions=None, h
     return r.reconcile(checkpoint or {}, str(host), str(target), snapshots, versions, host_files, list(changing_phases))
 
 
-def snapshot_restore_problems(snapshot, host, target, attempt="", from_version="", named_by_operator=False):
-    _opt_dict("snapshot_restore_problems", "the snapshot", snapshot)
+def snapshot_restore_problems(snapshots, ref, host, target, attempt="", from_version="", named_by_operator=False):
+    if snapshots is not None and not isinstance(snapshots, list):
+        raise AnsibleFilterError(
+            "snapshot_restore_problems: snapshots must be a list or null, got a %s" % type(snapshots).__name__
+        )
+    if not ref:
+        return ["no snapshot is recorded for this attempt"]
+    found = r.find_snapshot(snapshots or [], ref)
     return r.restore_problems(
-        snapshot, str(host), str(target), str(attempt or ""), str(from_version or ""), bool(named_by_operator)
+        found, str(host), str(target), str(attempt or ""), str(from_version or ""), bool(named_by_operator)
     )
 
 
