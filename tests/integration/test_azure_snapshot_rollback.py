@@ -199,7 +199,9 @@ def test_failed_snapshot_fails_the_task_and_the_checkpoint_says_so(fresh_lab, ck
     proc = lab.playbook("playbooks/snapshot.yml", "--limit", "ump01", extra_vars=ckpt_vars(ckdir))
     assert "failed=0" in proc.stdout
     ck2 = json.loads((ckdir / "ump01__8.0.515.json").read_text())
-    assert ck2["phases"]["snapshot"]["outputs"]["snapshot_name"] == ck["phases"]["snapshot"]["outputs"]["snapshot_name"]
+    attempt = ck["phases"]["attempt"]["outputs"]["id"]
+    assert ck2["phases"]["attempt"]["outputs"]["id"] == attempt
+    assert ck2["phases"]["snapshot"]["outputs"]["snapshot_name"] == f"ump01-8.0.400.64-to-8.0.515-{attempt}"
     assert [s["properties"]["provisioningState"] for s in snapshots(lab)] == ["Succeeded"]
 
 
@@ -228,15 +230,20 @@ def test_check_mode_changes_nothing(fresh_lab, ckdir):
         ]["managedDisk"]["id"]
     )
     assert not any(k.endswith((".write", ".deallocate", ".start")) for k in lab.counters())
-    # the role restores a snapshot the operator names (no checkpoint needed); in check mode nothing moves
+    # rollback.yml restores a snapshot the operator names (no checkpoint needed); in check mode nothing moves
     proc = lab.playbook(
         "playbooks/rollback.yml",
         "--check",
         "--limit",
         "ump01",
-        extra_vars={**ckpt_vars(ckdir), **NO_WINRM, "swap_os_disk_snapshot": "real"},
+        extra_vars={
+            **ckpt_vars(ckdir),
+            **NO_WINRM,
+            "ump_rollback_snapshot": "real",
+            "post_verify_expect_version": "8.0.400.64",
+        },
     )
-    assert "failed=0" in proc.stdout and "changed=1" in proc.stdout
+    assert "failed=0" in proc.stdout and "changed=0" not in proc.stdout.split("PLAY RECAP")[1], proc.stdout[-3000:]
     assert not any(k.endswith((".write", ".deallocate", ".start")) for k in lab.counters())
 
 
