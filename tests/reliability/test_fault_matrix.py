@@ -17,6 +17,9 @@ from pathlib import Path
 
 import pytest
 
+from umplab.windows import services as scm
+from umplab.windows.ump import NEW_SERVICES
+
 from tests.conftest import REPO, Lab
 from tests.reliability.cases import CASES, ROLLED_BACK, STOPPED, UPGRADED, Case, assign_hosts
 from tests.reliability.conftest import FAST_WAITS, OLD, TARGET, acs_files
@@ -95,6 +98,10 @@ def _at_target(lab: Lab, host: str) -> None:
     st = lab.host_state(host)
     for comp in ("SysAdminKit", "MultiTenant"):
         lab.set_host_state(host, ["ump", "components", comp], TARGET)
+    # the services wyUpdate's SetServices creates, running (lab/umplab/windows/ump.py)
+    for name in ["SysAdmin.PeeringSvc", *NEW_SERVICES]:
+        svc = scm.new_service(name, f"C:\\acs\\SysAdminKit\\{name}.exe")
+        lab.set_host_state(host, ["services", name], {**svc, "state": "running"})
     for key, entry in st["files"].items():
         if key == "c:\\acs\\sysadminkit\\version.txt" or (
             key.startswith("c:\\acs\\tenants\\") and key.endswith("\\version.txt")
