@@ -8,6 +8,8 @@ VENV := .venv
 BIN := $(CURDIR)/$(VENV)/bin
 STAMP := $(VENV)/.installed
 export PATH := $(BIN):$(PATH)
+# umplab is installed into the venv (lab/pyproject.toml, editable); PYTHONPATH only makes this checkout's
+# lab win when several checkouts (worktrees) share one venv.
 export PYTHONPATH := $(CURDIR)/lab$(if $(PYTHONPATH),:$(PYTHONPATH),)
 export ANSIBLE_CONFIG := $(CURDIR)/ansible.cfg
 export ANSIBLE_COLLECTIONS_PATH := $(CURDIR)/.ansible/collections
@@ -26,7 +28,7 @@ help:
 
 setup: $(STAMP)
 
-$(STAMP): requirements/runtime.txt requirements/dev.txt requirements/constraints.txt
+$(STAMP): requirements/runtime.txt requirements/dev.txt requirements/constraints.txt lab/pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info[:2] == (3, 11) else "Python 3.11 is required (found %s); set PYTHON=/path/to/python3.11" % sys.version.split()[0])'
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check --upgrade pip

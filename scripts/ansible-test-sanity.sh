@@ -12,11 +12,11 @@ dest="$work/ansible_collections/ump365/upgrade"
 mkdir -p "$dest"
 cd "$repo"
 git ls-files -z --cached --others --exclude-standard \
-  | grep -zvE '^(\.ansible|lab|inventories|scripts|bench|molecule|extensions|awx|docs/examples)/|^tests/(integration|lab|reliability|conftest\.py|__init__\.py)' \
+  | grep -zvE '^molecule$|^(\.ansible|lab|inventories|scripts|bench|molecule|extensions|awx|docs/examples)/|^tests/(integration|lab|reliability|conftest\.py|__init__\.py)' \
   | while IFS= read -r -d '' f; do [ -e "$f" ] && printf '%s\0' "$f"; done \
   | xargs -0 cp --parents -t "$dest"
 site=$("$py" -c 'import ansible_collections, os; print(os.path.dirname(ansible_collections.__path__[0]))')
-for dep in ansible/windows community/windows; do
+for dep in ansible/windows community/windows awx/awx; do
   mkdir -p "$work/ansible_collections/${dep%/*}"
   ln -s "$site/ansible_collections/$dep" "$work/ansible_collections/$dep"
 done

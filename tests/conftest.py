@@ -2,11 +2,24 @@
 
 from __future__ import annotations
 
+import atexit
 import json
 import os
+import shutil
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
+
+# Nothing a test runs writes into the real home directory: the UMP API token cache of every module
+# (in-process or in an ansible-playbook child) and Ansible's own home (its local temp folder, which
+# ansible creates when its constants load) go to a temporary directory of this test process. Set before
+# anything imports ansible.
+_HOME = tempfile.mkdtemp(prefix="ump365-tests-home-")
+atexit.register(shutil.rmtree, _HOME, True)
+os.environ["UMP365_TOKEN_CACHE"] = os.path.join(_HOME, "ump365", "ump_api_tokens.json")
+os.environ["ANSIBLE_HOME"] = os.path.join(_HOME, "ansible")
+os.environ["ANSIBLE_LOCAL_TEMP"] = os.path.join(_HOME, "ansible", "tmp")
 
 import pytest
 

@@ -1,6 +1,6 @@
 """``python -m umplab``: start, stop, inspect and break the lab.
 
-    python -m umplab up --state-dir .lab [--hosts N] [--scale S] [--base-port P]
+    python -m umplab up --state-dir .lab [--hosts N] [--scale S] [--base-port P] [--flavour default|site-b]
     python -m umplab down|state|reset|counters --state-dir .lab
     python -m umplab fault add NAME [key=value ...] | fault clear [NAME] | fault list
 
@@ -23,6 +23,7 @@ import urllib.request
 from pathlib import Path
 from typing import Any
 
+FLAVOURS = ("default", "site-b")  # seed.py FLAVOURS (not imported: cli must start without the lab's deps)
 DEFAULT_STATE_DIR = os.environ.get("UMPLAB_STATE_DIR", ".lab")
 UP_TIMEOUT = 60.0
 
@@ -132,7 +133,11 @@ def cmd_up(args: argparse.Namespace) -> int:
         str(args.scale),
         "--base-port",
         str(args.base_port),
+        "--flavour",
+        args.flavour,
     ]
+    if getattr(args, "shared_sql", False):
+        cmd.append("--shared-sql")
     env = dict(os.environ)
     env["PYTHONPATH"] = str(Path(__file__).resolve().parent.parent) + os.pathsep + env.get("PYTHONPATH", "")
     proc = subprocess.Popen(cmd, stdout=log, stderr=log, stdin=subprocess.DEVNULL, start_new_session=True, env=env)
@@ -148,7 +153,9 @@ def cmd_up(args: argparse.Namespace) -> int:
         if ep_file.exists():
             ep = json.loads(ep_file.read_text())
             if ep.get("pid") == proc.pid:
-                print(f"lab up: {args.hosts} host(s), scale {args.scale}, endpoints in {ep_file}")
+                print(
+                    f"lab up: {args.hosts} host(s), scale {args.scale}, flavour {args.flavour}, endpoints in {ep_file}"
+                )
                 return 0
         time.sleep(0.05)
     _terminate(proc.pid)
@@ -236,7 +243,7 @@ def cmd_fault(args: argparse.Namespace) -> int:
 def cmd_serve(args: argparse.Namespace) -> int:
     from .runtime import serve
 
-    serve(Path(args.state_dir), args.hosts, args.scale, args.base_port)
+    serve(Path(args.state_dir), args.hosts, args.scale, args.base_port, args.flavour, shared_sql=args.shared_sql)
     return 0
 
 
@@ -254,6 +261,17 @@ def build_parser() -> argparse.ArgumentParser:
         "--scale", type=float, default=0.0, help="lab duration = real duration x scale (default 0: as fast as possible)"
     )
     up.add_argument("--base-port", type=int, default=0, help="bind consecutive ports from here (default: any free)")
+    up.add_argument(
+        "--shared-sql",
+        action="store_true",
+        help="the even-numbered UMP servers' backend databases share one SQL Server machine (a named instance each)",
+    )
+    up.add_argument(
+        "--flavour",
+        choices=FLAVOURS,
+        default="default",
+        help="vendor details: default (the roles' defaults) or site-b (every non-public detail differs; docs/lab.md)",
+    )
     up.set_defaults(fn=cmd_up)
     for name, fn, hlp in [
         ("down", cmd_down, "stop the lab"),
@@ -277,6 +295,8 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--hosts", type=int, default=2)
     serve.add_argument("--scale", type=float, default=0.0)
     serve.add_argument("--base-port", type=int, default=0)
+    serve.add_argument("--shared-sql", action="store_true")
+    serve.add_argument("--flavour", choices=FLAVOURS, default="default")
     serve.set_defaults(fn=cmd_serve)
     return p
 

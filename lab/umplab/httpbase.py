@@ -102,7 +102,7 @@ class LabHandler(BaseHTTPRequestHandler):
                 result = getattr(self, name)(req)
                 if not isinstance(result, Response):
                     result = Response(200 if result is not None else 204, result)
-                self._send(result)
+                self._send(self._malformed(req, result))
                 return
             # drain the body so keep-alive stays in step
             length = int(self.headers.get("Content-Length") or 0)
@@ -120,6 +120,53 @@ class LabHandler(BaseHTTPRequestHandler):
 
     def before(self, req: Request) -> None:
         """Hook: authentication and fault checks common to every route of an emulator."""
+
+    def fault_scope(self, req: Request) -> dict:
+        """Hook: what narrows a fault to this request (``host``, ``sbc``); a fault param not given matches all."""
+        return {}
+
+    def _malformed(self, req: Request, result: Response) -> Response:
+        """Fault ``<system>.malformed path=P [method=GET] [kind=html|shape] [host=H] [times=N]``: a successful
+        answer of a route whose path ends with P is replaced, after the route has run (so a write still
+        happens), by what a misconfigured front end or another API version sends back with status 200:
+
+        - ``html``: an HTML page (``text/html``), as a reverse proxy's or identity provider's sign-in page,
+          or IIS's default page when the URL misses the application;
+        - ``shape``: JSON of another shape: the real answer wrapped in ``{"data": ...}`` (list keys and
+          required fields are no longer where the documented API has them).
+        """
+        if not 200 <= result.status < 300:
+            return result
+        w = self.world
+        name = f"{self.system}.malformed"
+        scope = self.fault_scope(req)
+        with w.lock:
+            for f in w.data.get("faults", []):
+                if f["name"] != name:
+                    continue
+                p = f["params"]
+                times = p.get("times")
+                if times is not None and f["fired"] >= int(times):
+                    continue
+                if not req.path.lower().rstrip("/").endswith(str(p.get("path", "")).lower().rstrip("/")):
+                    continue
+                if str(p.get("method", req.method)).upper() != req.method:
+                    continue
+                if not all(str(p[k]).lower() == str(v).lower() for k, v in scope.items() if k in p):
+                    continue
+                f["fired"] += 1
+                w.count(f"fault.{name}")
+                kind = str(p.get("kind", "html"))
+                break
+            else:
+                return result
+        if kind == "shape":
+            return Response(200, {"data": result.body}, result.headers, "application/json")
+        page = (
+            "<!DOCTYPE html><html><head><title>Sign in</title></head><body><h1>Sign in to continue</h1>"
+            "<form method=post action=/login><input name=user><input name=password type=password></form></body></html>"
+        )
+        return Response(200, page, {}, "text/html; charset=utf-8")
 
     def error_body(self, status: int, code: str, message: str) -> Any:
         return {"error": {"code": code, "message": message}}

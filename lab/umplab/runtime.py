@@ -113,11 +113,13 @@ def reset_world(state_dir: Path, world: World) -> None:
         world.data.update(data)
 
 
-def serve(state_dir: Path, hosts: int, scale: float, base_port: int = 0) -> None:
+def serve(
+    state_dir: Path, hosts: int, scale: float, base_port: int = 0, flavour: str = "default", shared_sql: bool = False
+) -> None:
     """Run the lab in this process until SIGTERM/SIGINT."""
     state_dir = state_dir.resolve()
     shutil.rmtree(state_dir / "disks", ignore_errors=True)
-    world = build_world(state_dir, hosts=hosts, scale=scale)
+    world = build_world(state_dir, hosts=hosts, scale=scale, flavour=flavour, shared_sql=shared_sql)
     names = [h["fqdn"] for h in world.hosts.values()] + [f"{s}.ump.lab.test" for s in world.data["sbcs"]]
     tls = LabTLS(state_dir, names)
     lab = Lab(state_dir, world, tls, base_port)
@@ -131,6 +133,7 @@ def serve(state_dir: Path, hosts: int, scale: float, base_port: int = 0) -> None
             "wrong_ca_file": str(tls.wrong_ca_file),
             "pid": os.getpid(),
             "scale": scale,
+            "flavour": flavour,
             "target_version": world.config["target_version"],
             "azure": {"subscription_id": world.data["azure"]["subscription_id"]},
             # lab credentials, for the lab inventory; this file is mode 0600

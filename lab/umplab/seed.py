@@ -11,6 +11,7 @@ schema is not public (docs/assumptions.md, "SysAdminTenant schema").
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import secrets
 import sqlite3
@@ -78,6 +79,26 @@ COMPONENTS_AFTER = {
     "RabbitMQ": "3.12.13",
 }
 
+# The culture data a host formats dates and times with (.NET DateTimeFormatInfo of each culture): the
+# separators that replace "/" and ":" in a custom format and the AM/PM designators that replace "tt".
+# Kept as data in the host state so a lab flavour can vary them (facts/windows_wyupdate.md).
+CULTURES = {
+    "en-US": {
+        "name": "en-US",
+        "date_separator": "/",
+        "time_separator": ":",
+        "am_designator": "AM",
+        "pm_designator": "PM",
+    },
+    "de-DE": {"name": "de-DE", "date_separator": ".", "time_separator": ":", "am_designator": "", "pm_designator": ""},
+}
+# wyUpdate's -logfile time stamp: Util/Logger.cs, DateTime.Now.ToString("M/d/yyyy HH:mm:ss:fff tt") + ": "
+WYUPDATE_LOG_TIME_FORMAT = "M/d/yyyy HH:mm:ss:fff tt"
+# Hosts of the default lab seeded with the de-DE culture (the others are en-US), so both are exercised.
+DE_DE_HOSTS = ("ump02",)
+# The change text the update server publishes with the target version (wyUpdate's /outputinfo, after line 1).
+UPDATE_CHANGES = "UMP-365 8.0.515\r\n- SysAdminKit and MultiTenant 8.0.515\r\n- Customer tenants upgrade with Sysadmin.CustomerUpgrade"
+
 # Endpoints wyUpdate and its install steps download from (defaults of the firewall role too).
 EGRESS_ENDPOINTS = {
     "update_repository": "https://ump-updates.audiocodes.example/wyupdate/",
@@ -91,6 +112,69 @@ EGRESS_ENDPOINTS = {
     "InstallPublicOvocConnector": "https://ump-updates.audiocodes.example/components/PublicOvocConnector.msi",
     "Installtap-windows-9.23.3-I601-Win10": "https://build.openvpn.net/downloads/releases/tap-windows-9.23.3-I601-Win10.exe",
 }
+
+# Vendor details that are not public (docs/assumptions.md), per lab flavour. "default" is the contract our
+# role defaults assume; "site-b" differs in every one of them, so that only a discovery run
+# (playbooks/discover.yml) can make an upgrade succeed there. Each UMP host's state carries its own copy
+# under ump.site (lab/umplab/windows/ump.py and emulators/ump_api.py read it).
+FLAVOURS = ("default", "site-b")
+SITE_DEFAULT = {
+    "flavour": "default",
+    "culture": "en-US",
+    # the UMP package's step log: path ({version} = the target) and one line per state change
+    "step_log": "C:\\acs\\wyupdate_logs\\upgrade_{version}.log",
+    "step_line": "{time} | {step} | {status} | {message}",
+    "step_time": "%Y-%m-%dT%H:%M:%SZ",
+    # customers' folders: <tenants_dir>\<short>\<version_file>
+    "tenants_dir": "C:\\acs\\tenants",
+    "version_file": "version.txt",
+    # the tenantui API's portal endpoints: <api>/tenantui<portal_prefix>/<section>
+    "portal_prefix": "/api/v3/portal",
+    # Sysadmin.CustomerUpgrade.exe: console (the /unattended contract) or gui (a window that never exits)
+    "customer_upgrade": "console",
+}
+SITE_B = {
+    "flavour": "site-b",
+    "culture": "de-DE",
+    "step_log": "C:\\acs\\Logs\\Upgrade\\Schritte_{version}.txt",
+    "step_line": "[{time}] {step}: {status} - {message}",
+    "step_time": "%d.%m.%Y %H:%M:%S",
+    "tenants_dir": "C:\\acs\\Customers",
+    "version_file": "tenant.version",
+    "portal_prefix": "/api/sp/v1/portal",
+    "customer_upgrade": "console",
+}
+# site-b: the host whose Customer Upgrade is the GUI program (the guide's Customer Upgrade Manager)
+SITE_B_GUI_HOST = 2
+# the PE Subsystem field (Microsoft PE format: IMAGE_SUBSYSTEM_WINDOWS_GUI 2, _WINDOWS_CUI 3)
+PE_SUBSYSTEM = {"gui": 2, "console": 3}
+
+
+def pe_image(subsystem: str, marker: str) -> bytes:
+    """A small PE32+ image whose headers are real (DOS header, e_lfanew, PE signature, COFF header,
+    optional header with its Subsystem field at offset 68); the body is a marker, not code."""
+    import struct
+
+    dos = bytearray(64)
+    dos[0:2] = b"MZ"
+    struct.pack_into("<I", dos, 0x3C, 0x80)
+    stub = b"This program cannot be run in DOS mode.\r\r\n$".ljust(64, b"\0")
+    coff = struct.pack("<HHIIIHH", 0x8664, 3, 0x5F5E1000, 0, 0, 240, 0x0022)
+    opt = bytearray(240)
+    struct.pack_into("<H", opt, 0, 0x20B)  # PE32+
+    struct.pack_into("<H", opt, 68, PE_SUBSYSTEM[subsystem])
+    struct.pack_into("<H", opt, 70, 0x8160)  # DllCharacteristics: dynamic base, NX, terminal server aware
+    return bytes(dos) + stub + b"PE\0\0" + coff + bytes(opt) + marker.encode()
+
+
+def site_for(flavour: str, idx: int) -> dict:
+    if flavour not in FLAVOURS:
+        raise ValueError(f"--flavour must be one of {', '.join(FLAVOURS)}, got {flavour}")
+    site = dict(SITE_B if flavour == "site-b" else SITE_DEFAULT)
+    if flavour == "site-b" and idx == SITE_B_GUI_HOST:
+        site["customer_upgrade"] = "gui"
+    return site
+
 
 SYSADMINTENANT_DDL = """
 CREATE TABLE ApplicationSetting (Name TEXT PRIMARY KEY COLLATE NOCASE, Value TEXT);
@@ -155,9 +239,21 @@ def make_secrets() -> dict[str, str]:
     }
 
 
-def build_world(state_dir, hosts: int = 2, scale: float = 0.0, customers_per_host: int = 4) -> World:
+def build_world(
+    state_dir,
+    hosts: int = 2,
+    scale: float = 0.0,
+    customers_per_host: int = 4,
+    shared_sql: bool = False,
+    flavour: str = "default",
+) -> World:
+    """The seeded estate. ``shared_sql``: the backend databases of every even-numbered UMP server live on one
+    SQL Server machine, ``sql01``, each server in its own named instance (``SQL01\\UMP02``, ...; the guide's
+    fixed database name SysAdminTenant rules out two UMP servers in one instance, docs/assumptions.md), so
+    the instances share the machine's disk, services and backup folder C:\\acs\\dbbackup."""
     if hosts < 1 or hosts > 64:
         raise ValueError(f"--hosts must be between 1 and 64, got {hosts}")
+    site_for(flavour, 1)  # validates the flavour
     w = World(state_dir)
     sec = make_secrets()
     tenant_id = _det_uuid("tenant")
@@ -171,10 +267,12 @@ def build_world(state_dir, hosts: int = 2, scale: float = 0.0, customers_per_hos
                 "target_version": TARGET_VERSION,
                 "durations": dict(DURATIONS),
                 "created": _iso(now),
+                "flavour": flavour,
             },
             "secrets": sec,
             "vendor": {
                 "latest_version": TARGET_VERSION,
+                "changes": UPDATE_CHANGES,
                 "components_after": dict(COMPONENTS_AFTER),
                 "egress_endpoints": dict(EGRESS_ENDPOINTS),
             },
@@ -225,7 +323,10 @@ def build_world(state_dir, hosts: int = 2, scale: float = 0.0, customers_per_hos
     for i in range(1, hosts + 1):
         name = f"ump{i:02d}"
         backend = i % 2 == 0
-        _add_ump_host(w, name, i, subscription, backend, customers_per_host, now)
+        _add_ump_host(
+            w, name, i, subscription, backend, customers_per_host, now, site_for(flavour, i), shared_sql=shared_sql
+        )
+    w.config["shared_sql"] = bool(shared_sql)
     return w
 
 
@@ -342,6 +443,9 @@ def _base_windows_state(name: str, fqdn: str, ip: str, sec: dict, now: datetime)
             "domain": "WORKGROUP",
             "drives": {"C": {"size_gb": 127, "free_gb": 61}},
             "boot_time": _iso(now - timedelta(days=12)),
+            # host-local time = UTC + this offset (wyUpdate's -logfile writes local time)
+            "utc_offset_minutes": 60,
+            "culture": dict(CULTURES["en-US"]),
         },
         "accounts": {
             "labadmin": {"password": sec["winrm_admin_password"], "groups": ["Administrators"], "enabled": True},
@@ -353,7 +457,11 @@ def _base_windows_state(name: str, fqdn: str, ip: str, sec: dict, now: datetime)
         },
         "groups": {"Administrators": ["labadmin", "ump-svc"], "UmpAdmins": ["ump-svc"]},
         "services": {},
-        "files": {},
+        # the system folders every Windows host has (a program writing under them finds its folder)
+        "files": {
+            d.lower(): {"type": "directory", "path": d, "mtime": _iso(now)}
+            for d in ("C:\\Windows", "C:\\Windows\\Temp", "C:\\Windows\\System32", "C:\\Users")
+        },
         "open_files": [],
         "processes": [],
         "certificates": [],
@@ -404,8 +512,18 @@ def _file(content: str = "", size: int | None = None, now: datetime | None = Non
 
 
 def _add_ump_host(
-    w: World, name: str, idx: int, subscription: str, backend: bool, n_customers: int, now: datetime
+    w: World,
+    name: str,
+    idx: int,
+    subscription: str,
+    backend: bool,
+    n_customers: int,
+    now: datetime,
+    site: dict | None = None,
+    shared_sql: bool = False,
 ) -> None:
+    site = site or dict(SITE_DEFAULT)
+    tenants = site["tenants_dir"]
     sec = w.data["secrets"]
     rg = f"rg-{name}"
     zone = str((idx - 1) % 3 + 1)
@@ -413,6 +531,10 @@ def _add_ump_host(
     ip = f"10.201.80.{10 + idx}"
     vm_id, disk_id = _vm_and_disk(w, name, subscription, rg, zone, now)
     state = _base_windows_state(name, fqdn, ip, sec, now)
+    if site["flavour"] == "default":
+        state["os"]["culture"] = dict(CULTURES["de-DE" if name in DE_DE_HOSTS else "en-US"])
+    else:
+        state["os"]["culture"] = dict(CULTURES[site["culture"]])
 
     customers = []
     for c in range(n_customers):
@@ -432,7 +554,7 @@ def _add_ump_host(
     svc["SysAdmin.PeeringSvc"] = _service("SysAdmin.PeeringSvc", path=f"{acs}\\SysAdminKit\\SysAdmin.PeeringSvc.exe")
     for c in customers:
         svc[f"SysAdmin.CacheSrv.{c['short']}"] = _service(
-            f"SysAdmin.CacheSrv.{c['short']}", path=f"{acs}\\tenants\\{c['short']}\\SysAdmin.CacheSrv.exe"
+            f"SysAdmin.CacheSrv.{c['short']}", path=f"{tenants}\\{c['short']}\\SysAdmin.CacheSrv.exe"
         )
     # created by 8.0.450 (guide, "Additional SysAdmin Verifications"); 8.0.400.64 has not got them yet
     svc["w3svc"] = _service(
@@ -466,40 +588,58 @@ def _add_ump_host(
     files = state["files"]
     for d in [
         acs,
-        f"{acs}\\tenants",
+        tenants,
         f"{acs}\\tools",
         f"{acs}\\tools\\LogReport",
         f"{acs}\\SysAdminKit",
+        f"{acs}\\SysAdminKit\\logs",
         f"{acs}\\SysAdmin.CustomerUpgrade",
         f"{acs}\\CheckAzureTenantId_220",
         f"{acs}\\temp",
         f"{acs}\\wyupdate_logs",
         f"{acs}\\SysAdmin.CustomerUpgrade\\logs",
+        *_parents(site["step_log"]),
     ]:
         files[d.lower()] = {"type": "directory", "path": d, "mtime": _iso(now)}
+    for path, subsystem in [
+        (f"{acs}\\wyupdate.exe", "gui"),  # wyUpdate is a Windows Forms program (wyday/wyupdate)
+        (f"{acs}\\SysAdmin.CustomerUpgrade\\Sysadmin.CustomerUpgrade.exe", site["customer_upgrade"]),
+        (f"{acs}\\tools\\LogReport\\LogReport.exe", "console"),
+        (f"{acs}\\CheckAzureTenantId_220\\CheckAzureTenantId_220.exe", "console"),
+    ]:
+        image = pe_image(subsystem, path.rsplit("\\", 1)[-1])
+        files[path.lower()] = {
+            "type": "file",
+            "path": path,
+            "content_b64": base64.b64encode(image).decode(),
+            "size": len(image),
+            "mtime": _iso(now),
+        }
     for path, content in [
-        (f"{acs}\\wyupdate.exe", "MZ wyUpdate 2.6.18.4"),
         (
             f"{acs}\\client.wyc",
             f"update server=https://ump-updates.audiocodes.example/wyupdate/\nversion={FROM_VERSION}\n",
         ),
-        (f"{acs}\\SysAdmin.CustomerUpgrade\\Sysadmin.CustomerUpgrade.exe", "MZ SysAdmin.CustomerUpgrade"),
-        (f"{acs}\\tools\\LogReport\\LogReport.exe", "MZ LogReport"),
-        (f"{acs}\\CheckAzureTenantId_220\\CheckAzureTenantId_220.exe", "MZ CheckAzureTenantId_220"),
         (f"{acs}\\SysAdminKit\\version.txt", FROM_VERSION + "\n"),
         (f"{acs}\\SysAdminKit\\SysAdmin.TenantSvc.exe", "MZ TenantSvc"),
         (f"{acs}\\SysAdminKit\\SysAdmin.PeeringSvc.exe", "MZ PeeringSvc"),
         (f"{acs}\\SysAdminKit\\web.config", "<configuration><appSettings/></configuration>\n"),
+        (
+            # a service log that prints its connection string at start (what a discovery run must mask)
+            f"{acs}\\SysAdminKit\\logs\\SysAdmin.TenantSvc.log",
+            f"{_iso(now)} INFO service started\n{_iso(now)} INFO SysAdminTenant: Server=localhost;"
+            f"Database=SysAdminTenant;User ID=ump-svc;Password={sec['service_account_password']}\n",
+        ),
     ]:
         files[path.lower()] = dict(_file(content, now=now), path=path)
     for c in customers:
-        for d in [f"{acs}\\tenants\\{c['short']}", f"{acs}\\tenants\\{c['short']}\\logs"]:
+        for d in [f"{tenants}\\{c['short']}", f"{tenants}\\{c['short']}\\logs"]:
             files[d.lower()] = {"type": "directory", "path": d, "mtime": _iso(now)}
-        p = f"{acs}\\tenants\\{c['short']}\\SysAdmin.CacheSrv.exe"
+        p = f"{tenants}\\{c['short']}\\SysAdmin.CacheSrv.exe"
         files[p.lower()] = dict(_file("MZ CacheSrv", now=now), path=p)
-        p = f"{acs}\\tenants\\{c['short']}\\logs\\sync.log"
+        p = f"{tenants}\\{c['short']}\\logs\\sync.log"
         files[p.lower()] = dict(_file(f"{_iso(now)} INFO replication cycle completed\n", now=now), path=p)
-        p = f"{acs}\\tenants\\{c['short']}\\version.txt"
+        p = f"{tenants}\\{c['short']}\\{site['version_file']}"
         files[p.lower()] = dict(_file(FROM_VERSION + "\n", now=now), path=p)
 
     state["certificates"].append(
@@ -519,9 +659,18 @@ def _add_ump_host(
         "role": "ump",
         "fqdn": fqdn,
         "components": dict(COMPONENTS_BEFORE),
-        "wyupdate": {"installed_version": FROM_VERSION, "running": False},
+        "wyupdate": {
+            "installed_version": FROM_VERSION,
+            "running": False,
+            # the .NET custom format of the -logfile time stamp (public: Util/Logger.cs)
+            "log_time_format": WYUPDATE_LOG_TIME_FORMAT,
+        },
         "customers": [c["short"] for c in customers],
+        "site": dict(site),
     }
+    if site["flavour"] != "default":
+        # an earlier upgrade's step log, as a site that was upgraded before keeps it (what discovery reads)
+        _seed_old_step_log(files, site, now, sec)
 
     sql_host = name
     w.disk_contents[arm_key(disk_id)] = state
@@ -544,7 +693,10 @@ def _add_ump_host(
     }
     w.hosts[name] = host_entry
 
-    if backend:
+    if backend and shared_sql:
+        sql_host = _add_sql_instance(w, name, subscription, sec, now)
+        host_entry["sql_host"] = sql_host
+    elif backend:
         sql_host = f"{name}-sql"
         svm_id, sdisk_id = _vm_and_disk(w, sql_host, subscription, rg, zone, now)
         sstate = _base_windows_state(sql_host, f"{sql_host}.ump.lab.test", f"10.201.81.{10 + idx}", sec, now)
@@ -577,8 +729,7 @@ def _add_ump_host(
     else:
         state["files"]["c:\\acs\\dbbackup"] = {"type": "directory", "path": "C:\\acs\\dbbackup", "mtime": _iso(now)}
 
-    sql_state = w.host_state(sql_host)
-    sql_state["sql"] = {
+    sql_config = {
         "collation": "SQL_Latin1_General_CP1_CI_AS",
         "version": "15.0.4375.4",
         "product": "Microsoft SQL Server 2019 (RTM-CU27) (KB5040948) - 15.0.4375.4 (X64)",
@@ -588,12 +739,98 @@ def _add_ump_host(
         "backup_dir": "C:\\acs\\dbbackup",
         "free_mb": 61000,
     }
+    inst = w.hosts[sql_host].get("sql_instance")
+    if inst:
+        w.host_state(sql_host).setdefault("sql_instances", {})[inst] = sql_config
+    else:
+        w.host_state(sql_host)["sql"] = sql_config
     _seed_sql(w, name, sql_host, customers, fqdn, now)
     _seed_sbc_ovoc(w, name, ip, customers, now)
 
 
+SHARED_SQL_MACHINE = "sql01"
+
+
+def _add_sql_instance(w: World, ump: str, subscription: str, sec: dict, now: datetime) -> str:
+    """A named instance for ``ump`` on the shared SQL Server machine (created with the first instance)."""
+    machine = SHARED_SQL_MACHINE
+    rg = "rg-sql"
+    ip = "10.201.81.200"
+    if machine not in w.hosts:
+        vm_id, disk_id = _vm_and_disk(w, machine, subscription, rg, "1", now)
+        state = _base_windows_state(machine, f"{machine}.ump.lab.test", ip, sec, now)
+        for d in ["C:\\acs", "C:\\acs\\dbbackup"]:
+            state["files"][d.lower()] = {"type": "directory", "path": d, "mtime": _iso(now)}
+        state["ump"] = {"role": "sql_backend", "serves": []}
+        state["sql_instances"] = {}
+        w.disk_contents[arm_key(disk_id)] = state
+        w.hosts[machine] = {
+            "name": machine,
+            "fqdn": f"{machine}.ump.lab.test",
+            "ip": ip,
+            "role": "sql_backend",
+            "vm_id": vm_id,
+            "resource_group": rg,
+            "subscription_id": subscription,
+            "location": LOCATION,
+            "service_account": "ump-svc",
+            "admin_user": "labadmin",
+            "serves": [],
+        }
+    m = w.hosts[machine]
+    inst = ump.upper()
+    mstate = w.host_state(machine)
+    mstate["services"][f"MSSQL${inst}"] = _service(
+        f"SQL Server ({inst})",
+        recovery="restart",
+        path=f"C:\\Program Files\\Microsoft SQL Server\\MSSQL15.{inst}\\MSSQL\\Binn\\sqlservr.exe -s{inst}",
+        user=f"NT Service\\MSSQL${inst}",
+    )
+    mstate["ump"]["serves"].append(ump)
+    m["serves"].append(ump)
+    name = f"{machine}-{ump}"
+    w.hosts[name] = dict(
+        m,
+        name=name,
+        role="sql_instance",
+        machine=machine,
+        sql_instance=inst,
+        sql_host=name,
+        serves=ump,
+    )
+    return name
+
+
+def _parents(path: str) -> list[str]:
+    """The folders above a file below C:\\acs (C:\\acs itself excluded)."""
+    parts = path.split("\\")[:-1]
+    return ["\\".join(parts[: i + 1]) for i in range(2, len(parts))]
+
+
+def step_log_line(site: dict, when: datetime, step: str, status: str, message: str) -> str:
+    return site["step_line"].format(time=when.strftime(site["step_time"]), step=step, status=status, message=message)
+
+
+def _seed_old_step_log(files: dict, site: dict, now: datetime, sec: dict) -> None:
+    from .windows.ump import STEPS
+
+    prev = "8.0.300.12"
+    t = now - timedelta(days=120)
+    lines = []
+    for step in STEPS:
+        lines.append(step_log_line(site, t, step, "START", f"running {step}"))
+        t += timedelta(seconds=40)
+        msg = "done"
+        if step == "CheckSQLConn":
+            # a vendor script that logs its connection string: discovery must mask it (docs/assumptions.md)
+            msg = f"connected: Server=localhost;Database=SysAdminTenant;User ID=ump-svc;Password={sec['service_account_password']}"
+        lines.append(step_log_line(site, t, step, "OK", msg))
+    p = site["step_log"].replace("{version}", prev)
+    files[p.lower()] = dict(_file("\r\n".join(lines) + "\r\n", now=t), path=p)
+
+
 def _seed_sql(w: World, ump: str, sql_host: str, customers: list[dict], fqdn: str, now: datetime) -> None:
-    sql_state = w.host_state(sql_host)
+    sql_state = {"sql": w.sql_state(sql_host)}
     sql_state["sql"]["databases"].append("SysAdminTenant")
     path = w.sql_path(sql_host, "SysAdminTenant")
     conn = sqlite3.connect(path)

@@ -259,15 +259,42 @@ class World:
         """The host whose SQL Server holds ``ump_host``'s databases (itself, or its backend SQL server)."""
         return self.host(ump_host).get("sql_host", ump_host)
 
+    # A SQL Server is either the default instance of a host (``host_state["sql"]``) or a named instance on a
+    # shared machine: a host entry with ``sql_instance`` whose VM (``vm_id``) is the machine's, so it shares
+    # the machine's disk, files (the backup folder) and services, with its own databases and logins
+    # (``host_state["sql_instances"][<instance>]``), port and @@SERVERNAME ``MACHINE\INSTANCE``.
+    def sql_instance(self, sql_host: str) -> str | None:
+        return self.hosts.get(sql_host, {}).get("sql_instance")
+
+    def sql_state(self, sql_host: str) -> dict:
+        inst = self.sql_instance(sql_host)
+        st = self.host_state(sql_host)
+        if inst:
+            return st.get("sql_instances", {}).get(inst, {})
+        return st.get("sql", {})
+
+    def sql_server_name(self, sql_host: str) -> str:
+        """``@@SERVERNAME``: the machine's name, and for a named instance a backslash and the instance name."""
+        h = self.hosts.get(sql_host, {})
+        inst = h.get("sql_instance")
+        machine = str(h.get("machine", sql_host)).upper()
+        return f"{machine}\\{inst}" if inst else machine
+
+    def sql_service(self, sql_host: str) -> str:
+        """The instance's Windows service: ``MSSQLSERVER`` or ``MSSQL$<instance>``."""
+        inst = self.sql_instance(sql_host)
+        return f"MSSQL${inst}" if inst else "MSSQLSERVER"
+
     def sql_path(self, sql_host: str, database: str) -> Path:
         if not re.fullmatch(r"[A-Za-z0-9_]+", database):
             raise ValueError(f"invalid database name {database!r}")
-        return self.disk_dir(self.host_os_disk_id(sql_host)) / f"{database}.sqlite"
+        inst = self.sql_instance(sql_host)
+        name = f"{inst}__{database}" if inst else database
+        return self.disk_dir(self.host_os_disk_id(sql_host)) / f"{name}.sqlite"
 
     def sql_databases(self, sql_host: str) -> list[str]:
         with self.lock:
-            state = self.host_state(sql_host)
-            return list(state.get("sql", {}).get("databases", []))
+            return list(self.sql_state(sql_host).get("databases", []))
 
     def sql_connect(self, sql_host: str, database: str) -> sqlite3.Connection:
         """A new SQLite connection to ``database`` on ``sql_host``; the caller closes it."""

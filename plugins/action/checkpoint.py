@@ -24,7 +24,11 @@ class ActionModule(ActionBase):
 
     def run(self, tmp=None, task_vars=None):
         result = super(ActionModule, self).run(tmp, task_vars)
-        validation = ArgumentSpecValidator(ckpt.ARGUMENT_SPEC, required_if=ckpt.REQUIRED_IF).validate(self._task.args)
+        args = dict(self._task.args)
+        if "store" not in args and (task_vars or {}).get("ump_checkpoint_store"):
+            # one inventory variable picks the store for every checkpoint task of every role
+            args["store"] = self._templar.template(task_vars["ump_checkpoint_store"])
+        validation = ArgumentSpecValidator(ckpt.ARGUMENT_SPEC, required_if=ckpt.REQUIRED_IF).validate(args)
         if validation.error_messages:
             result.update(failed=True, msg="checkpoint: " + "; ".join(validation.error_messages))
             return result

@@ -126,6 +126,8 @@ class ActionModule(ActionBase):
                     line += ": %s" % ev["message"][:200]
                 state["events"].append(line)
                 display.display(line)
+                if ev["status"] in ("failed", "unknown"):
+                    state["failed_seen"] = True  # a failed step ends the run: poll its end, do not wait on the log
             state["total"] = len(order)
             state["done"] = len({ev["step"] for ev in parsed["events"] if ev["status"] != "start"})
             current = wy.progress(parsed["events"], order)["current"]
@@ -159,6 +161,44 @@ class ActionModule(ActionBase):
             if args["customer_timeout"] > 0:
                 return cu.stuck_customers(parsed, state["first_seen"], now, args["customer_timeout"])
         return []
+
+    def _wait_on_host(self, args, log_text, seconds, task_vars, state):
+        """One ansible.windows.win_wait_for on the host: True when the log grew past its length, False when the
+        wait ran out, None when the host cannot wait (fall back to polling)."""
+        known = len((log_text or "").lstrip("\ufeff"))
+        wargs = {
+            "path": args["progress_path"],
+            # the file's text (Get-Content -Raw) is longer than what was read: something was appended
+            "regex": "\\A[\\s\\S]{%d}" % (known + 1),
+            "timeout": int(seconds),
+            "sleep": 1,
+        }
+        res = self._call("ansible.windows.win_wait_for", wargs, task_vars, state)
+        if not res.get("failed"):
+            return True
+        if "timeout while waiting" in to_text(res.get("msg", "")):
+            return False
+        display.warning(
+            "%s: cannot wait on the host for %s (%s); polling from the controller instead"
+            % (state["host"], state["what"], to_text(res.get("msg", ""))[:200])
+        )
+        return None
+
+    def _stop(self, args, task_vars, state):
+        """Stop the program on the host with ``stop_command``; a note for the message."""
+        if not args["stop_command"]:
+            return "; no stop_command is set, so it is still running on the host: end it there (Task Manager)"
+        try:
+            res = self._call("ansible.windows.win_command", {"cmd": args["stop_command"]}, task_vars, state)
+        except AnsibleError as e:
+            return "; stopping it with '%s' failed (%s): end it on the host" % (args["stop_command"], e)
+        if res.get("rc") == 0:
+            return "; stopped it on the host with '%s'" % args["stop_command"]
+        return "; '%s' answered exit %s: %s" % (
+            args["stop_command"],
+            res.get("rc"),
+            (to_text(res.get("stderr") or res.get("stdout") or res.get("msg") or "")).strip()[:200],
+        )
 
     @staticmethod
     def _next_delay(args, state, polls, elapsed):
@@ -204,19 +244,36 @@ class ActionModule(ActionBase):
         log_text = None
         stuck = []
         job = None
+        stalled = False
+        host_waits = 0
+        wait_on_host = bool(args["wait_on_host"] and args["progress_path"] and args["progress"] != "none")
+        progress_timeout = max(0, args["progress_timeout"])
+        last_change = start
+        need_status = True
+        finished = False
+        last_wait = None  # what the last on-host wait saw: True grew, False quiet, None none yet
         try:
             while True:
-                job = self._status(args["jid"], task_vars, state)
-                polls += 1
-                finished = job.get("finished", False)
+                if need_status or job is None:
+                    job = self._status(args["jid"], task_vars, state)
+                    polls += 1
+                    finished = job.get("finished", False)
+                # on-host waits: read the log when it grew (a quiet wait means nothing new to read)
                 read_now = args["progress"] != "none" and (
-                    finished or (args["progress_every"] > 0 and polls % args["progress_every"] == 0)
+                    finished
+                    or (wait_on_host and last_wait is not False)
+                    or (not wait_on_host and args["progress_every"] > 0 and polls % args["progress_every"] == 0)
                 )
                 if read_now:
                     text = self._read_log(args["progress_path"], task_vars, state)
                     if text is not None:
+                        if text != log_text:
+                            last_change = time.monotonic()
                         log_text = text
                         stuck = self._progress(text, args, state)
+                elif log_text is not None and args["progress"] == "customer_upgrade" and args["customer_timeout"] > 0:
+                    # nothing new read (a quiet wait): a customer can still run out its time
+                    stuck = self._progress(log_text, args, state)
                 if finished:
                     break
                 if job.get("failed") and "could not find job" in to_text(job.get("msg", "")):
@@ -226,11 +283,41 @@ class ActionModule(ActionBase):
                 now = time.monotonic()
                 if now >= deadline:
                     break
+                if progress_timeout and now - last_change >= progress_timeout:
+                    stalled = True
+                    break
+                left = deadline - now
+                if progress_timeout:
+                    left = min(left, last_change + progress_timeout - now)
+                if args["progress"] == "customer_upgrade" and args["customer_timeout"] > 0:
+                    left = min(left, max(1, args["customer_timeout"] / 2.0))
+                done, total = state.get("done", 0), state.get("total", 0)
+                about_to_end = bool(total and done >= total) or state.get("failed_seen", False)
+                if wait_on_host and not about_to_end:
+                    grew = self._wait_on_host(
+                        args, log_text, max(1, int(min(args["wait_cap"], left) + 0.999)), task_vars, state
+                    )
+                    host_waits += 1
+                    last_wait = grew
+                    if grew is None:  # the host cannot wait (module missing or failing): poll from here
+                        wait_on_host = False
+                        need_status = True
+                        continue
+                    # a grown log: the job is still writing, read it now and its status after the next quiet wait
+                    need_status = not grew
+                    if not grew:
+                        display.display(
+                            "%s: %s still running after %ds (%s)"
+                            % (host, args["what"], now - start, state.get("current") or "no new log line")
+                        )
+                    continue
+                need_status = True
+                last_wait = None
                 if args["progress"] == "none" or not read_now:
                     display.display(
                         "%s: %s still running after %ds (poll %d)" % (host, args["what"], now - start, polls)
                     )
-                time.sleep(min(deadline - now, self._next_delay(args, state, polls, now - start)))
+                time.sleep(min(left, self._next_delay(args, state, polls, now - start)))
         except AnsibleConnectionFailure as e:
             result.update(
                 failed=True,
@@ -238,6 +325,8 @@ class ActionModule(ActionBase):
                 connection_lost=True,
                 retries=state["retries"],
                 polls=polls,
+                host_waits=host_waits,
+                stalled=False,
                 elapsed=round(time.monotonic() - start, 3),
                 progress_log=log_text,
                 events=state["events"],
@@ -246,8 +335,20 @@ class ActionModule(ActionBase):
                 % (host, args["what"], args["jid"], state["connection_retries"], e, args["progress_path"] or "its log"),
             )
             return result
+        stop_note = ""
+        if stalled:
+            stop_note = self._stop(args, task_vars, state)
+            # the stopped program's job ends: collect its result (a few quick polls, never more than ~10 s)
+            for wait in (0.5, 1, 2, 3, 4):
+                time.sleep(wait)
+                job = self._status(args["jid"], task_vars, state)
+                polls += 1
+                if job.get("finished"):
+                    break
         elapsed = round(time.monotonic() - start, 3)
         result.update(
+            host_waits=host_waits,
+            stalled=stalled,
             polls=polls,
             elapsed=elapsed,
             progress_log=log_text,
@@ -258,7 +359,7 @@ class ActionModule(ActionBase):
             timed_out=False,
             changed=False,
         )
-        finished = bool(job and job.get("finished"))
+        finished = bool(job and job.get("finished")) and not stalled
         result["finished"] = finished
         # the run report (plugins/callback/report.py) shows this with the task
         result["ump_progress"] = state["events"][-1] if state["events"] else "%d poll(s)" % polls
@@ -282,7 +383,19 @@ class ActionModule(ActionBase):
             return result
         result["job"] = job or {}
         result["failed"] = True
-        if stuck:
+        if stalled:
+            last = state["events"][-1] if state["events"] else "no progress line at all"
+            cause = args["likely_cause"] or (
+                "the program waits for a person: a GUI window or a console prompt that nobody can see or answer "
+                "under the non-interactive WinRM session"
+            )
+            result["msg"] = (
+                "%s: %s made no progress for %ds (nothing new in %s; last progress: %s)%s. Likely cause: %s. Fix: run it "
+                "once on the host in an interactive session to see what it waits for, then use its unattended mode (or the "
+                "operator-performed step); if it is only slow, raise the progress timeout"
+                % (host, args["what"], progress_timeout, args["progress_path"], last, stop_note, cause)
+            )
+        elif stuck:
             result["msg"] = (
                 "%s: %s: customer(s) %s still Upgrading after the per-customer timeout of %ds. The executable keeps "
                 "running on the host until its async limit; check %s and C:\\acs\\tenants\\<customer>\\logs, and when it "

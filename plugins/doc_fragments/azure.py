@@ -46,21 +46,33 @@ options:
     type: str
     choices: [auto, service_principal, managed_identity, cli, default_chain]
     default: auto
+  cloud_environment:
+    description:
+      - The Azure cloud by name, as azure.azcollection's C(cloud_environment) - V(AzureCloud) (the
+        default), V(AzureUSGovernment) or V(AzureChinaCloud). It selects the Entra ID authority, the
+        Resource Manager endpoint and the token scope; O(authority), O(base_url) and
+        O(credential_scope) override each of them.
+      - Falls back to E(AZURE_CLOUD_ENVIRONMENT), which AWX's "Microsoft Azure Resource Manager"
+        credential sets from its "Azure cloud environment" field. When neither is set, V(AzureCloud).
+    type: str
   authority:
     description:
-      - Entra ID authority (token endpoint host) for sovereign or private clouds, for example
-        V(https://login.microsoftonline.us). When set, MSAL instance discovery is turned off.
+      - Entra ID authority (token endpoint host) for a private cloud or a proxy, for example
+        V(https://login.microsoftonline.us). Defaults to the authority of O(cloud_environment).
+        When set, MSAL instance discovery is turned off.
       - Falls back to E(AZURE_AUTHORITY_HOST). Must be C(https://).
     type: str
   base_url:
     description:
-      - Azure Resource Manager endpoint for sovereign or private clouds (for example
-        V(https://management.usgovcloudapi.net)). Defaults to the public cloud. Must be C(https://).
+      - Azure Resource Manager endpoint for a private cloud or a proxy. Defaults to the endpoint of
+        O(cloud_environment) (V(https://management.azure.com) for V(AzureCloud)). Must be C(https://).
     type: str
   credential_scope:
     description:
-      - The token scope to ask for. Defaults to the SDK's, V(https://management.azure.com/.default).
-      - Set it with O(base_url) for a cloud whose Resource Manager audience differs.
+      - The token scope to ask for. Defaults to the Resource Manager audience of O(cloud_environment)
+        plus C(/.default), for example V(https://management.usgovcloudapi.net/.default); an explicit
+        O(base_url) does not change it.
+      - Set it for a cloud of its own (Azure Stack Hub) whose Resource Manager audience differs.
     type: str
   ca_bundle:
     description:

@@ -15,8 +15,17 @@ options:
     description:
       - A PEM file with the CA certificates to trust for the HTTPS endpoints (for example a private CA).
       - Without it the controller's system CA store is used.
+      - An empty value is an error (it never means "no verification"); a path that is not a file too.
       - Inventory variable C(ump_ca_bundle).
     type: path
+  allow_insecure_http:
+    description:
+      - Allow a plain C(http://) URL. Every one of these APIs takes a credential (HTTP Basic auth, a client
+        secret, a bearer token), so C(http://) is refused unless this is set; only for a throw-away test.
+      - When it is used the result has RV(insecure_http=true) and the run report says so.
+      - Inventory variable C(ump_allow_insecure_http).
+    type: bool
+    default: false
   validate_certs:
     description:
       - Verify the servers' TLS certificates. Only turn this off for a throw-away test; use O(ca_bundle) instead.

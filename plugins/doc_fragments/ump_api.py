@@ -57,7 +57,10 @@ options:
     type: bool
     default: true
   token_cache_path:
-    description: The token cache file (see O(token_cache)).
+    description:
+      - The token cache file (see O(token_cache)).
+      - If not given, the environment variable E(UMP365_TOKEN_CACHE) is used (the test suite points it into
+        its temporary directory), then the default.
     type: path
     default: ~/.ansible/ump365/ump_api_tokens.json
   channel_id:

@@ -46,6 +46,14 @@ def checks_message(failed, host="host"):
     return c.summary_message(host, _checks("checks_message", failed))
 
 
+def checks_baseline(checks):
+    return c.baseline_from_checks(_checks("checks_baseline", checks or []))
+
+
+def settle_pending(checks, names=None):
+    return c.settle_pending(_checks("settle_pending", checks or []), names or [])
+
+
 def password_customers(auth_status):
     return c.password_customers(_dict("password_customers", auth_status or {}))
 
@@ -58,8 +66,8 @@ def token_migration_status(auth_status, invitations, targets=None):
     return c.token_migration_status(auth_status or {}, invitations or [], targets)
 
 
-def token_migration_checks(status):
-    return c.token_migration_checks(_checks("token_migration_checks", status or []))
+def token_migration_checks(status, plan=None):
+    return c.token_migration_checks(_checks("token_migration_checks", status or []), plan or {})
 
 
 def parse_keyvalue(text):
@@ -101,6 +109,8 @@ class FilterModule(object):
             "post_verify_checks": post_verify_checks,
             "failed_checks": failed_checks,
             "checks_message": checks_message,
+            "checks_baseline": checks_baseline,
+            "settle_pending": settle_pending,
             "password_customers": password_customers,
             "customers_csv": customers_csv,
             "token_migration_status": token_migration_status,

@@ -109,8 +109,24 @@ def egress_report(endpoints, targets, results, ok_status=None, host="host"):
 
 # ------------------------------------------------------------------ wyUpdate
 @_guard
+def customer_db_check(db_customers, found, target, requested=None, pattern=None, exclude=None, host="host", where=None):
+    return cu.db_cross_check(db_customers, found, target, requested, pattern, exclude, host, where)
+
+
+@_guard
+def customer_db_after(db_customers, need, target, host="host"):
+    return cu.db_after_check(db_customers, need, target, host)
+
+
+@_guard
 def wyupdate_check(text, rc=None, patterns=None):
     return wy.parse_check_output(text, rc, patterns)
+
+
+@_guard
+def wyupdate_result_count(text, patterns=None):
+    """How many result lines the -logfile holds (read before a run: they are earlier runs')."""
+    return wy.parse_result_log(text, patterns)["count"]
 
 
 @_guard
@@ -129,6 +145,10 @@ def wyupdate_report(data, order=None, patterns=None, status_map=None, aliases=No
         hints=hints,
         host=data.get("host", "host"),
         step_log_path=data.get("step_log_path", "the step log"),
+        skip_results=int(data.get("skip_results") or 0),
+        step_log_configured=bool(data.get("step_log_configured", True)),
+        accept_missing_result=bool(data.get("accept_missing_result", False)),
+        accept_no_steps=bool(data.get("accept_no_steps", False)),
     )
 
 
@@ -198,6 +218,9 @@ class FilterModule(object):
             "egress_report": egress_report,
             "wyupdate_check": wyupdate_check,
             "wyupdate_report": wyupdate_report,
+            "customer_db_check": customer_db_check,
+            "customer_db_after": customer_db_after,
+            "wyupdate_result_count": wyupdate_result_count,
             "wyupdate_hint": wyupdate_hint,
             "version_compare": version_compare,
             "customer_versions": customer_versions,

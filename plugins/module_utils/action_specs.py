@@ -23,6 +23,11 @@ WIN_ASYNC_WAIT = dict(
     customer_timeout=dict(type="int", default=0),
     connection_retries=dict(type="int", default=5),
     cleanup=dict(type="bool", default=True),
+    progress_timeout=dict(type="int", default=0),
+    stop_command=dict(type="str"),
+    likely_cause=dict(type="str"),
+    wait_on_host=dict(type="bool", default=True),
+    wait_cap=dict(type="int", default=120),
 )
 
 WIN_SERVICES_STATE = dict(

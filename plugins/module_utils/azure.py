@@ -27,6 +27,7 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
+import re
 import time
 
 from ansible.module_utils.basic import AnsibleModule, env_fallback, missing_required_lib
@@ -53,6 +54,7 @@ try:
         DefaultAzureCredential,
         ManagedIdentityCredential,
     )
+    from azure.core.rest import HttpRequest
     from azure.mgmt.compute import ComputeManagementClient
 
     HAS_AZURE = True
@@ -78,6 +80,7 @@ AZURE_AUTH_ARGSPEC = dict(
         default="auto",
         choices=["auto", "service_principal", "managed_identity", "cli", "default_chain"],
     ),
+    cloud_environment=dict(type="str", fallback=(env_fallback, ["AZURE_CLOUD_ENVIRONMENT"])),
     authority=dict(type="str", fallback=(env_fallback, ["AZURE_AUTHORITY_HOST"])),
     base_url=dict(type="str"),
     credential_scope=dict(type="str"),
@@ -98,6 +101,57 @@ ARM_ERROR_REMEDIES = {
     "PropertyChangeNotAllowed": "the existing resource was created differently; use another name or delete it first",
     "InvalidApiVersionParameter": "upgrade or downgrade azure-mgmt-compute to a version this cloud supports",
 }
+
+
+# The named clouds of azure.azcollection's cloud_environment (azure_rm_common.py looks the name up among
+# azure.cli.core.cloud's Cloud objects; their endpoints, azure-cli src/azure-cli-core/azure/cli/core/cloud.py:
+# active_directory is the authority, resource_manager the ARM endpoint, and the token scope is the ARM
+# endpoint + "/.default", as azure_rm_common builds credential_scopes from it).
+CLOUDS = {
+    "AzureCloud": {
+        "authority": "https://login.microsoftonline.com",
+        "resource_manager": "https://management.azure.com",
+    },
+    "AzureUSGovernment": {
+        "authority": "https://login.microsoftonline.us",
+        "resource_manager": "https://management.usgovcloudapi.net",
+    },
+    "AzureChinaCloud": {
+        "authority": "https://login.chinacloudapi.cn",
+        "resource_manager": "https://management.chinacloudapi.cn",
+    },
+}
+
+
+def cloud_endpoints(params):
+    """``{cloud, authority, base_url, credential_scope}`` for the options, as azure.azcollection resolves them.
+
+    The named cloud (``cloud_environment``, else AZURE_CLOUD_ENVIRONMENT, else AzureCloud) gives the
+    authority, the Resource Manager endpoint and the token scope; an explicit ``authority``,
+    ``base_url`` or ``credential_scope`` wins over the cloud's (a private endpoint or proxy of that
+    cloud, Azure Stack, the lab). Unlike azure_rm_common, an explicit ``base_url`` does not change the
+    token scope: ARM's audience is the cloud's, not the address the requests go to (set
+    ``credential_scope`` for a cloud of its own such as Azure Stack Hub).
+    """
+    name = (params.get("cloud_environment") or "AzureCloud").strip()
+    match = [k for k in CLOUDS if k.lower() == name.lower()]
+    if not match:
+        raise errors.ValidationError(
+            "cloud_environment %r is not one of %s" % (name, ", ".join(CLOUDS)),
+            system="azure",
+            operation="authenticate",
+            remedy="set cloud_environment (AZURE_CLOUD_ENVIRONMENT) to a named cloud, or authority, base_url "
+            "and credential_scope for another one",
+        )
+    cloud = CLOUDS[match[0]]
+    return {
+        "cloud": match[0],
+        "authority": params.get("authority") or cloud["authority"],
+        "base_url": params.get("base_url") or cloud["resource_manager"],
+        "credential_scope": params.get("credential_scope") or cloud["resource_manager"] + "/.default",
+        # MSAL knows the named clouds' authorities; only a custom one needs instance discovery off
+        "custom_authority": bool(params.get("authority")),
+    }
 
 
 def arm_id_parts(resource_id):
@@ -226,14 +280,15 @@ def build_credential(params):
                 remedy="set the options or AZURE_CLIENT_ID, AZURE_SECRET, AZURE_TENANT (AWX's Azure credential does)",
             )
         kw = dict(transport)
-        if params.get("authority"):
-            authority = params["authority"]
-            if not authority.lower().startswith("https://"):
-                raise errors.ValidationError(
-                    "authority %r must be an https:// URL" % authority, system="azure", operation="authenticate"
-                )
-            kw["authority"] = authority
-            # a custom authority (sovereign/private cloud, the lab): MSAL must not ask the public cloud
+        cloud = cloud_endpoints(params)
+        authority = cloud["authority"]
+        if not authority.lower().startswith("https://"):
+            raise errors.ValidationError(
+                "authority %r must be an https:// URL" % authority, system="azure", operation="authenticate"
+            )
+        kw["authority"] = authority
+        if cloud["custom_authority"]:
+            # a private cloud or proxy, the lab: MSAL must not ask the public cloud about it
             kw["disable_instance_discovery"] = True
         return ClientSecretCredential(tenant, client_id, secret, **kw)
     if source == "managed_identity":
@@ -241,8 +296,7 @@ def build_credential(params):
     if source == "cli":
         return AzureCliCredential(tenant_id=tenant) if tenant else AzureCliCredential()
     kw = dict(transport)
-    if params.get("authority"):
-        kw["authority"] = params["authority"]
+    kw["authority"] = cloud_endpoints(params)["authority"]
     if client_id:
         kw["managed_identity_client_id"] = client_id
     return DefaultAzureCredential(**kw)
@@ -259,8 +313,9 @@ class AzureCompute:
                 operation="connect",
                 remedy="set subscription_id or AZURE_SUBSCRIPTION_ID (ump_azure_subscription_id)",
             )
-        base_url = params.get("base_url")
-        if base_url and not base_url.lower().startswith("https://"):
+        cloud = cloud_endpoints(params)
+        base_url = cloud["base_url"]
+        if not base_url.lower().startswith("https://"):
             raise errors.ValidationError(
                 "base_url %r must be an https:// URL (azure-core never sends a bearer token over http)" % base_url,
                 system="azure",
@@ -277,11 +332,10 @@ class AzureCompute:
             max_delay=60.0,
             budget=params.get("retry_budget") if params.get("retry_budget") is not None else 600.0,
         )
+        self.cloud = cloud
         kw = dict(retry_status=0, raw_response_hook=self._on_response)
-        if base_url:
-            kw["base_url"] = base_url.rstrip("/")
-        if params.get("credential_scope"):
-            kw["credential_scopes"] = [params["credential_scope"]]
+        kw["base_url"] = base_url.rstrip("/")
+        kw["credential_scopes"] = [cloud["credential_scope"]]
         if params.get("ca_bundle"):
             kw["connection_verify"] = params["ca_bundle"]
         try:
@@ -366,6 +420,35 @@ class AzureCompute:
             )
             self.operations.append(record)
 
+    def arm_get_all(self, operation, resource, path, api_version):
+        """GET an ARM list (``{"value": [...], "nextLink"}``) outside Microsoft.Compute through the same
+        authenticated pipeline, retries and error mapping, following ``nextLink``; the items."""
+
+        def fetch(url, params):
+            def one():
+                response = self.client.send_request(HttpRequest("GET", url, params=params))
+                if response.status_code >= 400:
+                    raise HttpResponseError(response=response)
+                return response.json()
+
+            return self.call(operation, resource, one)
+
+        items, url, params, pages = [], path, {"api-version": api_version}, 0
+        while url and pages < 100:
+            pages += 1
+            body = fetch(url, params)
+            if not isinstance(body, dict) or not isinstance(body.get("value"), list):
+                raise errors.RemoteError(
+                    "unexpected reply: no 'value' list",
+                    system="azure",
+                    operation=operation,
+                    resource=resource,
+                    remedy="check base_url points at Azure Resource Manager",
+                )
+            items += body["value"]
+            url, params = body.get("nextLink"), None
+        return items
+
     def report(self):
         """What a module adds to its result: retries, operations and the number of ARM requests."""
         return dict(retries=list(self.retries), operations=list(self.operations), arm_requests=self.requests)
@@ -408,6 +491,50 @@ class AzureModule:
         extra.update(self.report())
         extra.setdefault("retries", [])
         errors.fail_module(self.module, error, **extra)
+
+
+def power_of(instance_view):
+    for s in (to_dict(instance_view) or {}).get("statuses") or []:
+        code = s.get("code") or ""
+        if code.startswith("PowerState/"):
+            return code.split("/", 1)[1]
+    return "unknown"
+
+
+def ade_enabled(vm, disk):
+    """Azure Disk Encryption: the VM's ADE extension, osDisk.encryptionSettings, or the disk's collection."""
+    for ext in vm.get("resources") or []:
+        props = ext.get("properties") or {}
+        if (props.get("publisher") or "").lower() == "microsoft.azure.security" and (
+            props.get("type") or ""
+        ).lower().startswith("azurediskencryption"):
+            return True
+    if ((vm["properties"]["storageProfile"]["osDisk"].get("encryptionSettings") or {}).get("enabled")) is True:
+        return True
+    return bool(((disk or {}).get("properties", {}).get("encryptionSettingsCollection") or {}).get("enabled"))
+
+
+def _action_matches(pattern, action):
+    """RBAC wildcards: ``*`` matches any run of characters, case-insensitive (Azure RBAC, "Actions")."""
+    rx = "^" + re.escape(pattern.lower()).replace("\\*", ".*") + "$"
+    return re.match(rx, action.lower()) is not None
+
+
+def missing_actions(permissions, required):
+    """The ``required`` actions that no permission entry grants (an entry grants an action that one of its
+    ``actions`` matches and none of its ``notActions`` does)."""
+    out = []
+    for action in required or []:
+        granted = False
+        for perm in permissions or []:
+            if any(_action_matches(a, action) for a in perm.get("actions") or []) and not any(
+                _action_matches(n, action) for n in perm.get("notActions") or []
+            ):
+                granted = True
+                break
+        if not granted:
+            out.append(action)
+    return out
 
 
 def snapshot_facts(snap):

@@ -30,7 +30,13 @@ ARGUMENT_SPEC = dict(
     outputs=dict(type="dict", default={}),
     error=dict(type="str"),
     state=dict(type="str", default="present", choices=["present", "query", "absent"]),
+    store=dict(type="str", default="auto", choices=["auto", "local", "persistent"]),
 )
+# The file an administrator puts at the top of a persistent volume (docs/awx.md): its presence says the
+# directory outlives the job's container. A directory created by the job itself never has it.
+PERSISTENT_MARKER = ".ump365-persistent-store"
+# What AWX sets in every job's environment (awx/main/tasks/jobs.py BaseTask.build_env / RunJob.build_env).
+AWX_JOB_ENV = ("AWX_PRIVATE_DATA_DIR", "JOB_ID")
 REQUIRED_IF = [("state", "present", ["phase"])]
 _SAFE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,199}$")
 
@@ -114,8 +120,57 @@ def _done(data):
     return [k for k, v in data.get("phases", {}).items() if v.get("status") == "done"]
 
 
-def apply(p, check_mode=False):
+def in_awx_job(environ=None):
+    environ = os.environ if environ is None else environ
+    return all(environ.get(k) for k in AWX_JOB_ENV)
+
+
+def store_problem(directory, store, environ=None):
+    """Why ``directory`` cannot hold a run's state for ``store`` (None when it can).
+
+    ``auto`` is ``persistent`` inside an AWX job and ``local`` elsewhere. ``persistent`` needs the
+    administrator's marker file in the directory and refuses the job's private data directory, which AWX
+    deletes with the container: a resumable run whose checkpoints die with it would resume nothing and
+    let a rollback job guess the snapshot.
+    """
+    environ = os.environ if environ is None else environ
+    if store == "auto":
+        store = "persistent" if in_awx_job(environ) else "local"
+    if store == "local":
+        return None
+    real = os.path.realpath(directory)
+    private = environ.get("AWX_PRIVATE_DATA_DIR")
+    if private and (real + os.sep).startswith(os.path.realpath(private) + os.sep):
+        return "%s is inside the job's private data directory %s, which AWX deletes with the job's container" % (
+            directory,
+            private,
+        )
+    # the marker sits at the top of the volume; the state may live in any directory below it
+    here = real
+    while True:
+        if os.path.isfile(os.path.join(here, PERSISTENT_MARKER)):
+            return None
+        parent = os.path.dirname(here)
+        if parent == here:
+            break
+        here = parent
+    return (
+        "neither %s nor a directory above it has the file %s: it is not on the persistent volume the run's "
+        "state must live on (a job's container and everything written in it is thrown away when the job ends)"
+        % (directory, PERSISTENT_MARKER)
+    )
+
+
+def apply(p, check_mode=False, environ=None):
     """Do what the checkpoint module's arguments ``p`` ask; return the result dict (``failed`` on error)."""
+    problem = store_problem(p["path"], p.get("store") or "auto", environ)
+    if problem:
+        return {
+            "failed": True,
+            "msg": "checkpoint for host %s: refusing to keep the run's state where it would be lost: %s. Mount a "
+            "persistent volume there and create the file %s on it (docs/awx.md, 'Run state'), or set "
+            "ump_checkpoint_store=local for a run that need not resume." % (p["host"], problem, PERSISTENT_MARKER),
+        }
     try:
         path = checkpoint_path(p["path"], p["host"], p["run_id"])
         before = load(p["path"], p["host"], p["run_id"])

@@ -26,6 +26,8 @@ import json
 import re
 from datetime import datetime, timedelta, timezone
 
+from ansible_collections.ump365.upgrade.plugins.module_utils import wyupdate as wy
+
 PASS, WARN, FAIL, SKIP = "pass", "warn", "fail", "skip"
 STATUSES = (PASS, WARN, FAIL, SKIP)
 
@@ -200,22 +202,33 @@ def summary_message(host, failed):
 
 
 # --------------------------------------------------------------------------- preflight
-def check_wyupdate(obs, target):
+def check_wyupdate(obs, target, patterns=None):
+    """wyUpdate's /justcheck answer, read as wyUpdate's source writes it (module_utils/wyupdate.py)."""
     name, exp = "wyupdate_update_available", "wyUpdate offers an update to %s" % target
     w = obs.get("wyupdate")
     if w is None:
         return not_gathered(name, exp, "wyUpdate check not run", True, S_BEFORE)
     rc = w.get("rc")
-    info = parse_keyvalue(w.get("info"))
-    latest = info.get("version")
-    available = _lower(info.get("update_available")) in ("true", "1", "yes")
+    ans = wy.parse_check_output(w.get("info"), rc, patterns)
+    latest = ans.get("version")
     installed = w.get("installed_version")
     fix = (
         "run C:\\acs\\wyupdate.exe /quickcheck /justcheck on the host and check its update server "
         "(C:\\acs\\client.wyc) offers %s; wyUpdate exit codes: 0 up to date, 1 error, 2 update available" % target
     )
-    if rc == 2 and available:
-        if latest and not version_matches(latest, target):
+    if rc == 2:
+        if not ans["valid"]:
+            return check(
+                name,
+                FAIL,
+                "update available (exit 2) but its answer could not be read: %s" % (ans.get("error") or "empty")[:200],
+                exp,
+                "check preflight_wyupdate_outputinfo and preflight_wyupdate_patterns.check_version against the "
+                "answer file on the host (line 1 is the new version)",
+                True,
+                S_BEFORE,
+            )
+        if not version_matches(latest, target):
             return check(
                 name,
                 FAIL,
@@ -225,15 +238,17 @@ def check_wyupdate(obs, target):
                 True,
                 S_BEFORE,
             )
-        return check(name, PASS, "update to %s available (exit 2)" % (latest or "?"), exp, None, True, S_BEFORE)
+        return check(name, PASS, "update to %s available (exit 2)" % latest, exp, None, True, S_BEFORE)
     if rc == 0:
         if installed and version_matches(installed, target):
             return check(name, PASS, "already at %s (exit 0)" % installed, exp, None, True, S_BEFORE)
         return check(name, FAIL, "no update available (exit 0)", exp, fix, True, S_BEFORE)
+    err = " - ".join(x for x in (ans.get("error"), ans.get("details")) if x) if rc == 1 else ""
+    err = err or (w.get("stderr") or "").strip()
     return check(
         name,
         FAIL,
-        "wyUpdate check failed (exit %s)%s" % (rc, (": " + w.get("stderr").strip()[:200]) if w.get("stderr") else ""),
+        "wyUpdate check failed (exit %s)%s" % (rc, (": " + err[:200]) if err else ""),
         exp,
         fix,
         True,
@@ -246,6 +261,17 @@ def check_egress(obs):
     probes = obs.get("egress")
     if probes is None:
         return not_gathered(name, exp, "egress probes not run", True, S_FIREWALL)
+    if not probes:
+        # no probe answered (or none was configured): nothing seen is not a pass
+        return check(
+            name,
+            WARN,
+            "unknown: no endpoint was probed",
+            exp,
+            "check preflight_egress_endpoints and the probe's output",
+            True,
+            S_FIREWALL,
+        )
     bad = [p for p in probes if not p.get("ok")]
     if not bad:
         return check(name, PASS, "%d endpoint(s) reachable" % len(probes), exp, None, True, S_FIREWALL)
@@ -263,44 +289,50 @@ def check_egress(obs):
 
 
 def check_azure(obs):
-    """The VM, its OS disk and the right to snapshot it (azure_vm_os_disk / azure_snapshot_info results)."""
+    """The VM, its disks, and what the snapshot and the restore need in Azure (azure_vm_restore_info)."""
     out = []
     az = obs.get("azure")
     names = (
         ("azure_vm", "the UMP VM exists and is running"),
         ("azure_os_disk", "the VM's managed OS disk is readable"),
-        ("azure_snapshot_rights", "the automation may create a snapshot in the VM's resource group"),
+        ("azure_snapshot_rights", "the automation's identity may snapshot and restore in the VM's resource group"),
+        ("azure_disk_encryption", "no Azure Disk Encryption (its OS disk cannot be swapped)"),
+        ("azure_data_disks", "no data disks (only the OS disk is snapshotted and restored)"),
+        ("azure_resource_locks", "no lock that forbids the snapshot or the restore"),
     )
     if az is None:
         return [not_gathered(n, e, "Azure checks not run", True, S_SNAPSHOT) for n, e in names]
     vm = az.get("vm") or {}
     if not vm.get("exists", bool(vm)):
+        why = "VM not read: %s%s" % (
+            az.get("vm_name"),
+            (" (%s)" % str(vm.get("error"))[:300]) if vm.get("error") else "",
+        )
         out.append(
             check(
                 names[0][0],
                 FAIL,
-                "VM not read: %s%s"
-                % (az.get("vm_name"), (" (%s)" % str(vm.get("error"))[:300]) if vm.get("error") else ""),
+                why,
                 names[0][1],
-                "set ump_azure_subscription_id, ump_azure_resource_group and ump_azure_vm_name to the UMP VM",
+                "set ump_azure_subscription_id, ump_azure_resource_group and ump_azure_vm_name to the UMP VM; "
+                "grant the identity read on it",
                 True,
                 S_SNAPSHOT,
             )
         )
-    else:
-        power = vm.get("power_state")
-        st = PASS if power in (None, "running", "VM running") else FAIL
-        out.append(
-            check(
-                names[0][0],
-                st,
-                "%s (%s)" % (az.get("vm_name"), power or "power state unknown"),
-                names[0][1],
-                "start the VM before the upgrade",
-                True,
-                S_SNAPSHOT,
-            )
+        return out + [not_gathered(n, e, "the VM was not read", True, S_SNAPSHOT) for n, e in names[1:]]
+    power = vm.get("power_state")
+    out.append(
+        check(
+            names[0][0],
+            PASS if power in ("running", "VM running") else FAIL,
+            "%s (%s)" % (az.get("vm_name"), power or "power state unknown"),
+            names[0][1],
+            "start the VM (and wait until the UMP services run) before the upgrade",
+            True,
+            S_SNAPSHOT,
         )
+    )
     disk = az.get("os_disk") or {}
     if disk.get("id"):
         out.append(check(names[1][0], PASS, disk.get("name") or disk.get("id"), names[1][1], None, True, S_SNAPSHOT))
@@ -316,26 +348,167 @@ def check_azure(obs):
                 S_SNAPSHOT,
             )
         )
-    rights = az.get("snapshot_rights")
-    if rights is None:
-        out.append(not_gathered(names[2][0], names[2][1], "permission check not run", True, S_SNAPSHOT))
-    elif rights.get("ok"):
-        out.append(check(names[2][0], PASS, rights.get("observed", "allowed"), names[2][1], None, True, S_SNAPSHOT))
-    else:
+    missing = az.get("missing_actions")
+    if missing is None:
+        out.append(not_gathered(names[2][0], names[2][1], "permissions not read", True, S_SNAPSHOT))
+    elif missing:
         out.append(
             check(
                 names[2][0],
                 FAIL,
-                rights.get("observed", "not allowed"),
+                "missing: %s" % _short(missing),
                 names[2][1],
-                "grant the automation's service principal Microsoft.Compute/snapshots/write and "
-                "Microsoft.Compute/disks/beginGetAccess/action (e.g. the Disk Snapshot Contributor role) on the "
-                "resource group",
+                "grant the automation's identity these actions on the resource group (docs/azure.md has the "
+                "least-privilege role); nothing was changed",
+                True,
+                S_SNAPSHOT,
+                details=missing,
+            )
+        )
+    else:
+        out.append(check(names[2][0], PASS, "every required action granted", names[2][1], None, True, S_SNAPSHOT))
+    if az.get("ade") is None:
+        out.append(not_gathered(names[3][0], names[3][1], "encryption not read", True, S_SNAPSHOT))
+    elif az.get("ade"):
+        out.append(
+            check(
+                names[3][0],
+                FAIL,
+                "Azure Disk Encryption is enabled on the VM",
+                names[3][1],
+                "Azure does not support swapping the OS disk of a VM encrypted with Azure Disk Encryption, so a "
+                "failed upgrade could not be rolled back: upgrade it by hand with an Azure Backup restore point, or "
+                "move it to encryption at host / a disk encryption set first (docs/azure.md)",
                 True,
                 S_SNAPSHOT,
             )
         )
+    else:
+        des = disk.get("disk_encryption_set_id")
+        out.append(
+            check(
+                names[3][0],
+                PASS,
+                (
+                    "%s with disk encryption set %s (the restored disk keeps it)"
+                    % (disk.get("encryption_type"), des.rstrip("/").split("/")[-1])
+                )
+                if des
+                else (disk.get("encryption_type") or "platform-managed key"),
+                names[3][1],
+                None,
+                True,
+                S_SNAPSHOT,
+            )
+        )
+    data = az.get("data_disks")
+    if data is None:
+        out.append(not_gathered(names[4][0], names[4][1], "data disks not read", True, S_SNAPSHOT))
+    elif not data:
+        out.append(check(names[4][0], PASS, "none", names[4][1], None, True, S_SNAPSHOT))
+    else:
+        listed = _short("LUN %s %s" % (d.get("lun"), d.get("name")) for d in data)
+        allowed = az.get("data_disks_policy") == "allow"
+        out.append(
+            check(
+                names[4][0],
+                WARN if allowed else FAIL,
+                ("%s (allowed: they are NOT snapshotted or restored)" if allowed else "%s") % listed,
+                names[4][1],
+                "a rollback restores only the OS disk: SQL Server data or UMP files on a data disk would stay at the "
+                "upgraded state beside an old OS disk. Move them to the OS disk, or upgrade this host by hand with "
+                "snapshots of every disk; preflight_data_disks=allow accepts the risk (docs/azure.md)",
+                not allowed,
+                S_SNAPSHOT,
+                details=data,
+            )
+        )
+    locks = az.get("locks")
+    if locks is None:
+        out.append(not_gathered(names[5][0], names[5][1], "locks not read", True, S_SNAPSHOT))
+    else:
+        ro = [lk for lk in locks if _lower(lk.get("level")) == "readonly"]
+        nd = [lk for lk in locks if _lower(lk.get("level")) == "cannotdelete"]
+        desc = _short("%s %s on %s" % (lk.get("level"), lk.get("name"), lk.get("scope")) for lk in (ro or nd))
+        if ro:
+            out.append(
+                check(
+                    names[5][0],
+                    FAIL,
+                    desc,
+                    names[5][1],
+                    "a ReadOnly lock forbids creating the snapshot and the disk, and deallocating and updating the VM: "
+                    "remove it for the upgrade window (Azure portal, Locks) and put it back afterwards",
+                    True,
+                    S_SNAPSHOT,
+                    details=ro,
+                )
+            )
+        elif nd:
+            out.append(
+                check(
+                    names[5][0],
+                    WARN,
+                    desc,
+                    names[5][1],
+                    "CanNotDelete does not stop the snapshot or the restore, but playbooks/cleanup.yml cannot delete "
+                    "old snapshots and disks while it is there",
+                    False,
+                    S_SNAPSHOT,
+                    details=nd,
+                )
+            )
+        else:
+            out.append(check(names[5][0], PASS, "no locks", names[5][1], None, True, S_SNAPSHOT))
     return out
+
+
+def check_become(obs, account=None, group="UmpAdmins"):
+    """wyUpdate and the Customer Upgrade run as the service account (become runas): it must log on, and be in
+    UmpAdmins. A wrong password fails here, before any change."""
+    name = "become_service_account"
+    exp = "become as the UMP service account %s works and the account is in %s" % (account or "(not set)", group)
+    b = obs.get("become")
+    if b is None:
+        return not_gathered(name, exp, "become not tried", True, S_BEFORE)
+    if not account:
+        return check(
+            name,
+            FAIL,
+            "no service account given",
+            exp,
+            "set ump_service_account and ump_service_password (the account the UMP services run as)",
+            True,
+            S_BEFORE,
+        )
+    if b.get("error") or not b.get("account"):
+        return check(
+            name,
+            FAIL,
+            "could not become %s: %s" % (account, str(b.get("error") or "no answer")[:300]),
+            exp,
+            "check ump_service_password (the service account's password) and that the account may log on to the "
+            "host; nothing was changed",
+            True,
+            S_BEFORE,
+        )
+    who = str(b.get("account"))
+    groups = [_lower(g) for g in b.get("groups") or []]
+    if _lower(who.rsplit("\\", 1)[-1]) != _lower(account.rsplit("\\", 1)[-1].split("@", 1)[0]):
+        return check(
+            name, FAIL, "ran as %s" % who, exp, "check ump_service_account and the become settings", True, S_BEFORE
+        )
+    if _lower(group) not in [g.rsplit("\\", 1)[-1] for g in groups]:
+        return check(
+            name,
+            FAIL,
+            "%s is not in %s (groups: %s)" % (who, group, _short(b.get("groups") or [])),
+            exp,
+            "add the service account to the local group %s (guide, Before Upgrading)" % group,
+            True,
+            S_BEFORE,
+        )
+    return check(name, PASS, "%s, member of %s" % (who, group), exp, None, True, S_BEFORE)
 
 
 def check_password_customers(obs):
@@ -522,7 +695,30 @@ def check_open_files(obs):
             True,
             S_BEFORE,
         )
+    if of.get("files") is None:
+        return check(
+            name,
+            WARN,
+            "unknown: openfiles gave no list",
+            exp,
+            "check by hand that no file under C:\\acs is open, then run again",
+            True,
+            S_BEFORE,
+        )
     files = [f for f in of.get("files") or [] if _lower(f).startswith("c:\\acs")]
+    if not files and of.get("local_listed") is False:
+        # openfiles lists local handles only with the "maintain objects list" global flag on (Windows' default
+        # is off): an empty list then says nothing about the files open on the host
+        return check(
+            name,
+            WARN,
+            "unknown: openfiles cannot list local open files (the global flag 'maintain objects list' is off)",
+            exp,
+            "check by hand that no file under C:\\acs is open (Resource Monitor > CPU > Associated Handles, or "
+            "Sysinternals handle.exe), or turn the flag on with 'openfiles /local on' and a restart",
+            True,
+            S_BEFORE,
+        )
     if not files:
         return check(name, PASS, "none", exp, None, True, S_BEFORE)
     return check(
@@ -624,6 +820,38 @@ def check_free_disk(obs, min_gb):
     )
 
 
+DISCOVER_FIX = (
+    "the host does not look like the vendor details this run assumes (docs/assumptions.md): run "
+    "playbooks/discover.yml for this site first (read-only), review the site profile it writes and pass its vars "
+    "file to the upgrade (-e @<ump_report_dir>/site_profile/site.yml)"
+)
+
+
+def check_site_layout(obs):
+    """The customers' folder the customer upgrade reads is on the host (a site whose layout differs from the
+    defaults is found here, before any change, and sent to playbooks/discover.yml)."""
+    name, exp = "site_layout", "the customers' folder (customer_upgrade_tenants_dir) exists on the host"
+    lay = obs.get("site_layout") or {}
+    path = lay.get("tenants_dir")
+    if lay.get("error") or lay.get("exists") is None:
+        return not_gathered(name, exp, lay.get("error") or "the customers' folder was not looked for", True, S_BEFORE)
+    profiled = " (site profile of %s)" % lay["profiled"] if lay.get("profiled") else " (no site profile given)"
+    if lay.get("exists") and lay.get("isdir"):
+        return check(name, PASS, "%s exists%s" % (path, profiled), exp, None, True, S_BEFORE)
+    return check(
+        name,
+        FAIL,
+        "%s is not on the host%s" % (path, profiled),
+        exp,
+        DISCOVER_FIX
+        if not lay.get("profiled")
+        else "set customer_upgrade_tenants_dir (and preflight_tenants_dir) "
+        "to the host's customers' folder; run playbooks/discover.yml again to see where it is",
+        True,
+        S_BEFORE,
+    )
+
+
 def preflight_checks(obs, params=None):
     """Every check of "Before Upgrading UMP-365" (and the Additional SysAdmin Verifications)."""
     p = dict(params or {})
@@ -631,8 +859,9 @@ def preflight_checks(obs, params=None):
     now = parse_time(p.get("now")) or datetime.now(timezone.utc)
     target = p.get("target_version") or obs.get("target_version")
     fqdn = p.get("fqdn") or obs.get("fqdn")
-    out = [check_wyupdate(obs, target), check_egress(obs)]
+    out = [check_wyupdate(obs, target, p.get("wyupdate_patterns")), check_egress(obs)]
     out += check_azure(obs)
+    out.append(check_become(obs, p.get("service_account"), p.get("admin_group") or "UmpAdmins"))
     out += [check_password_customers(obs), check_replication_queue(obs), check_sql_collation(obs)]
     out += check_backend(obs)
     out += [
@@ -642,6 +871,8 @@ def preflight_checks(obs, params=None):
         check_whitelist_services(obs, obs.get("current_version")),
         check_free_disk(obs, p.get("min_free_gb", 10)),
     ]
+    if "site_layout" in obs:
+        out.append(check_site_layout(obs))
     non_blocking = set(p.get("non_blocking") or [])
     for c in out:
         if c["name"] in non_blocking:
@@ -650,12 +881,16 @@ def preflight_checks(obs, params=None):
 
 
 # --------------------------------------------------------------------------- post_verify
-def _items_fail(name, exp, bad, fix, section, blocking=True, total=None, ok_text=None, details=None):
+def _items_fail(name, exp, bad, fix, section, blocking=True, total=None, ok_text=None, details=None, keys=None):
+    """A check over items; ``keys`` names each bad item (the customer, site, alarm...) for the baseline
+    comparison (:func:`apply_baseline`), ``bad`` describes it for the operator."""
     if not bad:
         return check(
             name, PASS, ok_text or ("all %s" % total if total is not None else "ok"), exp, None, blocking, section
         )
-    return check(name, FAIL, _short(bad), exp, fix, blocking, section, details=details)
+    out = check(name, FAIL, _short(bad), exp, fix, blocking, section, details=details)
+    out["items"] = sorted({str(k) for k in (keys if keys is not None else bad)})
+    return out
 
 
 def check_ovoc(obs):
@@ -704,10 +939,23 @@ def check_ovoc_alarms(obs, fail_severities=("critical",), warn_severities=("majo
         return "%s: %s" % (a.get("severity"), a.get("description") or a.get("name"))
 
     fix = "OVOC: Alarms > Active Alarms for the UMP device; clear the cause of each alarm"
-    if crit:
-        return check(name, FAIL, _short(desc(a) for a in crit), exp, fix, True, S_COMPONENTS, details=alarms)
-    if warn:
-        return check(name, WARN, _short(desc(a) for a in warn), exp, fix, True, S_COMPONENTS, details=alarms)
+    if crit or warn:
+        out = check(
+            name,
+            FAIL if crit else WARN,
+            _short(desc(a) for a in (crit or warn)),
+            exp,
+            fix,
+            True,
+            S_COMPONENTS,
+            details=alarms,
+        )
+        # an alarm is the same alarm before and after when its name (or description) and source agree;
+        # its id and date change when OVOC raises it again
+        out["items"] = sorted(
+            {"%s@%s" % (a.get("name") or a.get("description"), a.get("source") or "") for a in (crit or warn)}
+        )
+        return out
     return check(
         name,
         PASS,
@@ -762,14 +1010,15 @@ def check_customers_deployed(obs):
     if v is None:
         return not_gathered(name, exp, "Tenants page not read", True, S_COMPONENTS)
     custs = v.get("customers") or []
-    bad = ["%s %s" % (c.get("name"), c.get("state")) for c in custs if _lower(c.get("state")) != "deployed"]
+    undeployed = [c for c in custs if _lower(c.get("state")) != "deployed"]
     return _items_fail(
         name,
         exp,
-        bad,
+        ["%s %s" % (c.get("name"), c.get("state")) for c in undeployed],
         "Multitenant portal, Tenants: redeploy the customer (Deploy) and check its status indicators",
         S_COMPONENTS,
         total="%d Deployed" % len(custs),
+        keys=[c.get("name") for c in undeployed],
     )
 
 
@@ -823,20 +1072,29 @@ def check_sbcs(obs):
         ]
     names = {_lower(s.get("Name") or s.get("name")) for s in (sbcs or [])}
     missing, undeployed, n_sites = [], [], 0
+    missing_keys, undeployed_keys = [], []
     for c in custs:
         for s in c.get("site_locations") or []:
             n_sites += 1
             sbc = s.get("sbcName")
             if sbcs is not None and _lower(sbc) not in names:
                 missing.append("%s: %s" % (c.get("CustomerShortName"), sbc))
+                missing_keys.append("%s/%s" % (c.get("CustomerShortName"), s.get("name")))
             state = s.get("sbcDeploymentStateName") or s.get("sbcDeploymentState")
             if _lower(state) != "deployed":
                 undeployed.append("%s/%s: %s" % (c.get("CustomerShortName"), s.get("name"), state))
+                undeployed_keys.append("%s/%s" % (c.get("CustomerShortName"), s.get("name")))
     first = (
         not_gathered(n1, e1, "SBC list not read", True, S_COMPONENTS)
         if sbcs is None
         else _items_fail(
-            n1, e1, missing, "SBC List: add the SBC (Managing SBC Devices)", S_COMPONENTS, total="%d site(s)" % n_sites
+            n1,
+            e1,
+            missing,
+            "SBC List: add the SBC (Managing SBC Devices)",
+            S_COMPONENTS,
+            total="%d site(s)" % n_sites,
+            keys=missing_keys,
         )
     )
     return [
@@ -848,6 +1106,7 @@ def check_sbcs(obs):
             "Multitenant portal, Site Locations: redeploy the site's SBC (Add SBC Site Locations)",
             S_COMPONENTS,
             total="%d site(s) Deployed" % n_sites,
+            keys=undeployed_keys,
         ),
     ]
 
@@ -862,10 +1121,12 @@ def check_customer_details(obs):
     if custs is None:
         return [not_gathered(n, e, "customers not read", True, S_COMPONENTS) for n, e in specs]
     dis = [c.get("CustomerShortName") for c in custs if c.get("Enabled") is False]
+    no_counts = [
+        c for c in custs if c.get("ActiveUserCount") is None or ("DidCount" in c and c.get("DidCount") is None)
+    ]
     counts = [
         "%s (DIDs %s, users %s)" % (c.get("CustomerShortName"), c.get("DidCount"), c.get("ActiveUserCount"))
-        for c in custs
-        if c.get("ActiveUserCount") is None or ("DidCount" in c and c.get("DidCount") is None)
+        for c in no_counts
     ]
     tid = [c.get("CustomerShortName") for c in custs if not c.get("MsTenantId")]
     n = len(custs)
@@ -880,6 +1141,7 @@ def check_customer_details(obs):
             "Customer Details Quick Glance: the counts come from the replication; check the customer's replication",
             S_COMPONENTS,
             total="%d with counts" % n,
+            keys=[c.get("CustomerShortName") for c in no_counts],
         ),
         _items_fail(
             specs[2][0],
@@ -898,7 +1160,7 @@ def check_services_running(obs, patterns):
     services = obs.get("service_states")
     if services is None:
         return not_gathered(name, exp, "services not listed", True, S_UPGRADE)
-    bad = []
+    bad, keys = [], []
     matched = 0
     for s in services:
         n = s.get("name") or ""
@@ -907,12 +1169,11 @@ def check_services_running(obs, patterns):
             # win_service_info reports a running service as "started" (win_service_info.ps1); accept "running" too
             if _lower(s.get("state")) not in ("started", "running"):
                 bad.append("%s %s" % (n, s.get("state")))
+                keys.append(n)
     present = {_lower(s.get("name")) for s in services}
-    bad += [
-        "%s missing" % w
-        for w in WHITELIST_SERVICES
-        if _lower(w) not in present and obs.get("expect_new_services", True)
-    ]
+    missing = [w for w in WHITELIST_SERVICES if _lower(w) not in present and obs.get("expect_new_services", True)]
+    bad += ["%s missing" % w for w in missing]
+    keys += missing
     return _items_fail(
         name,
         exp,
@@ -921,6 +1182,7 @@ def check_services_running(obs, patterns):
         "Customer Tenant step 4)",
         S_UPGRADE,
         total="%d running" % matched,
+        keys=keys,
     )
 
 
@@ -930,6 +1192,17 @@ def check_api_allowed_ips(obs, ovoc_ip):
     if a is None:
         return not_gathered(name, exp, "ApiAllowedIps not read", True, S_SQL_UPDATE)
     members = a.get("members") or []
+    if not ovoc_ip:
+        return check(
+            name,
+            WARN,
+            json.dumps(members) if members else (a.get("value") or "not set"),
+            "ApiAllowedIps contains the OVOC IP (not known: no OVOC address was given)",
+            "set ump_ovoc_ip to the OVOC server's private or public IP and run verify.yml with post_verify_fix=true; "
+            "nothing was changed (no address is guessed)",
+            False,
+            S_SQL_UPDATE,
+        )
     if a.get("added"):
         return check(
             name, PASS, "added %s: %s" % (", ".join(a["added"]), json.dumps(members)), exp, None, True, S_SQL_UPDATE
@@ -954,7 +1227,7 @@ def check_dial_plans(obs):
     if custs is None:
         return not_gathered(name, exp, "dial plans not read", True, S_DIALPLAN)
     ess = [c for c in custs if "essentials" in _lower(c.get("LicenseType"))]
-    bad, n_prefixes = [], 0
+    bad, keys, n_prefixes = [], [], 0
     for c in ess:
         for s in c.get("site_locations") or []:
             for dp in s.get("dial_plans") or []:
@@ -963,6 +1236,7 @@ def check_dial_plans(obs):
                     bad.append(
                         "%s/%s: %r %s" % (c.get("CustomerShortName"), dp.get("name"), f.get("entry"), f.get("why"))
                     )
+                    keys.append("%s/%s: %s" % (c.get("CustomerShortName"), dp.get("name"), f.get("entry")))
     return _items_fail(
         name,
         exp,
@@ -971,6 +1245,7 @@ def check_dial_plans(obs):
         "separated by ';'; no x, n, z or # (guide, SBC Dialplan Verification)",
         S_DIALPLAN,
         total="%d prefix rule(s) of %d Hosted Essentials customer(s)" % (n_prefixes, len(ess)),
+        keys=keys,
     )
 
 
@@ -1028,19 +1303,16 @@ def check_tenant_admin_auth(obs):
     if auth is None:
         return not_gathered(name, exp, "Authentication Status not read", True, S_TENANT_ADMIN)
     custs = auth.get("customers") or []
-    bad = [
-        "%s (%s, %s)" % (c.get("customer"), c.get("method"), c.get("last_status"))
-        for c in custs
-        if _lower(c.get("last_status")) != "successful"
-    ]
+    unverified = [c for c in custs if _lower(c.get("last_status")) != "successful"]
     return _items_fail(
         name,
         exp,
-        bad,
+        ["%s (%s, %s)" % (c.get("customer"), c.get("method"), c.get("last_status")) for c in unverified],
         "Security > Authentication Status: Check Credentials for each tenant; if it fails verify the credentials or "
         "switch the customer to token authentication (guide, Verifying Tenant Admin Authentication)",
         S_TENANT_ADMIN,
         total="%d verified" % len(custs),
+        keys=[c.get("customer") for c in unverified],
     )
 
 
@@ -1068,6 +1340,170 @@ def check_customers_unchanged(obs):
         True,
         S_ROLLBACK,
     )
+
+
+def _sbc_entry(obs):
+    """The UMP SBC List entry of the SBC this host's checklist reads (matched by IP, then FQDN)."""
+    sbc = obs.get("sbc") or {}
+    ip = _lower((sbc.get("status") or {}).get("ipAddress"))
+    host = _lower(re.sub(r"^https?://([^/:]+).*$", r"\1", str(sbc.get("url") or "")))
+    for e in obs.get("sbcs") or []:
+        if ip and _lower(e.get("IpAddress")) == ip:
+            return e
+        if host and _lower(e.get("DeviceFqdn")) == host:
+            return e
+    return None
+
+
+def check_sbc(obs):
+    """The guide's SBC checks read on the SBC itself (sbc_info): it answers and is connected, and the
+    dial-plan prefixes (the DIDs and DID ranges) UMP shows for its sites are in its DialPlanRule table."""
+    sbc = obs.get("sbc")
+    n1, e1 = "sbc_connected", "the customer's SBC answers (REST status UNLOCKED) and UMP's SBC List shows it Connected"
+    n2, e2 = "sbc_dial_plan_present", "every dial-plan prefix UMP shows for the SBC's sites is in the SBC's dial plan"
+    if sbc is None:
+        return [
+            not_gathered(n1, e1, "no SBC to read (ump_sbc_url not set)", True, S_DIALPLAN),
+            not_gathered(n2, e2, "no SBC to read (ump_sbc_url not set)", True, S_DIALPLAN),
+        ]
+    status = sbc.get("status") or {}
+    entry = _sbc_entry(obs)
+    problems = []
+    if _lower(status.get("operationalState")) != "unlocked":
+        problems.append("operationalState %s" % status.get("operationalState"))
+    if obs.get("sbcs") is None:
+        problems.append("UMP's SBC List not read")
+    elif entry is None:
+        problems.append("not in UMP's SBC List (IP %s)" % status.get("ipAddress"))
+    elif _lower(entry.get("Status")) != "connected":
+        problems.append("UMP's SBC List shows %s %s" % (entry.get("Name"), entry.get("Status")))
+    first = check(
+        n1,
+        FAIL if problems else PASS,
+        "; ".join(problems)
+        if problems
+        else "%s %s, %s" % (entry.get("Name"), entry.get("Status"), status.get("versionID")),
+        e1,
+        "SBC List: Reload From Ovoc and check the SBC's connection (Managing SBC Devices); check the SBC's REST "
+        "user and network path",
+        True,
+        S_DIALPLAN,
+    )
+    custs = obs.get("customers")
+    if custs is None or entry is None:
+        return [first, not_gathered(n2, e2, "customers or the SBC's entry in UMP not read", True, S_DIALPLAN)]
+    on_sbc = {}
+    for r in sbc.get("dial_plan_rules") or []:
+        for p in split_prefixes(r.get("Prefix")):
+            on_sbc.setdefault(_lower(r.get("DialPlanName")), set()).add(p)
+    missing, n = [], 0
+    for c in custs:
+        for site in c.get("site_locations") or []:
+            if _lower(site.get("sbcName")) != _lower(entry.get("Name")):
+                continue
+            for dp in site.get("dial_plans") or []:
+                for rule in dp.get("rules") or []:
+                    for p in split_prefixes(rule.get("prefix")):
+                        n += 1
+                        if p not in on_sbc.get(_lower(dp.get("name")), set()):
+                            missing.append("%s/%s: %s" % (c.get("CustomerShortName"), dp.get("name"), p))
+    return [
+        first,
+        _items_fail(
+            n2,
+            e2,
+            missing,
+            "redeploy the site location's dial plan to the SBC (Site Locations) and check the SBC's DialPlanRule "
+            "table (guide, SBC Dialplan Verification)",
+            S_DIALPLAN,
+            total="%d prefix(es) on %s" % (n, entry.get("Name")),
+        ),
+    ]
+
+
+def split_prefixes(text):
+    return [p.strip() for p in str(text or "").split(";") if p.strip()]
+
+
+# --------------------------------------------------------------------------- baseline and policies
+# What each post_verify check does when it fails (docs/checks.md; role variable post_verify_check_policies):
+#   block    - fails the host (the rollback follows in an upgrade run)
+#   warn     - reported as a warning, never fails the host
+#   baseline - compared with what preflight observed on the same host in the same attempt: a failure that was
+#              there before (the same items) is reported as pre-existing and does not fail the host; a
+#              regression (passed before, or new items) fails it. Without a readable baseline it blocks.
+POLICIES = ("block", "warn", "baseline")
+PRE_EXISTING, REGRESSION, NO_BASELINE = "pre-existing", "regression", "no baseline"
+
+
+def baseline_from_checks(checks):
+    """What preflight records (checkpoint phase preflight, outputs.baseline): per check its status, the
+    failing items and whether its source was read at all."""
+    out = {}
+    for c in checks or []:
+        observed = str(c.get("observed") or "")
+        out[c["name"]] = {
+            "status": c.get("status"),
+            "items": list(c.get("items") or []),
+            "readable": c.get("status") != SKIP and not observed.startswith("could not read"),
+        }
+    return out
+
+
+def apply_baseline(checks, baseline=None, policies=None, default_policy="baseline"):
+    """Apply each check's policy; with ``baseline`` set pre-existing failures apart from regressions."""
+    baseline = baseline or {}
+    policies = dict(policies or {})
+    if default_policy not in POLICIES:
+        raise ValueError("default policy must be one of %s, got %r" % (", ".join(POLICIES), default_policy))
+    for name, pol in policies.items():
+        if pol not in POLICIES:
+            raise ValueError("policy of check %s must be one of %s, got %r" % (name, ", ".join(POLICIES), pol))
+    out = []
+    for c in checks or []:
+        c = dict(c)
+        pol = policies.get(c["name"], default_policy)
+        c["policy"] = pol
+        if c["status"] != FAIL:
+            out.append(c)
+            continue
+        if pol == "warn":
+            c["status"], c["blocking"] = WARN, False
+        elif pol == "baseline":
+            before = baseline.get(c["name"])
+            items = set(c.get("items") or [])
+            if not before or not before.get("readable"):
+                c["baseline"] = NO_BASELINE
+            elif before.get("status") not in (FAIL, WARN):
+                c["baseline"] = REGRESSION
+                c["observed"] = "%s (passed before the upgrade)" % c["observed"]
+            else:
+                new = sorted(items - set(before.get("items") or []))
+                if new or (not items and before.get("items")):
+                    c["baseline"] = REGRESSION
+                    c["new_items"] = new
+                    c["observed"] = "new since preflight: %s (all: %s)" % (_short(new) or "-", c["observed"])
+                else:
+                    c["baseline"] = PRE_EXISTING
+                    c["status"], c["blocking"] = WARN, False
+                    c["observed"] = "pre-existing (already so before the upgrade): %s" % c["observed"]
+        out.append(c)
+    return out
+
+
+def pre_existing(checks):
+    return [c for c in checks or [] if c.get("baseline") == PRE_EXISTING]
+
+
+def settle_pending(checks, names):
+    """Blocking failures the settle window waits out: checks named in ``names`` and any check whose
+    source could not be read yet (the portal or OVOC not answering after the start)."""
+    names = set(names or [])
+    return [
+        c["name"]
+        for c in blocking_failures(checks)
+        if c["name"] in names or str(c.get("observed") or "").startswith("could not read")
+    ]
 
 
 def post_verify_checks(obs, params=None):
@@ -1103,13 +1539,17 @@ def post_verify_checks(obs, params=None):
         out.append(check_services_running(obs, p.get("service_patterns") or ["sysadmin*", "w3svc"]))
         out.append(check_api_allowed_ips(obs, p.get("ovoc_ip")))
         out.append(check_dial_plans(obs))
+        out += check_sbc(obs)
         out.append(check_script_templates(obs))
         out.append(check_tenant_admin_auth(obs))
     non_blocking = set(p.get("non_blocking") or [])
     for c in out:
         if c["name"] in non_blocking:
             c["blocking"] = False
-    return apply_errors(out, errs)
+    out = apply_errors(out, errs)
+    if p.get("policies") is not None or p.get("baseline") is not None:
+        out = apply_baseline(out, p.get("baseline"), p.get("policies"), p.get("default_policy") or "baseline")
+    return out
 
 
 # --------------------------------------------------------------------------- token migration
@@ -1158,12 +1598,33 @@ def token_migration_status(auth_status, invitations, targets=None):
     return out
 
 
-def token_migration_checks(status):
+GRANT_CONSENT_STEPS = (
+    "Grant Consent path (guide, Upgrading M365 Connection to Token Authentication): the customer's admin signs in "
+    "to the Customer portal, Configuration > M365 Configuration, and clicks Grant Consent (password-based and token "
+    "authentication; Multi-factor authentication must be off for that account)"
+)
+
+
+def token_migration_checks(status, plan=None):
+    """``plan`` (customer -> ``dry_run`` | ``switch_to_token`` | ``grant_consent``) says what this run did for a
+    customer still on password: nothing yet (dry run), an invitation, or the Grant Consent path."""
+    plan = {_lower(k): v for k, v in (plan or {}).items()}
     out = []
     for s in status or []:
         st = s["state"]
+        action = plan.get(_lower(s["customer"]))
         if st == "token":
             res, fix = PASS, None
+        elif st == "no_invitation" and action == "dry_run":
+            res, fix = (
+                WARN,
+                "dry run, nothing sent: name the customer in token_migration_customers (or confirm the listed ones "
+                "with token_migration_confirm=true) to send Switch to Token; or the " + GRANT_CONSENT_STEPS,
+            )
+            st = "not invited (dry run)"
+        elif st == "no_invitation" and action == "grant_consent":
+            res, fix = WARN, GRANT_CONSENT_STEPS
+            st = "waiting for Grant Consent"
         elif st in ("invited", "accepted"):
             res, fix = WARN, "the customer's admin must open the invitation link and authenticate (device code)"
         else:
@@ -1330,6 +1791,7 @@ CHECK_SOURCES = {
     "auth_status_app_credentials": "auth_status",
     "whitelist_services_8_0_450": "services",
     "free_disk_space": "disk_free_gb",
+    "become_service_account": "become",
     "ovoc_device_active": "ovoc",
     "ovoc_ump_management_connected": "ovoc",
     "ovoc_alarms": "ovoc_alarms",
@@ -1350,6 +1812,8 @@ CHECK_SOURCES = {
     "dial_plan_prefixes": "customers",
     "script_templates": "script_templates",
     "tenant_admin_auth_verified": "auth_status",
+    "sbc_connected": "sbc",
+    "sbc_dial_plan_present": "sbc",
 }
 
 

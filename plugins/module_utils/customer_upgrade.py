@@ -303,3 +303,91 @@ def summarize(table, host="host", log_path="the Customer Upgrade log"):
         fix,
     )
     return {"ok": False, "changed": bool(upgraded), "failed": [r["name"] for r in bad], "msg": msg}
+
+
+def db_cross_check(db_customers, found, target, requested=None, pattern=None, exclude=None, host="host", where=None):
+    """Compare the host-side evidence with SysAdminTenant, the authoritative list of the server's customers.
+
+    ``db_customers``: ``[{"name", "version"}]`` read from SysAdminTenant; ``found``: the customers the host
+    shows (``customers_from_find``). The customers that need the upgrade are the database's below ``target``
+    (narrowed by the operator's ``requested`` / ``pattern`` / ``exclude``). Returns ``{"ok", "need",
+    "missing", "msg"}``: not ok when the host accounts for fewer of them than the database lists (``missing``:
+    the database's customers the host shows no evidence of), so zero customers found on the host can never
+    count as "all customers upgraded".
+    """
+    if db_customers is None:
+        return {
+            "ok": False,
+            "need": [],
+            "missing": [],
+            "msg": "%s: the customers in SysAdminTenant could not be read" % host,
+        }
+    requested_l = {r.lower() for r in requested or [] if r}
+    need = []
+    for c in db_customers:
+        name = str(c.get("name") or "")
+        if not name:
+            continue
+        if requested_l and name.lower() not in requested_l:
+            continue
+        if pattern and not fnmatch.fnmatch(name.lower(), pattern.lower()):
+            continue
+        if any(fnmatch.fnmatch(name.lower(), x.lower()) for x in exclude or []):
+            continue
+        if c.get("version") and version_cmp(c.get("version"), target) >= 0:
+            continue
+        need.append(name)
+    found_l = {k.lower() for k in found or {}}
+    missing = [n for n in need if n.lower() not in found_l]
+    if not missing:
+        return {
+            "ok": True,
+            "need": need,
+            "missing": [],
+            "msg": "%s: the host accounts for all %d customer(s) SysAdminTenant lists below %s"
+            % (host, len(need), target),
+        }
+    msg = (
+        "%s: SysAdminTenant lists %d customer(s) below %s (%s), but the host shows evidence of %d of them: no version "
+        "file for %s under %s. Nothing was upgraded for them. Fix: check customer_upgrade_tenants_dir and "
+        "customer_upgrade_version_file against the host's tenants layout (playbooks/discover.yml records it)"
+        % (
+            host,
+            len(need),
+            target,
+            ", ".join(need),
+            len(need) - len(missing),
+            ", ".join(missing),
+            where or "the tenants folder",
+        )
+    )
+    return {"ok": False, "need": need, "missing": missing, "msg": msg}
+
+
+def db_after_check(db_customers, need, target, host="host"):
+    """After the run: every customer the database said needed the upgrade is at ``target`` in the database.
+
+    Returns ``{"ok", "below": [...], "msg"}``; zero upgraded while the database still has customers below the
+    target is a failure, whatever the host's log says.
+    """
+    if db_customers is None:
+        return {"ok": False, "below": list(need or []), "msg": "%s: SysAdminTenant could not be read again" % host}
+    versions = {str(c.get("name") or "").lower(): c.get("version") for c in db_customers}
+    below = [n for n in need or [] if not versions.get(n.lower()) or version_cmp(versions[n.lower()], target) < 0]
+    if not below:
+        return {
+            "ok": True,
+            "below": [],
+            "msg": "%s: SysAdminTenant shows every upgraded customer at %s" % (host, target),
+        }
+    return {
+        "ok": False,
+        "below": below,
+        "msg": "%s: after the customer upgrade SysAdminTenant still shows %d customer(s) below %s: %s"
+        % (
+            host,
+            len(below),
+            target,
+            ", ".join("%s (%s)" % (n, versions.get(n.lower()) or "no version") for n in below),
+        ),
+    }

@@ -34,6 +34,12 @@ from ansible_collections.ump365.upgrade.plugins.module_utils.errors import (
     UnreachableError,
     ValidationError,
 )
+from ansible_collections.ump365.upgrade.plugins.module_utils.http import (
+    check_ca_path,
+    require_list,
+    require_object,
+    shape_error,
+)
 from ansible_collections.ump365.upgrade.plugins.module_utils.retry import (
     RetryPolicy,
     call_with_retry,
@@ -88,7 +94,7 @@ class GraphClient:
         self._secret = secret
         self.graph_url = graph_url.rstrip("/")
         self.authority = authority.rstrip("/")
-        self.ca_bundle = ca_bundle
+        self.ca_bundle = check_ca_path(ca_bundle, "ca_bundle", self.system)
         self.validate_certs = validate_certs
         self.timeout = timeout
         self.policy = policy or RetryPolicy(max_attempts=4, base_delay=1.0, max_delay=20.0, budget=60.0)
@@ -114,6 +120,7 @@ class GraphClient:
                 use_netrc=False,
             )
             status, body = resp.getcode(), resp.read()
+            ctype = (resp.headers.get("Content-Type") or "") if getattr(resp, "headers", None) is not None else ""
         except HTTPError as e:
             status = e.code
             try:
@@ -152,12 +159,23 @@ class GraphClient:
                 operation=operation,
                 resource=resource,
             )
-        try:
-            return status, json.loads(body) if body else None
-        except ValueError:
-            raise RemoteError(
-                "answer is not JSON (HTTP %s)" % status, system=self.system, operation=operation, resource=resource
+        endpoint = "%s %s" % (method, url.split("?")[0])
+        if not body or "json" not in ctype.lower():
+            raise shape_error(
+                self.system,
+                operation,
+                endpoint,
+                "HTTP %s and %s (Content-Type %s), not JSON"
+                % (
+                    status,
+                    "an empty body" if not body else "an HTML page" if "html" in ctype.lower() else "a body",
+                    ctype or "missing",
+                ),
             )
+        try:
+            return status, json.loads(body)
+        except ValueError:
+            raise shape_error(self.system, operation, endpoint, "HTTP %s and a body that is not valid JSON" % status)
 
     def _http_error(self, status, body, headers, operation, resource):
         try:
@@ -216,8 +234,8 @@ class GraphClient:
             data=form,
             headers={"Content-Type": "application/x-www-form-urlencoded", "Accept": "application/json"},
         )[1]
-        token = (data or {}).get("access_token")
-        if not token:
+        token = require_object(data, self.system, "get token", "POST %s" % url).get("access_token")
+        if not token or not isinstance(token, str):
             raise AuthenticationError(
                 "the token endpoint answered without an access_token", system=self.system, operation="get token"
             )
@@ -261,7 +279,13 @@ class GraphClient:
         resource = "application with appId %s" % app_id
         flt = quote("appId eq '%s'" % app_id, safe="")
         data = self.get("/v1.0/applications?$filter=%s" % flt, "read app registration", resource)
-        apps = (data or {}).get("value") or []
+        apps = require_list(
+            require_object(data, self.system, "read app registration", "GET /v1.0/applications"),
+            self.system,
+            "read app registration",
+            "GET /v1.0/applications",
+            keys=("value",),
+        )
         if not apps:
             raise NotFoundError(
                 "no app registration with application (client) id %s in tenant %s" % (app_id, self.tenant),

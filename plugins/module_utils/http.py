@@ -13,7 +13,14 @@
   (``title``, ``detail``, ``errorCode``, ``traceId``) and vendor bodies (``{"error": {...}}``,
   ``{"description": ...}``) read into the message;
 - secrets (passwords, client secrets, tokens) registered with :meth:`HttpClient.add_secret` are
-  masked in every message and detail; the ``Authorization`` header is never logged or returned.
+  masked in every message and detail; the ``Authorization`` header is never logged or returned;
+- ``http://`` is refused: every client here sends a credential (Basic auth, a client secret, a bearer
+  token). ``allow_insecure_http=True`` (inventory ``ump_allow_insecure_http``) lets it through for a
+  throw-away test, and the client's ``insecure_http`` says so for the module's result and the report;
+- strict reading: an answer the caller expects as JSON must say so in its ``Content-Type`` and parse
+  (an HTML page with status 200 is an error, never an empty list); :func:`require_object` and
+  :func:`require_list` check the fields and types a caller relies on, and every failure names the
+  system and the endpoint (``GET /api/v3/customer``).
 """
 
 from __future__ import absolute_import, division, print_function
@@ -69,12 +76,125 @@ def join_url(base, path):
 class HttpResponse:
     """What a client gets back: status, headers, the decoded body and the raw text."""
 
-    def __init__(self, status, headers, body, text, url):
+    def __init__(self, status, headers, body, text, url, endpoint=None):
         self.status = status
         self.headers = headers
         self.body = body
         self.text = text
         self.url = url
+        self.endpoint = endpoint  # "GET /api/v3/customer": what error messages name
+
+
+SHAPE_REMEDY = (
+    "check that the URL option points at the %s API itself (not a web page, a login page or a proxy) and that "
+    "this version of it is supported; the answer was not trusted"
+)
+
+_TYPE_NAMES = {
+    str: "a string",
+    int: "a number",
+    float: "a number",
+    bool: "true/false",
+    dict: "an object",
+    list: "a list",
+}
+
+
+def _type_name(t):
+    if isinstance(t, tuple):
+        return " or ".join(_TYPE_NAMES.get(x, x.__name__) for x in t)
+    return _TYPE_NAMES.get(t, t.__name__)
+
+
+def _got(value):
+    if value is None:
+        return "null"
+    if isinstance(value, dict):
+        return "an object"
+    if isinstance(value, list):
+        return "a list"
+    if isinstance(value, str):
+        return "a string"
+    if isinstance(value, bool):
+        return "true/false"
+    return type(value).__name__
+
+
+def shape_error(system, operation, endpoint, what):
+    """The error for an answer of the wrong shape: names the system and the endpoint."""
+    return errors.RemoteError(
+        "unexpected answer: %s" % what,
+        system=system,
+        operation=operation,
+        resource=endpoint,
+        remedy=SHAPE_REMEDY % system,
+        details={"endpoint": endpoint, "malformed_reply": True},
+    )
+
+
+def check_fields(obj, fields, system, operation, endpoint, where="the object"):
+    """Each ``{name: type}`` of ``fields`` is present in ``obj`` with that type (a tuple of types allowed;
+    ``(type, None)``: present, and null allowed)."""
+    for name, want in (fields or {}).items():
+        types = want if isinstance(want, tuple) else (want,)
+        nullable = None in types
+        types = tuple(t for t in types if t is not None)
+        if name not in obj:
+            raise shape_error(system, operation, endpoint, "%s without the field %r" % (where, name))
+        if obj[name] is None:
+            if nullable:
+                continue
+            raise shape_error(system, operation, endpoint, "%s whose field %r is null" % (where, name))
+        value = obj[name]
+        if isinstance(value, bool) and bool not in types:
+            ok = False
+        else:
+            ok = isinstance(value, types) or (float in types and isinstance(value, int))
+        if not ok:
+            raise shape_error(
+                system,
+                operation,
+                endpoint,
+                "%s whose field %r is %s, not %s" % (where, name, _got(value), _type_name(types)),
+            )
+    return obj
+
+
+def require_object(body, system, operation, endpoint, fields=None):
+    """``body`` is a JSON object with ``fields`` (see :func:`check_fields`); returns it."""
+    if not isinstance(body, dict):
+        raise shape_error(system, operation, endpoint, "%s where an object was expected" % _got(body))
+    return check_fields(body, fields, system, operation, endpoint)
+
+
+def require_list(body, system, operation, endpoint, keys=(), item_fields=None, empty_ok=True):
+    """The list in ``body`` (a list, or an object holding one under one of ``keys``); every item an
+    object with ``item_fields``. Anything else is an error, never an empty list."""
+    items = None
+    if isinstance(body, list):
+        items = body
+    elif isinstance(body, dict):
+        for k in keys:
+            if isinstance(body.get(k), list):
+                items = body[k]
+                break
+        if items is None:
+            raise shape_error(
+                system,
+                operation,
+                endpoint,
+                "an object without a %s list (keys: %s)"
+                % (" or ".join(repr(k) for k in keys) or "list", ", ".join(sorted(str(k) for k in body)) or "none"),
+            )
+    else:
+        raise shape_error(system, operation, endpoint, "%s where a list was expected" % _got(body))
+    for n, item in enumerate(items):
+        if not isinstance(item, dict):
+            raise shape_error(
+                system, operation, endpoint, "item %d of the list being %s, not an object" % (n, _got(item))
+            )
+        check_fields(item, item_fields, system, operation, endpoint, where="item %d of the list" % n)
+    return items
 
 
 def parse_problem(text, content_type):
@@ -125,6 +245,7 @@ class HttpClient:
         retry_policy=None,
         on_retry=None,
         session=None,
+        allow_insecure_http=False,
     ):
         if not HAS_REQUESTS:
             raise errors.ConfigurationError(
@@ -137,6 +258,18 @@ class HttpClient:
                 "base URL %r is not an http(s) URL" % (base_url,), system=self.system, operation="configure"
             )
         self.base_url = str(base_url).rstrip("/")
+        # every client here carries a credential: cleartext only when the operator says so explicitly
+        self.insecure_http = self.base_url.startswith("http://")
+        if self.insecure_http and not allow_insecure_http:
+            raise errors.ConfigurationError(
+                "%s is plain http://: the %s credential would cross the network in cleartext"
+                % (self.base_url, self.system),
+                system=self.system,
+                operation="configure",
+                resource=self.base_url,
+                remedy="use the https:// URL (with ca_bundle / ump_ca_bundle for a private CA); only for a throw-away "
+                "test, set allow_insecure_http (inventory ump_allow_insecure_http: true), which the run report shows",
+            )
         self.timeout = float(timeout)
         self.verify = verify_setting(validate_certs, ca_bundle)
         self.policy = retry_policy or RetryPolicy(max_attempts=int(retries) + 1, base_delay=1.0, max_delay=30.0)
@@ -210,7 +343,7 @@ class HttpClient:
         return errors.RemoteError(text, remedy="the request was refused; see the message", **kw)
 
     # ------------------------------------------------------------------ requests
-    def _once(self, method, url, path, params, json_body, data, headers, expect, operation, resource):
+    def _once(self, method, url, path, params, json_body, data, headers, expect, operation, resource, expect_json=True):
         try:
             r = self.session.request(
                 method,
@@ -262,20 +395,32 @@ class HttpClient:
                 details={"method": method, "path": path},
             )
         text = r.text
-        resp = HttpResponse(r.status_code, r.headers, None, text, r.url)
+        endpoint = "%s %s" % (method, path.split("?")[0])
+        resp = HttpResponse(r.status_code, r.headers, None, text, r.url, endpoint=endpoint)
         if r.status_code in expect:
-            ctype = r.headers.get("Content-Type", "")
-            if text and "json" in ctype:
-                try:
-                    resp.body = json.loads(text)
-                except ValueError:
-                    raise errors.RemoteError(
-                        "the answer is not valid JSON",
-                        system=self.system,
-                        operation=operation,
-                        resource=resource,
-                        details={"status": r.status_code, "path": path},
-                    )
+            ctype = r.headers.get("Content-Type", "") or ""
+            if r.status_code == 204 or not expect_json:
+                return resp
+            if not text.strip():
+                if r.status_code in (201, 202):  # accepted with no body: nothing to read
+                    return resp
+                raise shape_error(
+                    self.system, operation, endpoint, "HTTP %d and an empty body, not JSON" % r.status_code
+                )
+            if "json" not in ctype.lower():
+                kind = "an HTML page" if ("html" in ctype.lower() or text.lstrip()[:1] == "<") else "a body"
+                raise shape_error(
+                    self.system,
+                    operation,
+                    endpoint,
+                    "HTTP %d and %s (Content-Type %s), not JSON" % (r.status_code, kind, ctype or "missing"),
+                )
+            try:
+                resp.body = json.loads(text)
+            except ValueError:
+                raise shape_error(
+                    self.system, operation, endpoint, "HTTP %d and a body that is not valid JSON" % r.status_code
+                )
             return resp
         if 300 <= r.status_code < 400:
             raise errors.RemoteError(
@@ -303,15 +448,22 @@ class HttpClient:
         operation=None,
         resource=None,
         retry=True,
+        expect_json=True,
     ):
-        """One logical call with retries. Returns :class:`HttpResponse`; raises :class:`errors.UmpError`."""
+        """One logical call with retries. Returns :class:`HttpResponse`; raises :class:`errors.UmpError`.
+
+        With ``expect_json`` (the default) an expected answer other than 204 (or an empty 201/202) must be
+        JSON by its Content-Type and parse; otherwise the error names the system and the endpoint.
+        """
         method = method.upper()
         url = join_url(self.base_url, path)
         operation = operation or "%s %s" % (method, path.split("?")[0])
         resource = resource or url.split("?")[0]
 
         def once():
-            return self._once(method, url, path, params, json_body, data, headers, tuple(expect), operation, resource)
+            return self._once(
+                method, url, path, params, json_body, data, headers, tuple(expect), operation, resource, expect_json
+            )
 
         if not retry:
             return once()
@@ -342,6 +494,7 @@ def rest_argument_spec():
     return dict(
         ca_bundle=dict(type="path"),
         validate_certs=dict(type="bool", default=True),
+        allow_insecure_http=dict(type="bool", default=False),
         timeout=dict(type="float", default=30),
         retries=dict(type="int", default=3),
     )
@@ -354,8 +507,45 @@ def rest_client_kwargs(params):
     if params["retries"] is not None and params["retries"] < 0:
         raise errors.ValidationError("retries must be >= 0, got %r" % params["retries"], operation="configure")
     return dict(
-        ca_bundle=params["ca_bundle"],
+        ca_bundle=check_ca_path(params["ca_bundle"], "ca_bundle"),
         validate_certs=params["validate_certs"],
         timeout=params["timeout"],
         retries=params["retries"],
+        allow_insecure_http=bool(params.get("allow_insecure_http")),
     )
+
+
+def check_ca_path(value, name, system=None):
+    """A CA file option: None (the system CAs) or a file that exists. An empty value is an error naming the
+    option: an empty path must never read as "no verification" (pywinrm and ``requests`` treat
+    ``verify=""`` as off)."""
+    import os
+
+    if value is None:
+        return None
+    text = str(value)
+    if not text.strip():
+        raise errors.ValidationError(
+            "%s is empty; an empty CA path would turn certificate verification off" % name,
+            system=system,
+            operation="configure",
+            resource=name,
+            remedy="give the PEM file of the CA that issued the server certificates (inventory ump_ca_bundle), "
+            "or leave the option out to use the controller's system CAs",
+        )
+    if not os.path.isfile(os.path.expanduser(text)):
+        raise errors.ValidationError(
+            "%s %r is not a file" % (name, text),
+            system=system,
+            operation="configure",
+            resource=name,
+            remedy="give the path of an existing PEM CA file on the controller",
+        )
+    return text
+
+
+def insecure_result(client):
+    """What a module adds to its result when the client ran over plain http (the report shows it)."""
+    if client is not None and getattr(client, "insecure_http", False):
+        return {"insecure_http": True, "insecure_url": client.base_url}
+    return {}

@@ -16,7 +16,7 @@ __metaclass__ = type
 import ipaddress
 
 from ansible_collections.ump365.upgrade.plugins.module_utils import errors
-from ansible_collections.ump365.upgrade.plugins.module_utils.http import HttpClient
+from ansible_collections.ump365.upgrade.plugins.module_utils.http import HttpClient, require_list
 
 try:
     from requests.auth import HTTPBasicAuth
@@ -80,20 +80,16 @@ class OvocClient(HttpClient):
             resource="device %s" % ip,
             expect=(200, 204),
         )
-        body = resp.body
-        if resp.status == 204 or body is None:
+        if resp.status == 204:
             return []
-        if isinstance(body, list):
-            return body
-        devices = body.get(self.devices_key) if isinstance(body, dict) else None
-        if devices is None:
-            raise errors.RemoteError(
-                "the answer has no %r list (keys: %s)" % (self.devices_key, ", ".join(sorted(body))),
-                system=self.system,
-                operation="find device",
-                resource="device %s" % ip,
-                remedy="set the devices_key option to the list's name in this OVOC version",
-            )
+        devices = require_list(
+            resp.body,
+            self.system,
+            "find device",
+            resp.endpoint,
+            keys=(self.devices_key,),
+            item_fields={"id": (int, str), "ipAddress": (str, None)},
+        )
         # a server that ignores the filter must not make us report another device
         return [d for d in devices if not isinstance(d, dict) or d.get("ipAddress") in (None, ip)]
 

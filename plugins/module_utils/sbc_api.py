@@ -18,7 +18,13 @@ __metaclass__ = type
 import re
 
 from ansible_collections.ump365.upgrade.plugins.module_utils import errors
-from ansible_collections.ump365.upgrade.plugins.module_utils.http import HttpClient
+from ansible_collections.ump365.upgrade.plugins.module_utils.http import (
+    HttpClient,
+    check_fields,
+    require_list,
+    require_object,
+    shape_error,
+)
 
 try:
     from requests.auth import HTTPBasicAuth
@@ -65,7 +71,15 @@ class SbcClient(HttpClient):
         return err
 
     def status(self):
-        return self.request("GET", "/api/v1/status", operation="read status", expect=(200,)).body
+        resp = self.request("GET", "/api/v1/status", operation="read status", expect=(200,))
+        # the fields the checks read (facts/ump_sbc_ovoc.md); others are passed through unchecked
+        return require_object(
+            resp.body,
+            self.system,
+            "read status",
+            resp.endpoint,
+            {"operationalState": str, "versionID": (str, None), "highAvailability": (str, None)},
+        )
 
     def active_alarms(self, limit=ALARM_PAGE_LIMIT, details=False):
         """Every active alarm, following the ``after`` cursor page by page; ``(alarms, pages)``."""
@@ -80,11 +94,14 @@ class SbcClient(HttpClient):
                 "GET", "/api/v1/alarms/active", params=params, operation="list active alarms", expect=(200, 204)
             )
             pages += 1
-            if resp.status == 204 or not resp.body:
+            if resp.status == 204:  # the device's documented "no active alarm"
                 break
-            page = resp.body.get("alarms") or []
+            body = require_object(resp.body, self.system, "list active alarms", resp.endpoint, {"cursor": (dict, None)})
+            page = require_list(body, self.system, "list active alarms", resp.endpoint, keys=("alarms",))
+            for n, a in enumerate(page):
+                check_fields(a, {"id": (int, str)}, self.system, "list active alarms", resp.endpoint, "alarm %d" % n)
             alarms.extend(page)
-            nxt = str((resp.body.get("cursor") or {}).get("after", "-1"))
+            nxt = str((body.get("cursor") or {}).get("after", "-1"))
             if nxt in ("-1", "", "None") or not page or nxt == after:
                 break
             after = nxt
@@ -93,20 +110,27 @@ class SbcClient(HttpClient):
         return alarms, pages
 
     def alarm(self, alarm_id):
-        return self.request(
+        resp = self.request(
             "GET",
             "/api/v1/alarms/active/%s" % alarm_id,
             operation="read alarm",
             resource="alarm %s" % alarm_id,
             expect=(200,),
-        ).body
+        )
+        return require_object(resp.body, self.system, "read alarm", resp.endpoint, {"severity": str})
 
     def ini(self):
-        resp = self.request("GET", "/api/v1/files/ini", operation="read INI file", expect=(200,))
+        resp = self.request("GET", "/api/v1/files/ini", operation="read INI file", expect=(200,), expect_json=False)
+        ctype = (resp.headers.get("Content-Type") or "").lower()
+        if "html" in ctype or resp.text.lstrip()[:1] == "<":
+            raise shape_error(
+                self.system, "read INI file", resp.endpoint, "an HTML page (Content-Type %s), not the INI text" % ctype
+            )
         return resp.text
 
     def license(self):
-        return self.request("GET", "/api/v1/license", operation="read licence", expect=(200,)).body
+        resp = self.request("GET", "/api/v1/license", operation="read licence", expect=(200,))
+        return require_object(resp.body, self.system, "read licence", resp.endpoint)
 
     def dial_plan_rules(self):
         return ini_table(self.ini(), "DialPlanRule")

@@ -247,6 +247,16 @@ class SqlClient:
                 "connect",
                 remedy="install pyOpenSSL (requirements/runtime.txt pins the version python-tds works with)",
             )
+        if self.ca_bundle is not None and not str(self.ca_bundle).strip():
+            # an empty path must never mean "the system bundle" silently, let alone "no verification"
+            raise self._err(
+                errors.ValidationError,
+                "ca_bundle is empty",
+                "connect",
+                resource="ca_bundle",
+                remedy="give the PEM file of the CA that issued the SQL Server certificate (inventory "
+                "ump_sql_ca_bundle), or leave the option out to use the controller's default bundle",
+            )
         cafile = self.ca_bundle or default_ca_bundle()
         if not cafile:
             raise self._err(

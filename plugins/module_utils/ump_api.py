@@ -32,7 +32,13 @@ import threading
 import time
 
 from ansible_collections.ump365.upgrade.plugins.module_utils import errors
-from ansible_collections.ump365.upgrade.plugins.module_utils.http import HttpClient, parse_problem
+from ansible_collections.ump365.upgrade.plugins.module_utils.http import (
+    HttpClient,
+    parse_problem,
+    require_list,
+    require_object,
+    shape_error,
+)
 
 try:
     from urllib.parse import quote
@@ -41,6 +47,7 @@ except ImportError:  # pragma: no cover
 
 DEFAULT_AUTHORITY = "https://login.microsoftonline.com"
 DEFAULT_TOKEN_CACHE = "~/.ansible/ump365/ump_api_tokens.json"
+TOKEN_CACHE_ENV = "UMP365_TOKEN_CACHE"  # overrides the default file (the test suite points it at its temp dir)
 TOKEN_MIN_LIFETIME = 300
 
 # Not public (facts: "These live in the portal and in the SysAdminTenant SQL database"): the lab's
@@ -99,18 +106,16 @@ def normalise_scope(scope):
     return s
 
 
-def _items(body, *keys):
-    """A list from a body that is a list or an object wrapping one (``value``, ``items`` or ``keys``)."""
-    if body is None:
-        return []
-    if isinstance(body, list):
-        return body
-    if isinstance(body, dict):
-        for k in keys + ("value", "items", "Items"):
-            if isinstance(body.get(k), list):
-                return body[k]
-    raise errors.RemoteError(
-        "expected a list in the answer, got %s" % type(body).__name__, system="ump_api", operation="read"
+def _items(body, *keys, **kw):
+    """A list from a body that is a list or an object wrapping one (``value``, ``items`` or ``keys``);
+    anything else (null included) is an error naming the endpoint, never an empty list."""
+    return require_list(
+        body,
+        "ump_api",
+        kw.get("operation") or "read",
+        kw.get("endpoint") or "the UMP API",
+        keys=keys + ("value", "items", "Items"),
+        item_fields=kw.get("item_fields"),
     )
 
 
@@ -272,7 +277,9 @@ class UmpApiClient(HttpClient):
         self.add_secret(client_secret)
         self.scope = normalise_scope(scope)
         self.authority = (authority or DEFAULT_AUTHORITY).rstrip("/")
-        self.cache = TokenCache((token_cache_path or DEFAULT_TOKEN_CACHE) if token_cache else None)
+        self.cache = TokenCache(
+            (token_cache_path or os.environ.get(TOKEN_CACHE_ENV) or DEFAULT_TOKEN_CACHE) if token_cache else None
+        )
         self._key = cache_key(self.authority, tenant_id, client_id, self.scope, client_secret)
         self.portal_paths = dict(PORTAL_PATHS)
         for k, v in (portal_paths or {}).items():
@@ -292,7 +299,9 @@ class UmpApiClient(HttpClient):
             timeout=self.timeout,
             retry_policy=self.policy,
             on_retry=self.on_retry,
+            allow_insecure_http=bool(kw.get("allow_insecure_http")),
         )
+        self.insecure_http = self.insecure_http or self._entra.insecure_http
         self._entra.add_secret(client_secret)
 
     # ------------------------------------------------------------------ token
@@ -314,11 +323,14 @@ class UmpApiClient(HttpClient):
             operation="get token",
             resource="%s/%s" % (self.authority, self.tenant_id),
         )
-        body = resp.body or {}
+        body = require_object(resp.body, "entra", "get token", resp.endpoint, {"expires_in": (int, float, str, None)})
         token = body.get("access_token")
-        if not token:
+        if not token or not isinstance(token, str):
             raise errors.AuthenticationError(
-                "Entra ID answered without an access token", system=self.system, operation="get token"
+                "Entra ID answered %s without an access token" % resp.endpoint,
+                system=self.system,
+                operation="get token",
+                resource=resp.endpoint,
             )
         self.token_requests += 1
         self.add_secret(token)
@@ -374,22 +386,39 @@ class UmpApiClient(HttpClient):
     def get(self, path, operation=None, resource=None, params=None):
         return self.call("GET", path, operation=operation, resource=resource, params=params).body
 
+    def get_object(self, path, operation, fields=None, resource=None, params=None):
+        """GET a JSON object with ``fields`` ({name: type}); the wrong shape names the endpoint."""
+        body = self.get(path, operation, resource=resource, params=params)
+        return require_object(body, self.system, operation, "GET %s" % path.split("?")[0], fields)
+
     # ------------------------------------------------------------------ public API
     def customers(self, all_details=False):
         params = {"allDetails": "true"} if all_details else None
-        return _items(self.get("/api/v3/customer", "list customers", params=params), "customers", "Customers")
+        path = "/api/v3/customer"
+        return _items(
+            self.get(path, "list customers", params=params),
+            "customers",
+            "Customers",
+            operation="list customers",
+            endpoint="GET %s" % path,
+            item_fields={"UmpCustomerGuid": str},
+        )
 
     def customer(self, guid):
-        return self.get(
-            "/api/v3/customer/%s" % quote(str(guid), safe=""), "read customer", resource="customer %s" % guid
-        )
+        path = "/api/v3/customer/%s" % quote(str(guid), safe="")
+        body = self.get_object(path, "read customer", resource="customer %s" % guid)
+        site_list = body.get("SiteLocation")
+        if site_list is not None:
+            require_list(site_list, self.system, "read customer", "GET %s" % path, item_fields={"id": (int, str)})
+        return body
 
     def site_location(self, site_id):
-        body = self.get(
-            "/api/v2/sitelocation/%s" % quote(str(site_id), safe=""),
-            "read site location",
-            resource="site location %s" % site_id,
-        )
+        path = "/api/v2/sitelocation/%s" % quote(str(site_id), safe="")
+        body = self.get_object(path, "read site location", {"id": (int, str)}, resource="site location %s" % site_id)
+        if body.get("dialPlans") is not None:
+            require_list(
+                body["dialPlans"], self.system, "read site location", "GET %s" % path, item_fields={"id": (int, str)}
+            )
         if isinstance(body, dict) and "sbcDeploymentState" in body:
             body = dict(body)
             body["sbcDeploymentStateName"] = deployment_state_name(body.get("sbcDeploymentState"))
@@ -398,15 +427,23 @@ class UmpApiClient(HttpClient):
         return body
 
     def dial_plan(self, customer_id, site_id, dial_plan_id):
-        return self.get(
-            "/api/v2/customer/%s/sitelocation/%s/dialplan/%s"
-            % (quote(str(customer_id), safe=""), quote(str(site_id), safe=""), quote(str(dial_plan_id), safe="")),
-            "read dial plan",
-            resource="dial plan %s of site %s" % (dial_plan_id, site_id),
+        path = "/api/v2/customer/%s/sitelocation/%s/dialplan/%s" % (
+            quote(str(customer_id), safe=""),
+            quote(str(site_id), safe=""),
+            quote(str(dial_plan_id), safe=""),
         )
+        body = self.get_object(path, "read dial plan", resource="dial plan %s of site %s" % (dial_plan_id, site_id))
+        if body.get("rules") is not None:
+            require_list(body["rules"], self.system, "read dial plan", "GET %s" % path)
+        return body
 
     def task(self, task_id):
-        return self.get("/api/v2/task/%s" % quote(str(task_id), safe=""), "read task", resource="task %s" % task_id)
+        path = "/api/v2/task/%s" % quote(str(task_id), safe="")
+        body = self.get_object(path, "read task", resource="task %s" % task_id)
+        status = body.get("status", body.get("Status"))
+        if not isinstance(status, str):
+            raise shape_error(self.system, "read task", "GET %s" % path, "a task without a status string")
+        return body
 
     def wait_task(self, task_id, timeout=600, interval=5, on_progress=None, sleep=time.sleep, clock=time.monotonic):
         """Poll the task until ``CompletedSuccess`` or ``Failed``; returns ``(task, history)``.
@@ -458,8 +495,19 @@ class UmpApiClient(HttpClient):
         return self.get(path, "read portal %s" % section.replace("_", " "), resource=path)
 
     def portal(self, section):
-        """The normalised portal section (see :data:`PORTAL_PATHS`)."""
+        """The normalised portal section (see :data:`PORTAL_PATHS`); the raw answer's shape is checked
+        first (:data:`PORTAL_SHAPES`), so a wrong shape names the endpoint instead of reading as empty."""
         raw = self.portal_raw(section)
+        operation = "read portal %s" % section.replace("_", " ")
+        endpoint = "GET %s" % self.portal_paths[section].split("?")[0]
+        kind, fields, lists = PORTAL_SHAPES[section]
+        if kind == "list":
+            require_list(raw, self.system, operation, endpoint, keys=lists)
+        else:
+            require_object(raw, self.system, operation, endpoint, fields)
+            for key, item_fields in lists:
+                if raw.get(key) is not None:
+                    require_list(raw[key], self.system, operation, endpoint, item_fields=item_fields)
         return NORMALISERS[section](raw)
 
 
@@ -544,6 +592,27 @@ def _norm_licence(raw):
     }
 
 
+# What each portal answer must look like before it is normalised: ("object", required fields, [(list
+# field, item fields)]) or ("list", None, keys of a wrapping object). Absent optional lists stay absent.
+_COUNT = (int, str)
+PORTAL_SHAPES = {
+    "versions": (
+        "object",
+        {"SysAdminKitVersion": (str, None), "MultiTenantVersion": (str, None), "Customers": list},
+        [("Customers", {"UmpCustomerGuid": (str, None)})],
+    ),
+    "replication_queue": (
+        "object",
+        {"OpenCommands": _COUNT, "Executing": _COUNT, "Queued": _COUNT},
+        [("Commands", None)],
+    ),
+    "authentication_status": ("object", {"Customers": list}, [("Customers", {})]),
+    "invitations": ("list", None, ("Invitations",)),
+    "sbcs": ("list", None, ("Sbcs",)),
+    "invitation_settings": ("object", {"CustomerAuthenticationPortalUrl": (str, None)}, []),
+    "licence": ("object", {"Licenses": list}, [("Licenses", {})]),
+}
+
 NORMALISERS = {
     "versions": _norm_versions,
     "replication_queue": _norm_queue,
@@ -557,6 +626,8 @@ NORMALISERS = {
 
 def ump_api_argument_spec():
     """Options of doc fragments ``ump365.upgrade.ump_api`` and ``ump365.upgrade.rest``."""
+    from ansible.module_utils.basic import env_fallback
+
     from ansible_collections.ump365.upgrade.plugins.module_utils.http import rest_argument_spec
 
     spec = dict(
@@ -567,7 +638,9 @@ def ump_api_argument_spec():
         scope=dict(type="str", required=True),
         authority=dict(type="str", default=DEFAULT_AUTHORITY),
         token_cache=dict(type="bool", default=True, no_log=False),
-        token_cache_path=dict(type="path", default=DEFAULT_TOKEN_CACHE, no_log=False),
+        token_cache_path=dict(
+            type="path", default=DEFAULT_TOKEN_CACHE, no_log=False, fallback=(env_fallback, [TOKEN_CACHE_ENV])
+        ),
         channel_id=dict(type="str"),
     )
     spec.update(rest_argument_spec())

@@ -98,6 +98,11 @@ PATTERNS = {
     "service": (re.compile(r"^[^/\\\x00-\x1f]{1,256}$"), "a Windows service name (1-256 characters, no / or \\)"),
     "header": (re.compile(r"^[\x21-\x7e]([\x20-\x7e]{0,510}[\x21-\x7e])?$"), "printable ASCII for an HTTP header"),
     "filter": (re.compile(r"^[\x20-\x7e]{1,1024}$"), "printable ASCII"),
+    "api_version": (re.compile(r"^[0-9]{4}-[0-9]{2}-[0-9]{2}(-preview)?$"), "an ARM api-version such as 2022-04-01"),
+    "rbac_action": (
+        re.compile(r"^[A-Za-z0-9.*]{1,128}(/[A-Za-z0-9.*]{1,128}){1,8}$"),
+        "an RBAC action such as Microsoft.Compute/snapshots/write",
+    ),
 }
 AZURE_ID = re.compile(
     r"^/subscriptions/%s/resourceGroups/[\w().-]{1,90}/providers/Microsoft\.Compute/(disks|snapshots)/"
@@ -143,6 +148,10 @@ KIND_BY_OPTION = {
     "database": "db",
     "tenant_database": "db",
     "customer_database_prefix": "db",
+    "customer_table": "db",
+    "customer_column": "db",
+    "customer_name_column": "db",
+    "customer_version_column": "db",
     "databases": "db",
     "expected_collation": "collation",
     "folder": "win_path",
@@ -159,6 +168,9 @@ KIND_BY_OPTION = {
     "provisioning_state": "word",
     "jid": "jid",
     "names": "service",
+    "required_actions": "rbac_action",
+    "permissions_api_version": "api_version",
+    "locks_api_version": "api_version",
 }
 
 # numbers: (lowest, highest); anything else numeric is (0, MAX_NUMBER)

@@ -3,14 +3,23 @@
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 """wyUpdate on a UMP-365 server: what its check says, what its logs say, what its exit code means.
 
-Pure functions (no Ansible, no I/O) so the controller decides and unit tests pin every case. The
-formats are NOT public (facts/windows_wyupdate.md): every pattern is a parameter whose default is the
-documented lab format (docs/assumptions.md, "Windows host, wyUpdate and Customer Upgrade"):
+Pure functions (no Ansible, no I/O) so the controller decides and unit tests pin every case. Every
+pattern is a parameter (role variables; docs/assumptions.md, "Windows host, wyUpdate and Customer Upgrade").
+
+Public, from wyUpdate's source (github wyday/wyupdate; facts/windows_wyupdate.md):
+
+- ``/outputinfo`` file of ``/quickcheck /justcheck`` (frmMain/frmMain.Updating.cs): exit 2 with the new
+  version on line 1 and the change text after it; exit 1 with the error title on line 1 and its details
+  after it; exit 0 writes nothing (a file left from an earlier run is stale and is ignored).
+- ``-logfile`` (Util/Logger.cs): one line per run, ``DateTime.Now.ToString("M/d/yyyy HH:mm:ss:fff tt")``
+  + ``": "`` + ``Updated successfully.`` or ``<error> - <details>``. The separators and the AM/PM
+  designator are the host culture's (``12.7.2026 14:03:27:512 : ...`` on de-DE): the result is found after
+  the ``: `` that ends the time stamp, never by its separators or designator.
+
+NOT public (the lab's documented defaults):
 
 - step log ``C:\\acs\\wyupdate_logs\\upgrade_<version>.log``: ``<ISO time> | <Step> | START|OK|FAILED|SKIPPED | <msg>``
 - ``LogReport.txt``: ``ERROR | <Step> | <message>``
-- ``-logfile``: a final result line ``Updated successfully.`` or ``error - <details>``
-- ``/outputinfo`` file of ``/quickcheck /justcheck``: ``update_available=true|false`` and ``version=<v>``
 """
 
 from __future__ import absolute_import, division, print_function
@@ -58,14 +67,16 @@ DEFAULT_PATTERNS = {
     "step_line": r"^\s*(?P<time>\d{4}-\d\d-\d\d[T ][\d:.]+(?:Z|[+-][\d:]+)?)\s*\|\s*(?P<step>[^|]+?)\s*\|\s*(?P<status>\w+)\s*\|\s?(?P<message>.*?)\s*$",
     # one LogReport.txt error line; named groups step, message
     "logreport_line": r"^\s*ERROR\s*\|\s*(?P<step>[^|]+?)\s*\|\s?(?P<message>.*?)\s*$",
-    # the -logfile result lines
-    "result_ok": r"^\s*Updated successfully\.?\s*$",
-    "result_error": r"^\s*error\s*-\s*(?P<details>.*?)\s*$",
-    # the /outputinfo file of /justcheck
-    "check_available": r"^\s*update_available\s*=\s*(?P<value>\S+)\s*$",
-    "check_version": r"^\s*version\s*=\s*(?P<value>\S+)\s*$",
+    # a -logfile line: the time stamp of "M/d/yyyy HH:mm:ss:fff tt" (fields by their digit counts, any
+    # separators, any designator) and the message after the ": " that ends it; groups stamp, message
+    "result_line": r"^\s*(?P<stamp>\d{1,2}\D{1,3}\d{1,2}\D{1,3}\d{4}\s+\d{1,2}\D{1,3}\d{2}\D{1,3}\d{2}\D{1,3}\d{3}[^:\r\n]*?): (?P<message>.*)$",
+    # the message of a successful run
+    "result_ok": r"^\s*Updated successfully\.\s*$",
+    # the message of a failed run: "<error> - <details>" (groups error, details; both empty when up to date)
+    "result_error": r"^(?P<error>.*?)\s?-(?:\s(?P<details>.*))?$",
+    # line 1 of the /outputinfo file after exit 2: the new version; group value
+    "check_version": r"^\s*(?P<value>\d+(?:\.\d+){1,3})\s*$",
 }
-
 # What the step log's status words mean.
 DEFAULT_STATUS_MAP = {"START": "start", "OK": "ok", "FAILED": "failed", "SKIPPED": "skipped"}
 
@@ -175,25 +186,36 @@ def version_cmp(a, b):
 
 
 def parse_check_output(text, rc=None, patterns=None):
-    """The /justcheck result: ``{"update_available": bool|None, "version": str|None, "valid": bool}``.
+    """The /justcheck answer (the /outputinfo file or stdout) read by the exit code, as wyUpdate writes it.
 
-    The exit code (2 = update available, 0 = none) decides when the file does not say.
+    Returns ``{"update_available": bool|None, "version", "changes", "error", "details", "valid"}``:
+    exit 2: line 1 is the new version (pattern ``check_version``), the rest the change text; exit 1: line
+    1 is the error title, the rest its details; exit 0: no update, nothing written (any text is a stale
+    file and is ignored; ``version`` is None). ``valid`` is False when exit 2 gives no version, or on
+    any other exit code.
     """
-    avail_rx = _compile(patterns, "check_available", ("value",))
     ver_rx = _compile(patterns, "check_version", ("value",))
-    available = None
-    version = None
-    for line in _lines(text):
-        m = avail_rx.match(line)
-        if m:
-            available = m.group("value").strip().lower() in ("true", "yes", "1")
-            continue
-        m = ver_rx.match(line)
-        if m:
-            version = m.group("value").strip()
-    if available is None and rc in (0, 2):
-        available = rc == 2
-    return {"update_available": available, "version": version, "valid": available is not None and bool(version)}
+    lines = list(_lines(text))
+    while lines and not lines[0].strip():
+        lines.pop(0)
+    first = lines[0].strip() if lines else ""
+    rest = "\n".join(ln.rstrip() for ln in lines[1:]).strip()
+    out = {"update_available": None, "version": None, "changes": "", "error": "", "details": "", "valid": False}
+    try:
+        rc = int(rc)
+    except (TypeError, ValueError):
+        rc = None
+    if rc == 2:
+        m = ver_rx.match(first)
+        out.update(update_available=True, version=m.group("value").strip() if m else None, changes=rest)
+        out["valid"] = bool(m)
+        if not m:
+            out["error"] = "line 1 of the check's answer is not a version: %r" % first[:200]
+    elif rc == 0:
+        out.update(update_available=False, valid=True)
+    elif rc == 1:
+        out.update(error=first or "wyUpdate's check failed (exit 1) and wrote no error", details=rest)
+    return out
 
 
 def _canonical(name, order, aliases):
@@ -265,18 +287,50 @@ def parse_logreport(text, order=None, patterns=None, aliases=None):
     return out
 
 
-def parse_result_log(text, patterns=None):
-    """The last result line of the -logfile: ``{"result": "success"|"error"|None, "details", "line"}``."""
+def parse_result_log(text, patterns=None, skip_results=0):
+    """The last result line of the -logfile.
+
+    ``{"result": "success"|"error"|"no_update"|None, "error", "details", "stamp", "line", "count"}``:
+    ``no_update`` is `` - `` (empty error and details: wyUpdate found nothing to install), ``None`` no
+    recognised line. Lines that do not start with a time stamp continue the details of the line before
+    (multi-line error details). The first ``skip_results`` stamped lines (earlier runs: the file is
+    appended to) are not this run's. ``count`` is the number of stamped lines in the text.
+    """
+    line_rx = _compile(patterns, "result_line", ("stamp", "message"))
     ok_rx = _compile(patterns, "result_ok")
     err_rx = _compile(patterns, "result_error", ("details",))
-    found = {"result": None, "details": "", "line": ""}
+    found = {"result": None, "error": "", "details": "", "stamp": "", "line": "", "count": 0}
+    count = 0
+    last = None
     for line in _lines(text):
-        if ok_rx.match(line):
-            found = {"result": "success", "details": "", "line": line.strip()}
-            continue
-        m = err_rx.match(line)
+        m = line_rx.match(line)
         if m:
-            found = {"result": "error", "details": m.group("details"), "line": line.strip()}
+            count += 1
+            last = (
+                {"stamp": m.group("stamp").strip(), "message": m.group("message"), "line": line.strip()}
+                if (count > int(skip_results or 0))
+                else None
+            )
+        elif last is not None and line.strip():
+            last["message"] += "\n" + line.rstrip()
+            last["line"] += "\n" + line.strip()
+    found["count"] = count
+    if last is None:
+        return found
+    msg = last["message"]
+    found.update(stamp=last["stamp"], line=last["line"][:2000])
+    if ok_rx.match(msg):
+        found["result"] = "success"
+        return found
+    m = err_rx.match(msg.split("\n", 1)[0])
+    if m:
+        error = (m.groupdict().get("error") or "").strip()
+        details = (m.group("details") or "").strip()
+        if "\n" in msg:
+            details = (details + "\n" + msg.split("\n", 1)[1]).strip()
+        found.update(error=error, details=details, result="error" if (error or details) else "no_update")
+        return found
+    found.update(result="error", error=msg.strip()[:500], details="")
     return found
 
 
@@ -408,46 +462,96 @@ def evaluate_run(
     host="host",
     step_log_path="the step log",
     excerpt_chars=600,
+    skip_results=0,
+    step_log_configured=True,
+    accept_missing_result=False,
+    accept_no_steps=False,
 ):
     """Everything the role reports about one wyUpdate run, and whether it failed and why.
 
     Returns ``{"ok", "changed", "rc", "rc_message", "steps", "first_failed", "logreport_errors",
-    "result", "garbled_lines", "msg"}``. ``ok`` requires exit code 0 and no failed step; a result line
-    ``error - ...`` with exit code 0 still fails (the log wins over a lenient exit code).
+    "result", "garbled_lines", "warnings", "accepted", "msg"}``. ``ok`` requires exit code 0, no failed
+    step, this run's result line (``Updated successfully.``, or `` - `` when there was nothing to
+    install) and, where a step log is configured, at least one step seen in it. A missing result line or
+    no step seen is a failure unless the operator accepted it (``accept_missing_result``,
+    ``accept_no_steps``): then it is a warning in ``warnings`` and named in ``accepted``. A result line
+    ``<error> - ...`` with exit code 0 still fails (the log wins over a lenient exit code).
     """
     order = list(order or GUIDE_STEPS)
     parsed = parse_step_log(step_log_text, order, patterns, status_map, aliases)
     logreport = parse_logreport(logreport_text, order, patterns, aliases) if logreport_text else []
-    result = parse_result_log(result_log_text, patterns) if result_log_text else {"result": None, "details": ""}
+    result = parse_result_log(result_log_text, patterns, skip_results)
     steps = step_results(parsed["events"], order, logreport, excerpt_chars)
     failed = [s for s in steps if s["status"] in ("failed", "unknown")]
     running = [s for s in steps if s["status"] == "running"]
+    seen = [s for s in steps if s["status"] != "not_run"]
     rc_msg = exit_message(rc, exit_messages)
     try:
         rc_int = int(rc)
     except (TypeError, ValueError):
         rc_int = None
-    ok = rc_int == 0 and not failed and result.get("result") != "error"
+    warnings = []
+    accepted = []
+    evidence_problem = None
+    if result.get("result") is None:
+        text = (
+            "no result line of this run in wyUpdate's -logfile (%d earlier line(s) skipped): wyUpdate's own verdict "
+            "is unknown" % int(skip_results or 0)
+        )
+        if accept_missing_result:
+            warnings.append(text + " (accepted: wyupdate_steps_accept_missing_result)")
+            accepted.append("missing_result_line")
+        else:
+            evidence_problem = (
+                text,
+                "check wyupdate_steps_result_log (the -logfile path) and "
+                "wyupdate_steps_patterns.result_line against the file on the host; set "
+                "wyupdate_steps_accept_missing_result=true only where the site's wyUpdate writes no -logfile",
+            )
+    if step_log_configured and not seen and result.get("result") != "no_update":
+        text = "none of the %d steps was seen in %s" % (len(order), step_log_path)
+        if accept_no_steps:
+            warnings.append(text + " (accepted: wyupdate_steps_accept_no_steps)")
+            accepted.append("no_steps_seen")
+        elif evidence_problem is None:
+            evidence_problem = (
+                text,
+                "check wyupdate_steps_step_log and wyupdate_steps_patterns.step_line against "
+                "the log on the host (playbooks/discover.yml records both); set "
+                "wyupdate_steps_accept_no_steps=true only where the site has no step log",
+            )
+    ok = rc_int == 0 and not failed and result.get("result") != "error" and evidence_problem is None
     first = failed[0] if failed else None
     if ok:
         n_ok = len([s for s in steps if s["status"] in ("ok", "skipped")])
-        msg = "%s: wyUpdate finished (exit 0): %d of %d steps ok or skipped" % (host, n_ok, len(order))
+        if result.get("result") == "no_update":
+            msg = "%s: wyUpdate finished (exit 0): nothing to install (already up to date)" % host
+        else:
+            msg = "%s: wyUpdate finished (exit 0): %d of %d steps ok or skipped" % (host, n_ok, len(order))
         if result.get("result") == "success":
             msg += "; " + (result.get("line") or "Updated successfully.")
+        if warnings:
+            msg += "; WARNING: " + "; ".join(warnings)
     else:
+        result_text = " - ".join(x for x in (result.get("error"), result.get("details")) if x)
         if first:
             what = "step %s failed" % first["name"]
             detail = first["error"] or first["message"]
         elif running:
             what = "step %s started but did not end" % running[-1]["name"]
             detail = "the step log ends there (truncated, or wyUpdate was stopped)"
-        elif rc_int == 0 and result.get("result") == "error":
+        elif result.get("result") == "error":
             what = "the result line reports an error"
-            detail = result.get("details", "")
+            detail = result_text
+        elif evidence_problem is not None:
+            what = evidence_problem[0]
+            detail = ""
         else:
             what = "no step failed in %s" % step_log_path
-            detail = result.get("details") or ""
-        hint = error_hint(" ".join([detail or "", result.get("details") or "", rc_msg]), hints)
+            detail = result_text
+        hint = error_hint(" ".join([detail or "", result_text, rc_msg]), hints)
+        if hint is None and evidence_problem is not None and not first and not running:
+            hint = evidence_problem[1]
         if hint is None:
             if first:
                 hint = "read %s and C:\\acs\\tools\\LogReport output for step %s, fix the cause and run again" % (
@@ -459,8 +563,8 @@ def evaluate_run(
         msg = "%s: wyUpdate failed (exit %s: %s): %s" % (host, rc, rc_msg, what)
         if detail:
             msg += ": %s" % detail
-        if result.get("result") == "error" and result.get("details") and result.get("details") not in msg:
-            msg += "; result line: error - %s" % result["details"]
+        if result.get("result") == "error" and result_text and result_text not in msg:
+            msg += "; result line: %s" % result_text
         msg += ". Fix: %s" % hint
     return {
         "ok": ok,
@@ -474,5 +578,7 @@ def evaluate_run(
         "garbled_lines": parsed["garbled"][:20],
         "garbled_count": len(parsed["garbled"]),
         "runs_in_log": parsed["runs"],
+        "warnings": warnings,
+        "accepted": accepted,
         "msg": msg,
     }

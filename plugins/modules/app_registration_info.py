@@ -24,6 +24,9 @@ description:
   - Reads only; a failed check does not fail the task, the calling role decides.
 extends_documentation_fragment:
   - ump365.upgrade.graph
+  - ump365.upgrade.attributes.info_module
+  - ump365.upgrade.attributes
+  - ump365.upgrade.attributes.group_graph
 options:
   app_id:
     description:
@@ -40,13 +43,6 @@ options:
       - Warn when the client secret expires within this many days.
     type: int
     default: 60
-attributes:
-  check_mode:
-    support: full
-    description: Reads only; runs the same in check mode.
-  diff_mode:
-    support: none
-    description: Changes nothing, so there is no diff.
 notes:
   - The client secret valid the longest counts; every secret is listed in RV(app_registration.passwordCredentials).
   - Admin consent of the API permissions is not visible on the application object and is not checked.

@@ -66,6 +66,8 @@ options:
     default: 1800
 extends_documentation_fragment:
   - ump365.upgrade.azure
+  - ump365.upgrade.attributes
+  - ump365.upgrade.attributes.group_azure
 attributes:
   check_mode:
     support: full
@@ -134,7 +136,7 @@ snapshot:
       description: When Azure created it (ISO 8601).
       type: str
     provisioning_state:
-      description: C(Creating), C(Succeeded) or C(Failed).
+      description: C(Updating) (ARM's state while a new snapshot is being created; older API versions say C(Creating)), C(Succeeded) or C(Failed).
       type: str
     disk_size_gb:
       description: Size in GB.

@@ -39,13 +39,9 @@ options:
     type: str
 extends_documentation_fragment:
   - ump365.upgrade.azure
-attributes:
-  check_mode:
-    support: full
-    description: Read-only; runs the same in check mode.
-  diff_mode:
-    support: none
-    description: Changes nothing, so there is no diff.
+  - ump365.upgrade.attributes.info_module
+  - ump365.upgrade.attributes
+  - ump365.upgrade.attributes.group_azure
 seealso:
   - module: ump365.upgrade.azure_snapshot
 author:

@@ -21,6 +21,7 @@ description:
     removes it only after the VM runs on the new disk.
   - Idempotent. A VM that already runs on a disk created from O(snapshot) is left alone (and started
     when it is not running), unless O(new_disk=true).
+  - The new disk keeps the disk encryption set (customer-managed key) of the OS disk it replaces.
   - Refuses VMs encrypted with Azure Disk Encryption, and a snapshot taken from a disk that was never
     this VM's OS disk unless O(force=true).
   - When anything fails after the VM was deallocated, the module starts it again on the disk it has
@@ -84,6 +85,8 @@ options:
     default: 1800
 extends_documentation_fragment:
   - ump365.upgrade.azure
+  - ump365.upgrade.attributes
+  - ump365.upgrade.attributes.group_azure
 attributes:
   check_mode:
     support: full
@@ -157,7 +160,9 @@ arm_requests:
 from ansible_collections.ump365.upgrade.plugins.module_utils import errors
 from ansible_collections.ump365.upgrade.plugins.module_utils.azure import (
     AzureModule,
+    ade_enabled,
     arm_id_parts,
+    power_of,
     resource_id,
     same_id,
     to_dict,
@@ -169,27 +174,6 @@ except ImportError:  # reported by AzureModule
     ARMPolling = None
 
 LINEAGE_HOPS = 4
-
-
-def power_of(instance_view):
-    for s in (to_dict(instance_view) or {}).get("statuses") or []:
-        code = s.get("code") or ""
-        if code.startswith("PowerState/"):
-            return code.split("/", 1)[1]
-    return "unknown"
-
-
-def ade_enabled(vm, disk):
-    """Azure Disk Encryption: the VM's ADE extension, osDisk.encryptionSettings, or the disk's collection."""
-    for ext in vm.get("resources") or []:
-        props = ext.get("properties") or {}
-        if (props.get("publisher") or "").lower() == "microsoft.azure.security" and (
-            props.get("type") or ""
-        ).lower().startswith("azurediskencryption"):
-            return True
-    if ((vm["properties"]["storageProfile"]["osDisk"].get("encryptionSettings") or {}).get("enabled")) is True:
-        return True
-    return bool(((disk or {}).get("properties", {}).get("encryptionSettingsCollection") or {}).get("enabled"))
 
 
 class Restore:
@@ -370,6 +354,14 @@ class Restore:
         )
         if security_type:
             disk_body["properties"]["securityProfile"] = {"securityType": security_type}
+        encryption = cprops.get("encryption") or {}
+        if encryption.get("diskEncryptionSetId"):
+            # a disk made from a snapshot is encrypted with platform keys unless told otherwise: keep the
+            # customer-managed key of the disk it replaces (disk encryption set)
+            disk_body["properties"]["encryption"] = {
+                "type": encryption.get("type") or "EncryptionAtRestWithCustomerKey",
+                "diskEncryptionSetId": encryption["diskEncryptionSetId"],
+            }
         result.update(
             changed=True,
             disk_id=disk_id,

@@ -52,6 +52,20 @@ options:
     type: str
     choices: [present, query, absent]
     default: present
+  store:
+    description:
+      - Where the run's state may live. V(local) - any directory (the command line). V(persistent) - a
+        directory that outlives the job's container - it, or a directory above it, must hold the file C(.ump365-persistent-store)
+        that the administrator puts on the persistent volume, and must not be inside AWX's private data
+        directory (E(AWX_PRIVATE_DATA_DIR)); otherwise the task fails before reading or writing.
+      - V(auto) is V(persistent) inside an AWX job (E(AWX_PRIVATE_DATA_DIR) and E(JOB_ID) set) and
+        V(local) elsewhere.
+      - When the option is not given, the action plugin takes the variable C(ump_checkpoint_store).
+    type: str
+    choices: [auto, local, persistent]
+    default: auto
+extends_documentation_fragment:
+  - ump365.upgrade.attributes
 attributes:
   check_mode:
     support: full

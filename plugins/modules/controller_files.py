@@ -17,8 +17,10 @@ description:
     M(ansible.builtin.file) plus a M(ansible.builtin.copy) per file, which run two modules each).
   - A file whose content is already the same is left alone. Writes are atomic (temporary file in the
     same folder, then rename).
-  - Run it on the controller (C(delegate_to=localhost)); the collection's action plugin runs it in the
-    task's worker process there.
+  - It runs on the controller only (an action plugin; no connection to the host is used).
+  - C(changed) is always C(false) - report files on the controller are not a change of the managed host,
+    so C(preflight.yml) and C(verify.yml) report C(changed=0) on a healthy estate; RV(written) and
+    RV(files[].changed) say what was written.
 options:
   path:
     description: The folder; created with O(dir_mode) when missing.
@@ -46,6 +48,8 @@ options:
     description: Permissions of O(path) when it is created.
     type: raw
     default: "0750"
+extends_documentation_fragment:
+  - ump365.upgrade.attributes
 attributes:
   check_mode:
     support: full
@@ -70,6 +74,11 @@ EXAMPLES = r"""
 """
 
 RETURN = r"""
+written:
+  description: Whether the folder was created or a file was (or in check mode would be) written.
+  returned: always
+  type: bool
+  sample: true
 files:
   description: One entry per file.
   returned: always
@@ -86,80 +95,31 @@ files:
       sample: true
 """
 
-import os
-import tempfile
-
 from ansible.module_utils.basic import AnsibleModule
+from ansible_collections.ump365.upgrade.plugins.module_utils.controller_files import FilesError, write_files
 
-
-def _mode(module, value, what):
-    if isinstance(value, int):
-        return value
-    try:
-        return int(str(value), 8)
-    except ValueError:
-        module.fail_json(msg="%s %r is not an octal mode such as 0640" % (what, value))
+ARGUMENT_SPEC = dict(
+    path=dict(type="path", required=True),
+    files=dict(
+        type="list",
+        elements="dict",
+        required=True,
+        options=dict(name=dict(type="str", required=True), content=dict(type="str", required=True)),
+    ),
+    mode=dict(type="raw", default="0640"),
+    dir_mode=dict(type="raw", default="0750"),
+)
 
 
 def main():
-    module = AnsibleModule(
-        argument_spec=dict(
-            path=dict(type="path", required=True),
-            files=dict(
-                type="list",
-                elements="dict",
-                required=True,
-                options=dict(name=dict(type="str", required=True), content=dict(type="str", required=True)),
-            ),
-            mode=dict(type="raw", default="0640"),
-            dir_mode=dict(type="raw", default="0750"),
-        ),
-        supports_check_mode=True,
-    )
+    """Direct use of the module (the action plugin of the same name runs instead in a playbook)."""
+    module = AnsibleModule(argument_spec=ARGUMENT_SPEC, supports_check_mode=True)
     p = module.params
-    folder = p["path"]
-    mode = _mode(module, p["mode"], "mode")
-    dir_mode = _mode(module, p["dir_mode"], "dir_mode")
-    for f in p["files"]:
-        if not f["name"] or os.path.basename(f["name"]) != f["name"] or f["name"] in (".", ".."):
-            module.fail_json(
-                msg="file name %r must be a plain name inside %s, without a folder part" % (f["name"], folder)
-            )
-    out = []
-    changed = False
-    if not os.path.isdir(folder):
-        changed = True
-        if not module.check_mode:
-            try:
-                # exist_ok: the hosts of a batch write into the same folder at once (another may win the race)
-                os.makedirs(folder, dir_mode, exist_ok=True)
-                os.chmod(folder, dir_mode)  # makedirs' mode is reduced by the umask
-            except OSError as e:
-                module.fail_json(msg="cannot create the folder %s on the controller: %s" % (folder, e))
-    for f in p["files"]:
-        dest = os.path.join(folder, f["name"])
-        data = f["content"].encode("utf-8")
-        same = False
-        try:
-            with open(dest, "rb") as fh:
-                same = fh.read() == data
-        except OSError:
-            same = False
-        if not same and not module.check_mode:
-            try:
-                fd, tmp = tempfile.mkstemp(prefix="." + f["name"] + ".", dir=folder)
-                with os.fdopen(fd, "wb") as fh:
-                    fh.write(data)
-                os.chmod(tmp, mode)
-                os.replace(tmp, dest)
-            except OSError as e:
-                module.fail_json(msg="cannot write %s on the controller: %s" % (dest, e))
-        elif same and not module.check_mode and (os.stat(dest).st_mode & 0o7777) != mode:
-            os.chmod(dest, mode)
-            same = False
-        changed = changed or not same
-        out.append({"path": dest, "changed": not same})
-    module.exit_json(changed=changed, files=out)
+    try:
+        created, rows = write_files(p["path"], p["files"], p["mode"], p["dir_mode"], module.check_mode)
+    except FilesError as e:
+        module.fail_json(msg=str(e))
+    module.exit_json(changed=False, written=created or any(r["changed"] for r in rows), files=rows)
 
 
 if __name__ == "__main__":

@@ -43,13 +43,9 @@ options:
 extends_documentation_fragment:
   - ump365.upgrade.ovoc
   - ump365.upgrade.rest
-attributes:
-  check_mode:
-    support: full
-    description: Reads only, so it runs the same in check mode.
-  diff_mode:
-    support: none
-    description: Changes nothing, so there is no diff.
+  - ump365.upgrade.attributes.info_module
+  - ump365.upgrade.attributes
+  - ump365.upgrade.attributes.group_ovoc
 author:
   - ump365.upgrade developers (@ump365)
 """
@@ -66,6 +62,16 @@ EXAMPLES = r"""
 """
 
 RETURN = r"""
+insecure_http:
+  description: True when the URL was plain C(http://) and O(allow_insecure_http) let it through (the run report shows it).
+  returned: when O(allow_insecure_http) was used with an C(http://) URL
+  type: bool
+  sample: true
+insecure_url:
+  description: The C(http://) URL used.
+  returned: when RV(insecure_http) is returned
+  type: str
+  sample: http://ovoc.example.com
 exists:
   description: Whether OVOC has a device with that IP address.
   returned: always
@@ -93,7 +99,7 @@ retries:
 from ansible.module_utils.basic import AnsibleModule
 from ansible_collections.ump365.upgrade.plugins.module_utils import validation
 from ansible_collections.ump365.upgrade.plugins.module_utils import errors
-from ansible_collections.ump365.upgrade.plugins.module_utils.http import require_requests
+from ansible_collections.ump365.upgrade.plugins.module_utils.http import insecure_result, require_list, require_requests
 from ansible_collections.ump365.upgrade.plugins.module_utils.ovoc_api import client_from_params, ovoc_argument_spec
 
 
@@ -136,7 +142,14 @@ def main():
         client = client_from_params(p)
         devices = client.devices_by_ip(p["device_ip"])
         if not devices:
-            module.exit_json(changed=False, exists=False, device={}, alarms=[], retries=client.retries_seen)
+            module.exit_json(
+                changed=False,
+                exists=False,
+                device={},
+                alarms=[],
+                retries=client.retries_seen,
+                **insecure_result(client),
+            )
         dev = devices[0]
         flt = p["alarms_filter"].replace("{id}", str(dev.get("id"))).replace("{ip}", str(p["device_ip"]))
         resp = client.request(
@@ -147,22 +160,21 @@ def main():
             resource="device %s" % p["device_ip"],
             expect=(200, 204),
         )
-        body = resp.body
-        if resp.status == 204 or body is None:
-            raw = []
-        elif isinstance(body, list):
-            raw = body
-        elif isinstance(body, dict) and isinstance(body.get(p["alarms_key"]), list):
-            raw = body[p["alarms_key"]]
-        else:
-            raise errors.RemoteError(
-                "the answer has no %r list" % p["alarms_key"],
-                system="ovoc",
-                operation="read active alarms",
-                resource="device %s" % p["device_ip"],
-                remedy="set alarms_key to the list's name in this OVOC version",
+        # 204: no active alarm; anything else must be the list (an HTML page or a wrong shape is an
+        # error naming the endpoint, never "no alarms")
+        raw = (
+            []
+            if resp.status == 204
+            else require_list(
+                resp.body,
+                "ovoc",
+                "read active alarms",
+                resp.endpoint,
+                keys=(p["alarms_key"],),
+                item_fields={p["severity_field"]: (str, int, None)},
             )
-        alarms = [normalise(a, p["severity_field"]) for a in raw if isinstance(a, dict)]
+        )
+        alarms = [normalise(a, p["severity_field"]) for a in raw]
     except errors.UmpError as e:
         errors.fail_module(module, e, retries=client.retries_seen if client else [])
     module.exit_json(
@@ -171,6 +183,7 @@ def main():
         device={"id": dev.get("id"), "name": dev.get("name"), "ip_address": dev.get("ipAddress")},
         alarms=alarms,
         retries=client.retries_seen,
+        **insecure_result(client),
     )
 
 

@@ -45,13 +45,9 @@ options:
 extends_documentation_fragment:
   - ump365.upgrade.ovoc
   - ump365.upgrade.rest
-attributes:
-  check_mode:
-    support: full
-    description: Reads only, so it runs the same in check mode.
-  diff_mode:
-    support: none
-    description: Changes nothing, so there is no diff.
+  - ump365.upgrade.attributes.info_module
+  - ump365.upgrade.attributes
+  - ump365.upgrade.attributes.group_ovoc
 author:
   - ump365.upgrade developers (@ump365)
 """
@@ -76,6 +72,16 @@ EXAMPLES = r"""
 """
 
 RETURN = r"""
+insecure_http:
+  description: True when the URL was plain C(http://) and O(allow_insecure_http) let it through (the run report shows it).
+  returned: when O(allow_insecure_http) was used with an C(http://) URL
+  type: bool
+  sample: true
+insecure_url:
+  description: The C(http://) URL used.
+  returned: when RV(insecure_http) is returned
+  type: str
+  sample: http://sbc01.example.com
 exists:
   description: Whether OVOC has a device with that IP address.
   returned: always
@@ -113,7 +119,7 @@ retries:
 from ansible.module_utils.basic import AnsibleModule
 from ansible_collections.ump365.upgrade.plugins.module_utils import validation
 from ansible_collections.ump365.upgrade.plugins.module_utils import errors
-from ansible_collections.ump365.upgrade.plugins.module_utils.http import require_requests
+from ansible_collections.ump365.upgrade.plugins.module_utils.http import insecure_result, require_requests
 from ansible_collections.ump365.upgrade.plugins.module_utils.ovoc_api import (
     client_from_params,
     ovoc_argument_spec,
@@ -149,6 +155,7 @@ def main():
         device=device,
         devices=devices,
         retries=client.retries_seen,
+        **insecure_result(client),
     )
 
 

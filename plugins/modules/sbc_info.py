@@ -47,13 +47,9 @@ options:
 extends_documentation_fragment:
   - ump365.upgrade.sbc
   - ump365.upgrade.rest
-attributes:
-  check_mode:
-    support: full
-    description: Reads only, so it runs the same in check mode.
-  diff_mode:
-    support: none
-    description: Changes nothing, so there is no diff.
+  - ump365.upgrade.attributes.info_module
+  - ump365.upgrade.attributes
+  - ump365.upgrade.attributes.group_sbc
 author:
   - ump365.upgrade developers (@ump365)
 """
@@ -75,6 +71,16 @@ EXAMPLES = r"""
 """
 
 RETURN = r"""
+insecure_http:
+  description: True when the URL was plain C(http://) and O(allow_insecure_http) let it through (the run report shows it).
+  returned: when O(allow_insecure_http) was used with an C(http://) URL
+  type: bool
+  sample: true
+insecure_url:
+  description: The C(http://) URL used.
+  returned: when RV(insecure_http) is returned
+  type: str
+  sample: http://sbc01.example.com
 status:
   description: The SBC's status object.
   returned: when C(status) is gathered
@@ -123,7 +129,7 @@ from ansible.module_utils.basic import AnsibleModule
 from ansible_collections.ump365.upgrade.plugins.module_utils import validation
 from ansible_collections.ump365.upgrade.plugins.module_utils import errors
 from ansible_collections.ump365.upgrade.plugins.module_utils import prefix as prefix_lint
-from ansible_collections.ump365.upgrade.plugins.module_utils.http import require_requests
+from ansible_collections.ump365.upgrade.plugins.module_utils.http import insecure_result, require_requests
 from ansible_collections.ump365.upgrade.plugins.module_utils.sbc_api import client_from_params, sbc_argument_spec
 
 
@@ -173,7 +179,7 @@ def main():
             result["license"] = client.license()
     except errors.UmpError as e:
         errors.fail_module(module, e, retries=client.retries_seen if client else [])
-    module.exit_json(changed=False, retries=client.retries_seen, **result)
+    module.exit_json(changed=False, retries=client.retries_seen, **insecure_result(client), **result)
 
 
 if __name__ == "__main__":

@@ -18,7 +18,14 @@ description:
     then C(RESTORE VERIFYONLY ... WITH CHECKSUM), and reports each file with its size.
   - O(operation=verify) only verifies existing backup files.
   - O(operation=restore) reads each file's header first and refuses a file that holds a backup of another
-    database, then verifies it and runs C(RESTORE DATABASE ... WITH REPLACE, RECOVERY).
+    database or that another SQL Server instance made (its C(ServerName) is not this instance's
+    C(@@SERVERNAME)), then verifies it and runs C(RESTORE DATABASE ... WITH REPLACE, RECOVERY).
+  - Without O(databases), a backup takes only this UMP server's databases, that is O(tenant_database) and the
+    C(SysAdmin<customer>) databases of the customers that O(tenant_database) lists; a database with the
+    customer prefix that it cannot attribute to this server fails the backup (nothing is written), so
+    two UMP servers never back up or restore each other's databases.
+  - With O(lock_dir), backups and restores on one SQL Server machine (C(SERVERPROPERTY('MachineName')),
+    whatever the instance) run one at a time across the fleet, with a lock file per machine on the controller.
   - Before a backup the free space of the server's drives (C(xp_fixeddrives)) is compared with the size of
     the databases, so a full disk fails before anything is written.
   - Database names are validated and quoted (QUOTENAME); file paths travel as parameters.
@@ -28,6 +35,8 @@ description:
   - Runs on the controller (C(delegate_to=localhost)) and talks TDS to the SQL Server.
 extends_documentation_fragment:
   - ump365.upgrade.sql
+  - ump365.upgrade.attributes
+  - ump365.upgrade.attributes.group_sql
 options:
   databases:
     description:
@@ -72,6 +81,26 @@ options:
     description: Verify each backup (C(RESTORE VERIFYONLY WITH CHECKSUM)) after writing it and before restoring it.
     type: bool
     default: true
+  customer_table:
+    description:
+      - The table in O(tenant_database) that lists this UMP server's customers (C(schema.table)); their
+        databases are O(customer_database_prefix) plus the short name in O(customer_column).
+      - Not public (docs/assumptions.md); the lab's SysAdminTenant schema is the default.
+    type: str
+    default: dbo.Customer
+  customer_column:
+    description: The column of O(customer_table) that holds the customer short name.
+    type: str
+    default: CustomerShortName
+  lock_dir:
+    description:
+      - A folder on the controller for one lock file per SQL Server machine; backups and restores on the same
+        machine wait for each other (up to O(lock_timeout) seconds). Omitted, no lock is taken.
+    type: path
+  lock_timeout:
+    description: Seconds to wait for another host's backup or restore on the same SQL Server machine.
+    type: int
+    default: 3600
 attributes:
   check_mode:
     support: full
@@ -108,6 +137,11 @@ EXAMPLES = r"""
 """
 
 RETURN = r"""
+server_name:
+  description: The instance's C(@@SERVERNAME) (C(MACHINE) or C(MACHINE\INSTANCE)); a restore refuses files another instance made.
+  returned: always
+  type: str
+  sample: SQL01\UMP02
 databases:
   description: The databases acted on (the ones picked from the server when O(databases) was omitted).
   returned: always
@@ -158,7 +192,9 @@ messages:
   sample: ["BACKUP DATABASE successfully processed 10 pages in 0.010 seconds (7.8 MB/sec)."]
 """
 
+import os
 import re
+import time
 
 from ansible.module_utils.basic import AnsibleModule, missing_required_lib
 from ansible_collections.ump365.upgrade.plugins.module_utils import validation
@@ -172,7 +208,7 @@ from ansible_collections.ump365.upgrade.plugins.module_utils.sql import (
     validate_db_name,
 )
 
-TAG_RE = re.compile(r"^[A-Za-z0-9_.\-]{0,64}$")
+TAG_RE = re.compile(r"^[A-Za-z0-9_.\-]{0,128}$")
 # A Windows folder: drive letter or UNC share, no quotes or wildcards.
 FOLDER_RE = re.compile(r"^(?:[A-Za-z]:|\\\\[^\\/:*?\"<>|]+\\[^\\/:*?\"<>|]+)(?:[\\/][^\\/:*?\"<>|]+)*[\\/]?$")
 
@@ -217,6 +253,106 @@ def pick_databases(names, tenant, prefix):
     return [lowered[tenant.lower()]] + customers
 
 
+def customer_query(table, column):
+    """``SELECT [column] FROM [schema].[table]`` with every part validated and quoted (QUOTENAME rules)."""
+    parts = str(table).split(".")
+    if not 1 <= len(parts) <= 2:
+        raise errors.ValidationError(
+            "customer_table %r is not schema.table" % table, system="sql", operation="validate input", resource=table
+        )
+    for part in parts + [column]:
+        validate_db_name(part)
+    return "SELECT %s FROM %s" % (quote_name(column), ".".join(quote_name(x) for x in parts))
+
+
+def attribute_databases(client, names, tenant, prefix, query):
+    """This UMP server's databases: the tenant database and ``<prefix><short name>`` of every customer the
+    tenant database lists. A prefixed database it does not list is an error naming it (it may be another
+    UMP server's: never back it up or restore over it)."""
+    lowered = {n.lower(): n for n in names}
+    if tenant.lower() not in lowered:
+        return None, []
+    client.execute("USE %s" % quote_name(lowered[tenant.lower()]), operation="list this server's customers")
+    try:
+        listed = client.query(query, operation="list this server's customers")
+    finally:
+        client.execute("USE master", operation="list this server's customers")
+    mine = []
+    for r in listed:
+        short = next(iter(r.values()), None) if isinstance(r, dict) else (r[0] if r else None)
+        if not isinstance(short, str) or not short:
+            raise errors.RemoteError(
+                "the customer list of %s has a row without a short name: %r" % (tenant, r),
+                system="sql",
+                operation="list this server's customers",
+                resource=tenant,
+                remedy="check customer_table and customer_column (where SysAdminTenant lists the UMP server's "
+                "customers)",
+            )
+        db = lowered.get((prefix + short).lower())
+        if db is not None:
+            mine.append(db)
+    strangers = [
+        n
+        for n in names
+        if n.lower().startswith(prefix.lower())
+        and n.lower() != tenant.lower()
+        and n.lower() not in SYSTEM_DATABASES
+        and n not in mine
+    ]
+    return [lowered[tenant.lower()]] + mine, strangers
+
+
+class MachineLock:
+    """One lock file per SQL Server machine on the controller (flock), so that the hosts of a fleet whose
+    instances share a machine back up and restore one at a time (one disk, one backup folder)."""
+
+    def __init__(self, folder, machine, timeout, sleep=time.sleep, clock=time.monotonic):
+        safe = re.sub(r"[^A-Za-z0-9_.-]", "_", str(machine or "unknown")).lower()
+        self.path = os.path.join(folder, "sql-machine-%s.lock" % safe)
+        self.timeout = timeout
+        self.sleep = sleep
+        self.clock = clock
+        self.fd = None
+        self.waited = 0.0
+
+    def __enter__(self):
+        import fcntl
+
+        if not os.path.isdir(os.path.dirname(self.path)):
+            os.makedirs(os.path.dirname(self.path), 0o700, exist_ok=True)
+        self.fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o600)
+        start = self.clock()
+        while True:
+            try:
+                fcntl.flock(self.fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                self.waited = round(self.clock() - start, 3)
+                return self
+            except OSError:
+                if self.clock() - start >= self.timeout:
+                    os.close(self.fd)
+                    self.fd = None
+                    raise errors.OperationTimeoutError(
+                        "another host's backup or restore on SQL Server machine %s still runs after %d s"
+                        % (self.path.rsplit("sql-machine-", 1)[-1][:-5], self.timeout),
+                        system="sql",
+                        operation="wait for the SQL Server machine",
+                        resource=self.path,
+                        remedy="wait for the other run (or remove a stale lock only if no ansible process holds it), "
+                        "then run again; raise lock_timeout for large databases",
+                    )
+                self.sleep(1.0)
+
+    def __exit__(self, *exc):
+        if self.fd is not None:
+            import fcntl
+
+            fcntl.flock(self.fd, fcntl.LOCK_UN)
+            os.close(self.fd)
+            self.fd = None
+        return False
+
+
 def check_free_space(client, needed):
     """Fail before writing when the databases (``needed`` MB of data files) will not fit on the server's drives."""
     try:
@@ -247,6 +383,10 @@ def main():
             backup_name=dict(type="str", default=""),
             files=dict(type="dict", default={}),
             verify=dict(type="bool", default=True),
+            customer_table=dict(type="str", default="dbo.Customer"),
+            customer_column=dict(type="str", default="CustomerShortName"),
+            lock_dir=dict(type="path"),
+            lock_timeout=dict(type="int", default=3600),
         ),
         supports_check_mode=True,
     )
@@ -269,6 +409,7 @@ def main():
         if p["databases"] is not None and not dbs:
             raise errors.ValidationError("databases is empty", system="sql", operation="validate input")
         validate_db_name(p["tenant_database"])
+        customer_query(p["customer_table"], p["customer_column"])
         if not FOLDER_RE.match(p["folder"] or ""):
             raise errors.ValidationError(
                 "folder %r is not a Windows folder path such as C:\\acs\\dbbackup" % p["folder"],
@@ -308,13 +449,45 @@ def main():
     op = p["operation"]
     check = module.check_mode
 
+    ident = {}
+
     def work(c):
         c.messages = []
         out = []
+        who = c.query(
+            "SELECT @@SERVERNAME AS server_name, SERVERPROPERTY('MachineName') AS machine",
+            operation="read the instance's name",
+        )
+        ident["server_name"] = str((who[0] if who else {}).get("server_name") or "")
+        ident["machine"] = str((who[0] if who else {}).get("machine") or ident["server_name"].split("\\")[0])
+        if p["lock_dir"] and not check:
+            with MachineLock(p["lock_dir"], ident["machine"], p["lock_timeout"]) as lock:
+                ident["lock_waited"] = lock.waited
+                return work_locked(c, out)
+        return work_locked(c, out)
+
+    def work_locked(c, out):
         listing = list_databases(c)
         existing = {d["name"].lower(): d["name"] for d in listing}
         if p["databases"] is None:
-            picked = pick_databases([d["name"] for d in listing], p["tenant_database"], p["customer_database_prefix"])
+            picked, strangers = attribute_databases(
+                c,
+                [d["name"] for d in listing],
+                p["tenant_database"],
+                p["customer_database_prefix"],
+                customer_query(p["customer_table"], p["customer_column"]),
+            )
+            if strangers:
+                raise errors.ValidationError(
+                    "SQL Server %s holds %s, which %s does not list as this UMP server's customers; refusing to back "
+                    "up (or later restore) databases that may belong to another UMP server"
+                    % (ident["server_name"] or c.target, ", ".join(strangers), p["tenant_database"]),
+                    system="sql",
+                    operation="attribute databases",
+                    resource=ident["server_name"] or c.target,
+                    remedy="give each UMP server its own SQL Server instance (the guide's database names are fixed), "
+                    "or remove or rename the databases that belong to no customer of this server, then run again",
+                )
             if picked is None:
                 raise errors.NotFoundError(
                     "database %s is not on SQL Server %s" % (p["tenant_database"], c.target),
@@ -383,6 +556,16 @@ def main():
                 copy_only=bool(hdr.get("IsCopyOnly")),
                 has_checksum=bool(hdr.get("HasBackupChecksums")),
             )
+            made_on = str(hdr.get("ServerName") or "")
+            if op == "restore" and ident["server_name"] and made_on and made_on.lower() != ident["server_name"].lower():
+                raise errors.ValidationError(
+                    "backup file %s was made on SQL Server instance %s, not on %s; refusing to restore another "
+                    "instance's (another UMP server's) database" % (path, made_on, ident["server_name"]),
+                    system="sql",
+                    operation=op,
+                    resource=path,
+                    remedy="restore the files this host's own backup recorded (the sql_backup phase of its checkpoint)",
+                )
             in_file = str(hdr.get("DatabaseName") or "")
             if in_file.lower() != db.lower():
                 raise errors.ValidationError(
@@ -431,7 +614,15 @@ def main():
     finally:
         client.close()
     changed = op in ("backup", "restore")
-    result = dict(changed=changed, databases=list(dbs), backups=backups, messages=client.messages)
+    result = dict(
+        changed=changed,
+        databases=list(dbs),
+        backups=backups,
+        messages=client.messages,
+        server_name=ident.get("server_name", ""),
+    )
+    if "lock_waited" in ident:
+        result["lock_waited"] = ident["lock_waited"]
     if client.retries:
         result["retries"] = client.retries
     module.exit_json(**result)

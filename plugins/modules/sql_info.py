@@ -20,6 +20,9 @@ description:
   - Read-only; runs on the controller (C(delegate_to=localhost)) and talks TDS to the SQL Server.
 extends_documentation_fragment:
   - ump365.upgrade.sql
+  - ump365.upgrade.attributes.info_module
+  - ump365.upgrade.attributes
+  - ump365.upgrade.attributes.group_sql
 options:
   expected_collation:
     description: The server collation the UMP upgrade requires.
@@ -33,13 +36,25 @@ options:
     description: Per-customer databases are named this prefix followed by the customer's short name.
     type: str
     default: SysAdmin
-attributes:
-  check_mode:
-    support: full
-    description: Read-only; runs the same in check mode.
-  diff_mode:
-    support: none
-    description: Changes nothing, so there is no diff.
+  read_customers:
+    description:
+      - Also read the customers and their versions from O(tenant_database), the authoritative list of the
+        server's customers (returned as RV(customers)).
+      - The table and column names are not public (docs/assumptions.md); each is validated as a plain identifier.
+    type: bool
+    default: false
+  customer_table:
+    description: The customers table in O(tenant_database) (schema dbo).
+    type: str
+    default: Customer
+  customer_name_column:
+    description: Its column holding the customer's short name.
+    type: str
+    default: CustomerShortName
+  customer_version_column:
+    description: Its column holding the customer's version.
+    type: str
+    default: Version
 author:
   - ump365.upgrade developers (@ump365)
 """
@@ -97,12 +112,26 @@ ump_databases:
   type: list
   elements: str
   sample: [SysAdminTenant, SysAdmincontoso01]
+customers:
+  description: The customers in O(tenant_database) with their versions (name, version); only with O(read_customers).
+  returned: when O(read_customers) is true
+  type: list
+  elements: dict
+  sample: [{"name": "contoso01", "version": "8.0.400.64"}]
+database_files:
+  description: The data and log files of every database, with the drive each is on (C(sys.master_files)).
+  returned: always
+  type: list
+  elements: dict
+  sample: [{"database": "SysAdminTenant", "type": "ROWS", "physical_name": "D:\\Data\\SysAdminTenant.mdf", "drive": "D"}]
 free_space:
   description: Free megabytes per fixed drive, as C(xp_fixeddrives) reports them; null when not permitted.
   returned: always
   type: dict
   sample: {"C": 61000}
 """
+
+import re
 
 from ansible.module_utils.basic import AnsibleModule, missing_required_lib
 from ansible_collections.ump365.upgrade.plugins.module_utils import validation
@@ -112,9 +141,40 @@ from ansible_collections.ump365.upgrade.plugins.module_utils.sql import (
     PYTDS_IMPORT_ERROR,
     SqlClient,
     sql_argument_spec,
+    validate_db_name,
 )
 
 SYSTEM_DATABASES = ("master", "tempdb", "model", "msdb")
+IDENT_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,127}$")
+
+
+def _ident(module, name, what):
+    if not isinstance(name, str) or not IDENT_RE.match(name):
+        module.fail_json(msg="%s %r is not a plain SQL identifier (letters, digits, '_')" % (what, name))
+    return name
+
+
+def read_customers(module, p):
+    """``SELECT <name>, <version> FROM dbo.<table>`` in the tenant database (identifiers validated, bracketed)."""
+    validate_db_name(p["tenant_database"])
+    table = _ident(module, p["customer_table"], "customer_table")
+    ncol = _ident(module, p["customer_name_column"], "customer_name_column")
+    vcol = _ident(module, p["customer_version_column"], "customer_version_column")
+    client = SqlClient.from_module(module, database=p["tenant_database"])
+    sql = "SELECT [%s] AS name, [%s] AS version FROM dbo.[%s]" % (ncol, vcol, table)
+    try:
+        rows = client.run(lambda c: c.query(sql, operation="read the customers of %s" % p["tenant_database"]))
+    except errors.UmpError as e:
+        client.close()
+        errors.fail_module(module, e)
+    finally:
+        client.close()
+    out = []
+    for r in rows or []:
+        if not isinstance(r, dict) or r.get("name") in (None, ""):
+            module.fail_json(msg="unexpected row from dbo.%s: %r (expected name and version)" % (table, r))
+        out.append({"name": str(r["name"]), "version": None if r.get("version") is None else str(r["version"])})
+    return out
 
 
 def free_space(client, module):
@@ -126,12 +186,36 @@ def free_space(client, module):
     return {str(r.get("drive")): int(r.get("MB free") or 0) for r in rows}
 
 
+def database_files(client):
+    rows = client.query(
+        "SELECT d.name AS database_name, f.type_desc, f.physical_name FROM sys.master_files f "
+        "JOIN sys.databases d ON d.database_id = f.database_id ORDER BY d.database_id, f.file_id",
+        operation="list database files",
+    )
+    out = []
+    for r in rows:
+        path = str(r.get("physical_name") or "")
+        out.append(
+            {
+                "database": r.get("database_name"),
+                "type": r.get("type_desc"),
+                "physical_name": path,
+                "drive": path[0].upper() if len(path) > 1 and path[1] == ":" else None,
+            }
+        )
+    return out
+
+
 def main():
     module = AnsibleModule(
         argument_spec=sql_argument_spec(
             expected_collation=dict(type="str", default="SQL_Latin1_General_CP1_CI_AS"),
             tenant_database=dict(type="str", default="SysAdminTenant"),
             customer_database_prefix=dict(type="str", default="SysAdmin"),
+            read_customers=dict(type="bool", default=False),
+            customer_table=dict(type="str", default="Customer"),
+            customer_name_column=dict(type="str", default="CustomerShortName"),
+            customer_version_column=dict(type="str", default="Version"),
         ),
         supports_check_mode=True,
     )
@@ -142,10 +226,10 @@ def main():
     client = SqlClient.from_module(module)
 
     def work(c):
-        return c.server_info(), c.databases(), free_space(c, module)
+        return c.server_info(), c.databases(), free_space(c, module), database_files(c)
 
     try:
-        server, dbs, free = client.run(work)
+        server, dbs, free, files = client.run(work)
     except errors.UmpError as e:
         client.close()
         errors.fail_module(module, e)
@@ -169,7 +253,10 @@ def main():
         customer_databases=customers,
         ump_databases=([tenant] if has_tenant else []) + customers,
         free_space=free,
+        database_files=files,
     )
+    if p["read_customers"]:
+        result["customers"] = read_customers(module, p)
     if client.retries:
         result["retries"] = client.retries
     module.exit_json(**result)

@@ -24,6 +24,8 @@ description:
   - Runs on the controller (C(delegate_to=localhost)) and talks TDS to the SQL Server.
 extends_documentation_fragment:
   - ump365.upgrade.sql
+  - ump365.upgrade.attributes
+  - ump365.upgrade.attributes.group_sql
 options:
   database:
     description: The UMP portal database.

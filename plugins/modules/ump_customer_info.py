@@ -48,13 +48,9 @@ options:
 extends_documentation_fragment:
   - ump365.upgrade.ump_api
   - ump365.upgrade.rest
-attributes:
-  check_mode:
-    support: full
-    description: Reads only, so it runs the same in check mode.
-  diff_mode:
-    support: none
-    description: Changes nothing, so there is no diff.
+  - ump365.upgrade.attributes.info_module
+  - ump365.upgrade.attributes
+  - ump365.upgrade.attributes.group_ump_api
 author:
   - ump365.upgrade developers (@ump365)
 """
@@ -83,6 +79,16 @@ EXAMPLES = r"""
 """
 
 RETURN = r"""
+insecure_http:
+  description: True when the URL was plain C(http://) and O(allow_insecure_http) let it through (the run report shows it).
+  returned: when O(allow_insecure_http) was used with an C(http://) URL
+  type: bool
+  sample: true
+insecure_url:
+  description: The C(http://) URL used.
+  returned: when RV(insecure_http) is returned
+  type: str
+  sample: http://sbc01.example.com
 customers:
   description:
     - The customers as the API returns them; with O(details) (or O(customer)) the details object.
@@ -122,7 +128,7 @@ from ansible.module_utils.basic import AnsibleModule
 from ansible_collections.ump365.upgrade.plugins.module_utils import validation
 from ansible_collections.ump365.upgrade.plugins.module_utils import errors
 from ansible_collections.ump365.upgrade.plugins.module_utils import prefix as prefix_lint
-from ansible_collections.ump365.upgrade.plugins.module_utils.http import require_requests
+from ansible_collections.ump365.upgrade.plugins.module_utils.http import insecure_result, require_requests
 from ansible_collections.ump365.upgrade.plugins.module_utils.ump_api import client_from_params, ump_api_argument_spec
 
 
@@ -193,7 +199,12 @@ def main():
     except errors.UmpError as e:
         errors.fail_module(module, e, retries=client.retries_seen if client else [])
     module.exit_json(
-        changed=False, customers=out, count=len(out), prefix_findings=findings, retries=client.retries_seen
+        changed=False,
+        customers=out,
+        count=len(out),
+        prefix_findings=findings,
+        retries=client.retries_seen,
+        **insecure_result(client),
     )
 
 

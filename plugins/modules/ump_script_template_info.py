@@ -27,13 +27,9 @@ options:
 extends_documentation_fragment:
   - ump365.upgrade.ump_api
   - ump365.upgrade.rest
-attributes:
-  check_mode:
-    support: full
-    description: Reads only, so it runs the same in check mode.
-  diff_mode:
-    support: none
-    description: Changes nothing, so there is no diff.
+  - ump365.upgrade.attributes.info_module
+  - ump365.upgrade.attributes
+  - ump365.upgrade.attributes.group_ump_api
 author:
   - ump365.upgrade developers (@ump365)
 """
@@ -51,6 +47,16 @@ EXAMPLES = r"""
 """
 
 RETURN = r"""
+insecure_http:
+  description: True when the URL was plain C(http://) and O(allow_insecure_http) let it through (the run report shows it).
+  returned: when O(allow_insecure_http) was used with an C(http://) URL
+  type: bool
+  sample: true
+insecure_url:
+  description: The C(http://) URL used.
+  returned: when RV(insecure_http) is returned
+  type: str
+  sample: http://sbc01.example.com
 templates:
   description: The templates, each with C(id), C(name), C(kind), C(version) and C(body) (the script text).
   returned: always
@@ -68,7 +74,7 @@ retries:
 from ansible.module_utils.basic import AnsibleModule
 from ansible_collections.ump365.upgrade.plugins.module_utils import validation
 from ansible_collections.ump365.upgrade.plugins.module_utils import errors
-from ansible_collections.ump365.upgrade.plugins.module_utils.http import require_requests
+from ansible_collections.ump365.upgrade.plugins.module_utils.http import insecure_result, require_requests
 from ansible_collections.ump365.upgrade.plugins.module_utils.ump_api import client_from_params, ump_api_argument_spec
 
 
@@ -124,7 +130,7 @@ def main():
         templates = normalise(client.get(module.params["path"], "read script templates"))
     except errors.UmpError as e:
         errors.fail_module(module, e, retries=client.retries_seen if client else [])
-    module.exit_json(changed=False, templates=templates, retries=client.retries_seen)
+    module.exit_json(changed=False, templates=templates, retries=client.retries_seen, **insecure_result(client))
 
 
 if __name__ == "__main__":

@@ -37,6 +37,8 @@ options:
 extends_documentation_fragment:
   - ump365.upgrade.ump_api
   - ump365.upgrade.rest
+  - ump365.upgrade.attributes
+  - ump365.upgrade.attributes.group_ump_api
 attributes:
   check_mode:
     support: full
@@ -63,6 +65,16 @@ EXAMPLES = r"""
 """
 
 RETURN = r"""
+insecure_http:
+  description: True when the URL was plain C(http://) and O(allow_insecure_http) let it through (the run report shows it).
+  returned: when O(allow_insecure_http) was used with an C(http://) URL
+  type: bool
+  sample: true
+insecure_url:
+  description: The C(http://) URL used.
+  returned: when RV(insecure_http) is returned
+  type: str
+  sample: http://sbc01.example.com
 task:
   description: The task as the API returned it last.
   returned: always
@@ -97,7 +109,7 @@ import time
 from ansible.module_utils.basic import AnsibleModule
 from ansible_collections.ump365.upgrade.plugins.module_utils import validation
 from ansible_collections.ump365.upgrade.plugins.module_utils import errors
-from ansible_collections.ump365.upgrade.plugins.module_utils.http import require_requests
+from ansible_collections.ump365.upgrade.plugins.module_utils.http import insecure_result, require_requests
 from ansible_collections.ump365.upgrade.plugins.module_utils.ump_api import client_from_params, ump_api_argument_spec
 
 
@@ -141,6 +153,7 @@ def main():
         history=history,
         elapsed=round(time.monotonic() - start, 3),
         retries=client.retries_seen,
+        **insecure_result(client),
     )
 
 

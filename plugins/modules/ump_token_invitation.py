@@ -43,6 +43,8 @@ options:
 extends_documentation_fragment:
   - ump365.upgrade.ump_api
   - ump365.upgrade.rest
+  - ump365.upgrade.attributes
+  - ump365.upgrade.attributes.group_ump_api
 attributes:
   check_mode:
     support: full
@@ -68,6 +70,16 @@ EXAMPLES = r"""
 """
 
 RETURN = r"""
+insecure_http:
+  description: True when the URL was plain C(http://) and O(allow_insecure_http) let it through (the run report shows it).
+  returned: when O(allow_insecure_http) was used with an C(http://) URL
+  type: bool
+  sample: true
+insecure_url:
+  description: The C(http://) URL used.
+  returned: when RV(insecure_http) is returned
+  type: str
+  sample: http://sbc01.example.com
 customer:
   description: The customer's short name.
   returned: always
@@ -101,7 +113,7 @@ retries:
 from ansible.module_utils.basic import AnsibleModule
 from ansible_collections.ump365.upgrade.plugins.module_utils import validation
 from ansible_collections.ump365.upgrade.plugins.module_utils import errors
-from ansible_collections.ump365.upgrade.plugins.module_utils.http import require_requests
+from ansible_collections.ump365.upgrade.plugins.module_utils.http import insecure_result, require_requests
 from ansible_collections.ump365.upgrade.plugins.module_utils.ump_api import client_from_params, ump_api_argument_spec
 
 OPEN_STATES = ("sent", "pending", "open", "invited", "")
@@ -176,6 +188,7 @@ def main():
                 sent=False,
                 invitation=invitation,
                 retries=client.retries_seen,
+                **insecure_result(client),
             )
         state = "accepted" if latest and latest.get("DeviceAuthenticated") else "invited"
         has_open = latest is not None and (inv_state in OPEN_STATES or state == "accepted")
@@ -187,6 +200,7 @@ def main():
                 sent=False,
                 invitation=invitation,
                 retries=client.retries_seen,
+                **insecure_result(client),
             )
         to = email or row.get("m365_email")
         if not to:
@@ -210,7 +224,13 @@ def main():
             body = resp.body if isinstance(resp.body, dict) else {}
             after_inv["id"] = body.get("InvitationId") or body.get("Id")
         result = dict(
-            changed=True, customer=short, state="invited", sent=True, invitation=after_inv, retries=client.retries_seen
+            changed=True,
+            customer=short,
+            state="invited",
+            sent=True,
+            invitation=after_inv,
+            retries=client.retries_seen,
+            **insecure_result(client),
         )
         if module._diff:
             result["diff"] = {

@@ -84,6 +84,36 @@ options:
     description: Remove the async job file on the host once the job finished.
     type: bool
     default: true
+  progress_timeout:
+    description:
+      - Seconds without progress (no new text in O(progress_path), the job still running) after which the program
+        is stopped on the host with O(stop_command) and the wait fails naming the likely cause (C(0) = no limit).
+      - A program that waits for a person (a GUI window, a console prompt) under the non-interactive WinRM session
+        is found this way within minutes instead of at the async limit.
+    type: int
+    default: 0
+  stop_command:
+    description:
+      - Command run with M(ansible.windows.win_command) to stop the program when O(progress_timeout) runs out (for
+        example C(taskkill.exe /F /T /IM wyupdate.exe)). Without it the program is left running and the message says so.
+    type: str
+  likely_cause:
+    description: The likely cause named in the message when O(progress_timeout) runs out.
+    type: str
+  wait_on_host:
+    description:
+      - Wait on the host instead of sleeping on the controller between polls - one M(ansible.windows.win_wait_for)
+        that returns as soon as O(progress_path) grows, or after O(wait_cap) seconds. While the log grows the job is
+        still writing, so its status is read only after a wait that saw no change (or once the log shows the end).
+      - Needs O(progress_path); without it (or with C(false)) the controller sleeps as O(delay) and O(min_delay) say.
+    type: bool
+    default: true
+  wait_cap:
+    description: The longest one on-host wait lasts, in seconds (about one WinRM command per this many seconds of waiting).
+    type: int
+    default: 120
+extends_documentation_fragment:
+  - ump365.upgrade.attributes
 attributes:
   check_mode:
     support: full
@@ -135,6 +165,14 @@ retries:
   elements: dict
   sample: [{"attempt": 1, "error": "WinRM connection lost while waiting for wyUpdate: Connection aborted",
             "type": "AnsibleConnectionFailure", "status": null, "code": "connection_lost", "delay": 2}]
+stalled:
+  description: Whether the wait gave up because nothing changed for O(progress_timeout) seconds (the program was stopped).
+  returned: always
+  type: bool
+host_waits:
+  description: How many on-host waits (M(ansible.windows.win_wait_for)) ran.
+  returned: always
+  type: int
 polls:
   description: How many times the job status was read.
   returned: always

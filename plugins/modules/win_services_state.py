@@ -10,12 +10,12 @@ __metaclass__ = type
 DOCUMENTATION = r"""
 ---
 module: win_services_state
-short_description: Stop or start Windows services one by one, each within a timeout
+short_description: Stop or start Windows services, waiting on the host for each within a timeout
 version_added: "0.1.0"
 description:
-  - Calls M(ansible.windows.win_service) for each service in O(names) with O(state), one WinRM command per
-    service, and stops waiting for a service after O(timeout) seconds (win_service itself waits as long as
-    the service takes).
+  - Brings every service in O(names) to O(state), in one WinRM command whose waits run on the host
+    (O(method=batch), each service within O(timeout) seconds), or with M(ansible.windows.win_service) per
+    service (O(method=each)).
   - Returns, per service, the state it reached, how long it took, and the error; it does not fail when a
     service does not reach the state, so the caller can report every service and decide.
   - This is an action plugin; the decisions and the timing run on the controller.
@@ -31,7 +31,9 @@ options:
     required: true
     choices: [stopped, started]
   timeout:
-    description: Seconds to wait for each service.
+    description:
+      - Seconds to wait for each service, on the host (O(method=batch)); the controller sets no alarm of its
+        own, so the task's C(timeout) keyword stays in force.
     type: int
     default: 60
   force_dependent_services:
@@ -40,14 +42,19 @@ options:
     default: false
   method:
     description:
-      - C(each) runs M(ansible.windows.win_service) per service (one WinRM command each, a timeout and a time per
-        service).
-      - C(batch) runs one C(Stop-Service)/C(Start-Service) with every name through M(ansible.windows.win_shell)
-        (one WinRM command in all, O(timeout) for the whole batch, no time per service); a service named in an
-        error line is reported failed, the others as having reached O(state).
+      - C(each) runs M(ansible.windows.win_service) per service (one WinRM command each, a time per service).
+        win_service waits for as long as the service takes, so O(timeout) does not apply; bound the task with
+        its C(timeout) keyword.
+      - C(batch) runs one script through M(ansible.windows.win_shell) (one WinRM command in all, no time per
+        service) that asks for every change (C(Stop-Service -NoWait) or C(ServiceController.Start())) and
+        then waits on the host for each service with C(ServiceController.WaitForStatus(state, timeout)), so
+        each service has O(timeout) seconds. A service named in an error record is reported failed (with
+        C(timed_out) when its wait ran out), the others as having reached O(state).
     type: str
     choices: [each, batch]
     default: each
+extends_documentation_fragment:
+  - ump365.upgrade.attributes
 attributes:
   check_mode:
     support: full

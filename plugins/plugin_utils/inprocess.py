@@ -22,9 +22,19 @@ What stays the same as a normal module run:
   result, its warnings and the task's no_log/diff handling are those of a normal run;
 * an exception out of ``main()`` becomes the usual "MODULE FAILURE" result with its traceback.
 
-It falls back to the normal module execution when the task does not run on the local connection with
-the controller's own interpreter (a different ``ansible_python_interpreter``, become, async, a task
-``environment``), and when ``UMP365_INPROCESS_MODULES=0`` is set in the controller's environment.
+It runs in-process only where its preconditions hold, and otherwise falls back to the normal module
+execution (``ActionBase._execute_module``):
+
+* every ansible-core internal it needs is there (feature-detected at import against the running
+  ansible-core: ``basic._ANSIBLE_ARGS``/``_ANSIBLE_PROFILE``, ``get_module_encoder``/``Direction``,
+  ``ActionBase._update_module_args``/``_parse_returned_data``, ``remove_internal_keys``); when one is
+  missing (a newer or older core), every task takes the normal path and ``-vvv`` says which;
+* the task runs on the local connection, without become, async or a task ``environment``;
+* the interpreter of the host the task runs on -- the **delegated** host's, from
+  ``ansible_delegated_vars[delegate_to]``, when the task is delegated -- is set and is this Python
+  (the roles set ``ansible_python_interpreter: "{{ ansible_playbook_python }}"``; the implicit localhost
+  has it too). An unset interpreter means the normal path: the interpreter would be discovered;
+* ``UMP365_INPROCESS_MODULES=0`` is not set in the controller's environment.
 """
 
 from __future__ import absolute_import, division, print_function
@@ -41,12 +51,40 @@ import traceback
 
 from ansible.errors import AnsibleError
 from ansible.module_utils import basic
-from ansible.module_utils.common.json import Direction, get_module_encoder
 from ansible.plugins.action import ActionBase
 from ansible.utils.display import Display
-from ansible.vars.clean import remove_internal_keys
+
+try:  # ansible-core internals: absent in another core version -> the normal module execution
+    from ansible.module_utils.common.json import Direction, get_module_encoder
+except ImportError:
+    Direction = get_module_encoder = None
+try:
+    from ansible.vars.clean import remove_internal_keys
+except ImportError:
+    remove_internal_keys = None
 
 display = Display()
+
+
+def missing_internals():
+    """The ansible-core internals in-process execution needs that this ansible-core lacks (names)."""
+    missing = []
+    for name in ("_ANSIBLE_ARGS", "_ANSIBLE_PROFILE"):
+        if not hasattr(basic, name):
+            missing.append("ansible.module_utils.basic.%s" % name)
+    if get_module_encoder is None or Direction is None:
+        missing.append("ansible.module_utils.common.json.get_module_encoder")
+    elif not hasattr(Direction, "CONTROLLER_TO_MODULE"):
+        missing.append("Direction.CONTROLLER_TO_MODULE")
+    if remove_internal_keys is None:
+        missing.append("ansible.vars.clean.remove_internal_keys")
+    for name in ("_update_module_args", "_parse_returned_data", "_execute_module"):
+        if not callable(getattr(ActionBase, name, None)):
+            missing.append("ActionBase.%s" % name)
+    return missing
+
+
+MISSING_INTERNALS = missing_internals()
 
 COLLECTION = "ump365.upgrade"
 PROFILE = "legacy"
@@ -54,7 +92,7 @@ PROFILE = "legacy"
 
 def _same_interpreter(value):
     if not value:
-        return True
+        return False
     try:
         return os.path.realpath(str(value)) == os.path.realpath(sys.executable) or str(value) == sys.executable
     except (OSError, ValueError):
@@ -102,16 +140,25 @@ class InProcessModuleAction(ActionBase):
         """None when the module can run in this process, else the reason it runs as a module process."""
         if os.environ.get("UMP365_INPROCESS_MODULES", "1").lower() in ("0", "false", "no"):
             return "UMP365_INPROCESS_MODULES=0"
+        if MISSING_INTERNALS:
+            return "this ansible-core lacks %s" % ", ".join(MISSING_INTERNALS)
         if getattr(self._connection, "transport", None) != "local":
             return "connection %s is not local" % getattr(self._connection, "transport", None)
         if self._task.async_val or self._play_context.become or any(self._task.environment or []):
             return "async, become or environment"
-        interpreter = task_vars.get("ansible_python_interpreter")
-        if interpreter is not None:
-            try:
-                interpreter = self._templar.template(interpreter)
-            except Exception:  # an interpreter we cannot resolve here: let the normal path decide
-                return "ansible_python_interpreter not resolved"
+        host_vars = task_vars
+        if self._task.delegate_to:
+            # the delegated host's variables (they include the task's vars), as ActionBase reads them
+            host_vars = (task_vars.get("ansible_delegated_vars") or {}).get(self._task.delegate_to)
+            if not isinstance(host_vars, dict):
+                return "no variables for the delegated host %s" % self._task.delegate_to
+        interpreter = host_vars.get("ansible_python_interpreter")
+        if interpreter is None or interpreter == "":
+            return "ansible_python_interpreter is not set (it would be discovered)"
+        try:
+            interpreter = self._templar.template(interpreter)
+        except Exception:  # an interpreter we cannot resolve here: let the normal path decide
+            return "ansible_python_interpreter not resolved"
         if not _same_interpreter(interpreter):
             return "ansible_python_interpreter %s is not this Python (%s)" % (interpreter, sys.executable)
         return None

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import glob
 import json
+import re
 import sqlite3
 from pathlib import Path
 
@@ -26,6 +27,21 @@ def run(lab, playbook: str, tmp: Path, name: str, *args: str, extra_vars: dict |
     with open(reports / f"{name}.json") as f:
         report = json.load(f)
     return proc, report
+
+
+def recap(proc) -> dict[str, dict[str, int]]:
+    """The PLAY RECAP of a run: host -> {ok, changed, unreachable, failed, skipped, rescued, ignored}."""
+    out = {}
+    lines = proc.stdout.splitlines()
+    start = max(i for i, line in enumerate(lines) if line.startswith("PLAY RECAP"))
+    for line in lines[start + 1 :]:
+        m = re.match(r"^(\S+)\s*:\s*((?:\w+=\d+\s*)+)$", line.strip())
+        if not m:
+            if out:
+                break
+            continue
+        out[m.group(1)] = {k: int(v) for k, v in re.findall(r"(\w+)=(\d+)", m.group(2))}
+    return out
 
 
 def checks(report: dict, host: str) -> dict[str, dict]:

@@ -46,7 +46,16 @@ TYPE_OF = {
     "instance_groups": "instance_group",
     "labels": "label",
     "notification_templates": "notification_template",
+    "teams": "team",
+    "roles": "role",
     "tokens": "o_auth2_access_token",
+}
+# Object roles AWX gives each kind (summary_fields.object_roles; awx/main/models/jobs.py JobTemplate
+# admin/execute/read roles, workflow.py WorkflowJobTemplate adds approval_role); a team or user gets one
+# by POSTing {"id": N} to /api/v2/roles/<role id>/teams/ (or users/).
+OBJECT_ROLES = {
+    "job_templates": ("admin_role", "execute_role", "read_role"),
+    "workflow_job_templates": ("admin_role", "execute_role", "read_role", "approval_role"),
 }
 UNIFIED = ("job_templates", "projects", "inventory_sources", "workflow_job_templates", "workflow_approval_templates")
 SUBLISTS = {
@@ -61,6 +70,8 @@ SUBLISTS = {
     "notification_templates_success",
     "notification_templates_error",
     "notification_templates_approvals",
+    "teams",
+    "users",
 }
 # AWX's managed credential types that awx/ refers to (input ids from AWX's managed type definitions)
 MANAGED_TYPES = [
@@ -83,6 +94,32 @@ MANAGED_TYPES = [
         "injectors": {},
     },
     {"name": "Source Control", "kind": "scm", "managed": True, "inputs": {"fields": []}, "injectors": {}},
+    {
+        # AWX's managed "Machine" type (kind ssh; awx_plugins credential_plugins / managed types): AWX
+        # passes these as ansible-playbook options and password prompts, never as variables.
+        "name": "Machine",
+        "kind": "ssh",
+        "managed": True,
+        "inputs": {
+            "fields": [
+                {"id": "username", "label": "Username", "type": "string"},
+                {"id": "password", "label": "Password", "type": "string", "secret": True, "ask_at_runtime": True},
+                {"id": "ssh_key_data", "label": "SSH Private Key", "type": "string", "secret": True, "multiline": True},
+                {"id": "ssh_public_key_data", "label": "Signed SSH Certificate", "type": "string", "multiline": True},
+                {"id": "ssh_key_unlock", "label": "Private Key Passphrase", "type": "string", "secret": True},
+                {"id": "become_method", "label": "Privilege Escalation Method", "type": "string"},
+                {"id": "become_username", "label": "Privilege Escalation Username", "type": "string"},
+                {
+                    "id": "become_password",
+                    "label": "Privilege Escalation Password",
+                    "type": "string",
+                    "secret": True,
+                    "ask_at_runtime": True,
+                },
+            ]
+        },
+        "injectors": {},
+    },
 ]
 
 
@@ -123,6 +160,11 @@ class FakeAWX:
         if coll == "workflow_job_template_nodes":
             obj.setdefault("unified_job_template", None)
             self._link_ujt(obj)
+        if coll in OBJECT_ROLES:
+            obj["summary_fields"]["object_roles"] = {}
+            for field in OBJECT_ROLES[coll]:
+                role = self._create("roles", {"name": field[:-5].capitalize(), "resource": obj["url"]})
+                obj["summary_fields"]["object_roles"][field] = {"id": role["id"], "name": role["name"]}
         self.store[coll][oid] = obj
         return obj
 

@@ -21,6 +21,7 @@ SECRETS = {
     "UMP-365 servers": {
         "username": "CONTOSO\\ump-automation",
         "password": "winrm-S3cret-7431",
+        "become_method": "runas",
         "become_username": "CONTOSO\\ump-svc",
         "become_password": "svc-S3cret-1177",
     },
@@ -99,6 +100,8 @@ def test_one_run_configures_awx_and_a_second_changes_nothing(awx, tmp_path):
     # every object of awx/ now exists, by name
     kinds = {
         "organizations": "organizations",
+        "teams": "teams",
+        "notification_templates": "notification_templates",
         "execution_environments": "execution_environments",
         "credentials": "credentials",
         "projects": "projects",
@@ -129,22 +132,53 @@ def test_one_run_configures_awx_and_a_second_changes_nothing(awx, tmp_path):
         assert stored["playbook"] == jt["playbook"]
         attached = {cred_names[i] for i in fake.assoc[("job_templates", stored["id"], "credentials")]}
         assert attached == set(jt["credentials"])
-        assert fake.surveys[("job_templates", stored["id"])] == jt["survey_spec"]
+        assert fake.surveys.get(("job_templates", stored["id"]), {}) == jt.get("survey_spec", {})
 
-    # the workflow graph: preflight -> approval -> upgrade -> verify, rollback on failure
+    # the workflow graph as AWX stores it: preflight -> canary -> approval -> wave 1 -> wave 2 -> verify;
+    # a failed canary, wave or verify runs the rollback of the failed servers
     (wf,) = fake.store["workflow_job_templates"].values()
     nodes = {n["identifier"]: n for n in fake.find("workflow_job_template_nodes", workflow_job_template=wf["id"])}
     ident = {n["id"]: i for i, n in nodes.items()}
+    jt_of = {o["id"]: o for o in fake.store["job_templates"].values()}
 
     def edges(name, kind):
         return sorted(ident[i] for i in fake.assoc.get(("workflow_job_template_nodes", nodes[name]["id"], kind), []))
 
-    assert edges("preflight", "success_nodes") == ["approve"]
-    assert edges("approve", "success_nodes") == ["upgrade"]
-    assert edges("upgrade", "success_nodes") == ["verify"]
-    assert edges("upgrade", "failure_nodes") == edges("verify", "failure_nodes") == ["rollback"]
+    assert edges("preflight", "success_nodes") == ["canary"]
+    assert edges("canary", "success_nodes") == ["approve"]
+    assert edges("approve", "success_nodes") == ["wave_1"]
+    assert edges("wave_1", "success_nodes") == ["wave_2"]
+    assert edges("wave_2", "success_nodes") == ["verify"]
+    for name in ("canary", "wave_1", "wave_2", "verify"):
+        assert edges(name, "failure_nodes") == ["rollback"], name
+    assert [nodes[n]["limit"] for n in ("canary", "wave_1", "wave_2")] == ["ump_canary", "ump_wave_1", "ump_wave_2"]
+    assert jt_of[nodes["canary"]["unified_job_template"]]["name"] == "UMP-365 upgrade"
+    for name in ("preflight", "wave_1", "wave_2", "verify"):
+        jt = jt_of[nodes[name]["unified_job_template"]]
+        assert jt["job_slice_count"] > 1 and jt["allow_simultaneous"] is True, name
+    assert nodes["rollback"]["extra_data"] == {"ump_rollback_only_failed": "true"}
     (approval,) = fake.store["workflow_approval_templates"].values()
     assert nodes["approve"]["unified_job_template"] == approval["id"] and approval["timeout"] == 14400
+
+    # someone sees the approval: the approvers team holds the workflow's approval role, and the
+    # workflow notifies on approval, success and failure
+    teams = {o["id"]: o["name"] for o in fake.store["teams"].values()}
+    approval_role = wf["summary_fields"]["object_roles"]["approval_role"]["id"]
+    assert [teams[i] for i in fake.assoc[("roles", approval_role, "teams")]] == ["UMP-365 approvers"]
+    nts = {o["id"]: o["name"] for o in fake.store["notification_templates"].values()}
+    for kind, name in (
+        ("approvals", "UMP-365 approvers"),
+        ("success", "UMP-365 operators"),
+        ("error", "UMP-365 operators"),
+    ):
+        assert [nts[i] for i in fake.assoc[("workflow_job_templates", wf["id"], f"notification_templates_{kind}")]] == [
+            name
+        ]
+
+    # the WinRM logon is AWX's Machine credential with become runas
+    (machine,) = fake.find("credential_types", name="Machine")
+    assert by_name["UMP-365 servers"]["credential_type"] == machine["id"]
+    assert by_name["UMP-365 servers"]["inputs"]["become_method"] == "runas"
 
     # idempotent: a second run changes nothing
     again = run_configure(tmp_path, url, ca, SECRETS)

@@ -6,6 +6,7 @@ tarball it copies in is built from this checkout with `ansible-galaxy collection
 
 from __future__ import annotations
 
+import re
 import shutil
 import subprocess
 import sys
@@ -23,9 +24,6 @@ def ee_context(tmp_path_factory) -> Path:
     """The EE definition and the files it names, laid out as in the repo, plus the built collection."""
     src = tmp_path_factory.mktemp("ee-src")
     shutil.copy(REPO / "execution-environment.yml", src)
-    shutil.copy(REPO / "requirements.yml", src)
-    (src / "requirements").mkdir()
-    shutil.copy(REPO / "requirements" / "runtime.txt", src / "requirements")
     subprocess.run(
         [str(BIN / "ansible-galaxy"), "collection", "build", "--force", "--output-path", str(src / "dist"), str(REPO)],
         check=True,
@@ -66,16 +64,61 @@ def test_definition_is_schema_v3_with_pinned_core():
     assert ee["dependencies"]["ansible_core"]["package_pip"] in runtime.splitlines()
 
 
-def test_context_holds_the_requirements_of_this_repo(ee_context):
+def test_ee_installs_no_ansible_package_and_only_this_collection(ee_context):
     build = ee_context / "_build"
-    assert (build / "requirements.txt").read_text() == (REPO / "requirements/runtime.txt").read_text()
+    # no `ansible` package (~470 MB), no Python or system list of its own: introspection gives them
+    assert not (build / "requirements.txt").exists() and not (build / "bindep.txt").exists()
     galaxy = yaml.safe_load((build / "requirements.yml").read_text())
-    assert {c["name"] for c in galaxy["collections"]} == set(
-        yaml.safe_load((REPO / "galaxy.yml").read_text())["dependencies"]
+    assert galaxy["collections"] == [{"name": f"ump365/ump365-upgrade-{galaxy_version()}.tar.gz", "type": "file"}], (
+        "its galaxy.yml dependencies come with it"
     )
-    bindep = (build / "bindep.txt").read_text().splitlines()
-    assert all("[platform:rpm]" in line for line in bindep if line.strip())
-    assert any(line.startswith("git-core") for line in bindep), "AWX project syncs need git in the EE"
+
+
+def test_collection_declares_exactly_the_collections_it_uses():
+    deps = yaml.safe_load((REPO / "galaxy.yml").read_text())["dependencies"]
+    used = set()
+    for path in [*REPO.glob("roles/*/tasks/*.yml"), *REPO.glob("playbooks/*.yml")]:
+        used |= set(
+            re.findall(r"^\s*-?\s*((?!ump365\.|ansible\.builtin\.)[a-z_]+\.[a-z_]+)\.[a-z_]+:", path.read_text(), re.M)
+        )
+    assert set(deps) == used, f"galaxy.yml dependencies {sorted(deps)} != used {sorted(used)}"
+
+
+def test_introspect_lists_the_collections_requirements(tmp_path):
+    """What ansible-builder's builder stage runs (introspect.py) on the installed collection."""
+    dest = tmp_path / "ansible_collections" / "ump365" / "upgrade"
+    dest.mkdir(parents=True)
+    tarball = tmp_path / "c.tar.gz"
+    subprocess.run(
+        [str(BIN / "ansible-galaxy"), "collection", "build", "--force", "--output-path", str(tmp_path), str(REPO)],
+        check=True,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    (tarball,) = tmp_path.glob("ump365-upgrade-*.tar.gz")
+    subprocess.run(["tar", "xzf", str(tarball), "-C", str(dest)], check=True)
+    proc = subprocess.run(
+        [str(BIN / "ansible-builder"), "introspect", "--sanitize", str(tmp_path)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    data = yaml.safe_load(proc.stdout.split("---", 1)[1])
+    python = {line.split("#")[0].strip() for line in data["python"]}
+    wanted = {
+        line.strip()
+        for line in (REPO / "requirements.txt").read_text().splitlines()
+        if line.strip() and not line.startswith("#")
+    }
+    assert python == wanted and all("from collection ump365.upgrade" in line for line in data["python"])
+    assert "pywinrm==0.5.0" in python and "python-tds==1.17.1" in python
+    assert not any(p.startswith("ansible==") or p.startswith("jmespath") for p in python)
+    assert any(line.startswith("ca-certificates") for line in data["system"])
+    # the same pins as the project's tested set
+    runtime = set((REPO / "requirements/runtime.txt").read_text().split())
+    assert python <= runtime
 
 
 def test_context_carries_the_collection_built_from_this_checkout(ee_context):
@@ -92,16 +135,16 @@ def test_containerfile_installs_core_collections_and_python_deps(ee_context):
     assert 'ARG EE_BASE_IMAGE="registry.access.redhat.com/ubi9/ubi:9.6"' in cf
     assert 'ARG ANSIBLE_INSTALL_REFS="ansible-core==2.19.14 ansible-runner==' in cf
     assert 'ARG PYCMD="/usr/bin/python3.11"' in cf
-    # collections from requirements.yml, then this collection from its tarball, both into the shared path
+    # this collection (and, through its galaxy.yml, its dependencies) in the galaxy stage ...
     galaxy_stage = cf.split("FROM base AS galaxy", 1)[1].split("FROM base AS builder", 1)[0]
-    req = galaxy_stage.index(
-        "ansible-galaxy collection install $ANSIBLE_GALAXY_CLI_COLLECTION_OPTS -r requirements.yml"
+    assert "WORKDIR /build" in galaxy_stage
+    assert "ansible-galaxy collection install $ANSIBLE_GALAXY_CLI_COLLECTION_OPTS -r requirements.yml" in galaxy_stage
+    # ... then the builder stage introspects what was installed (the collections' requirements)
+    builder = cf.split("FROM base AS builder", 1)[1].split("FROM base AS final", 1)[0]
+    assert "COPY --from=galaxy /usr/share/ansible /usr/share/ansible" in builder
+    assert (
+        "introspect.py introspect --write-bindep=/tmp/src/bindep.txt --write-pip=/tmp/src/requirements.txt" in builder
     )
-    own = galaxy_stage.index("/build/ump365/ump365-upgrade-*.tar.gz")
-    assert req < own
-    assert "--collections-path /usr/share/ansible/collections" in galaxy_stage[own - 200 :]
-    # Python requirements and system packages are resolved by the builder stage (introspect + assemble)
-    assert "introspect.py introspect --user-pip=requirements.txt --user-bindep=bindep.txt" in cf
     final = cf.split("FROM base AS final", 1)[1]
     assert "COPY --from=galaxy /usr/share/ansible /usr/share/ansible" in final
     assert "install-from-bindep" in final

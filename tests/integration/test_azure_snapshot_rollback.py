@@ -314,14 +314,14 @@ def test_slow_snapshot_times_out_with_the_resource_named(fresh_lab):
     )
     assert result["failed"] and "still InProgress after 1 s" in result["msg"] and "snapshots/slow" in result["msg"]
     info, _ = run_module(fresh_lab, "azure_snapshot_info", {"resource_group": "rg-ump01", "vm_name": "ump01"})
-    assert [s["provisioning_state"] for s in info["snapshots"]] == ["Creating"]
-    # a snapshot still Creating is not restored, and nothing is touched
+    assert [s["provisioning_state"] for s in info["snapshots"]] == ["Updating"]
+    # a snapshot still being created (Updating) is not restored, and nothing is touched
     early, _ = run_module(
         fresh_lab, "azure_vm_os_disk", {"resource_group": "rg-ump01", "vm_name": "ump01", "snapshot": "slow"}
     )
     assert (
         early["failed"]
-        and "is Creating, not Succeeded" in early["msg"]
+        and "is Updating, not Succeeded" in early["msg"]
         and "wait until it is Succeeded" in early["msg"]
     )
     assert not any(k.endswith((".deallocate", "disks.write")) for k in fresh_lab.counters())
@@ -339,20 +339,32 @@ def test_snapshot_lifecycle_info_tags_restore_with_disk_removal_and_delete(fresh
     assert lab.endpoints["secrets"]["azure_client_secret"] not in proc.stdout + proc.stderr
 
 
-def test_rollback_without_the_checkpoint_finds_the_snapshot_by_its_tags(fresh_lab, tmp_path):
+def test_rollback_without_the_checkpoint_touches_nothing_unless_the_operator_names_the_snapshot(fresh_lab, tmp_path):
     lab = fresh_lab
     before = lab.host_state("ump01")
     proc = lab.playbook("playbooks/snapshot.yml", "--limit", "ump01", extra_vars=ckpt_vars(tmp_path / "node-a"))
     assert "failed=0" in proc.stdout
+    snap = json.loads((tmp_path / "node-a" / "ump01__8.0.515.json").read_text())["phases"]["snapshot"]["outputs"]
     lab.set_host_state("ump01", ["files", "c:\\acs\\upgraded.txt"], {"type": "file", "content": "8.0.515"})
-    # the rollback runs where the checkpoint is not (another AWX execution node)
+    disk = vm_disk(lab, "ump01")
+    # where the checkpoint is not (another AWX execution node without the run-state store): no attempt, so
+    # the host counts as never touched and nothing is restored (never a snapshot of unknown age by its tags)
     proc = lab.playbook(
         "playbooks/rollback.yml", "--limit", "ump01", extra_vars={**ckpt_vars(tmp_path / "node-b"), **NO_WINRM}
     )
-    assert "failed=0" in proc.stdout, proc.stdout[-3000:]
-    assert lab.host_state("ump01") == before
-    # and with no snapshot at all, a clear failure that says what to do
+    assert "failed=0" in proc.stdout and "nothing to roll back: never touched" in proc.stdout, proc.stdout[-3000:]
+    assert vm_disk(lab, "ump01") == disk
+    # the operator names the snapshot: restored
     proc = lab.playbook(
-        "playbooks/rollback.yml", "--limit", "ump02", extra_vars={**ckpt_vars(tmp_path / "node-c"), **NO_WINRM}
+        "playbooks/rollback.yml",
+        "--limit",
+        "ump01",
+        extra_vars={
+            **ckpt_vars(tmp_path / "node-b"),
+            **NO_WINRM,
+            "ump_rollback_snapshot": snap["snapshot_name"],
+            "post_verify_expect_version": "8.0.400.64",
+        },
     )
-    assert proc.returncode != 0 and "Name one with swap_os_disk_snapshot" in proc.stdout
+    assert "failed=0" in proc.stdout, proc.stdout[-3000:]
+    assert lab.host_state("ump01")["files"] == before["files"]

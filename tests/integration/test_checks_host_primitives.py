@@ -25,3 +25,8 @@ def test_open_files_and_low_disk_space_block_only_their_host(lab):
     assert checks[("ump01", "free_disk_space")]["status"] == "fail"
     assert checks[("ump02", "no_open_files")]["status"] == "pass"
     assert checks[("ump02", "free_disk_space")]["status"] == "pass"
+    # a real (not --check) preflight changes nothing on a healthy host: ump02's recap shows changed=0
+    # (the VM is read with azure_vm_info, the report files on the controller are no change of the host)
+    from .checks_helpers import recap
+
+    assert recap(proc)["ump02"]["changed"] == 0, recap(proc)

@@ -8,7 +8,7 @@ import json
 import ssl
 import urllib.request
 
-from .checks_helpers import checks, rows, run, statuses
+from .checks_helpers import checks, rows, run, sql, statuses
 
 
 def accept(lab, host: str, invitation_id: int) -> dict:
@@ -24,7 +24,18 @@ def test_token_migration_invites_tracks_and_reports(fresh_lab, tmp_path):
     pw = {r[0] for r in rows(lab, "ump01", "SELECT CustomerShortName FROM Customer WHERE AuthMethod='Password'")}
     assert len(pw) == 2
     lab.fault("graph.secret_expiring", host="ump01", days=30)
-    proc, report = run(lab, "playbooks/token_migration.yml", tmp_path, "tm-1")
+    # by default a dry run: it lists whom it would invite and sends nothing
+    proc, report = run(lab, "playbooks/token_migration.yml", tmp_path, "tm-0", "-l", "ump01")
+    assert proc.returncode == 0, proc.stdout[-4000:]
+    assert rows(lab, "ump01", "SELECT Id FROM Invitation WHERE Kind = 'Request'") == []
+    assert "dry run, nothing sent" in proc.stdout and all(n in proc.stdout for n in pw)
+    c = checks(report, "ump01")
+    assert all(c[f"token_auth_{n}"]["status"] == "warn" for n in pw)
+    assert all("dry run" in c[f"token_auth_{n}"]["observed"] for n in pw)
+    # the operator confirms the listed customers
+    proc, report = run(
+        lab, "playbooks/token_migration.yml", tmp_path, "tm-1", extra_vars={"token_migration_confirm": True}
+    )
     assert proc.returncode == 0, proc.stdout[-4000:]
     sent = rows(
         lab,
@@ -56,6 +67,7 @@ def test_token_migration_invites_tracks_and_reports(fresh_lab, tmp_path):
         "-l",
         "ump01",
         extra_vars={
+            "token_migration_confirm": True,
             "token_migration_wait_timeout": 2,
             "token_migration_poll_interval": 0,
             "token_migration_fail_on_pending": True,
@@ -74,3 +86,52 @@ def test_token_migration_invites_tracks_and_reports(fresh_lab, tmp_path):
     written = proc.stdout + proc.stderr + "".join(p.read_text() for p in (tmp_path / "reports").iterdir())
     for secret in lab.secrets():
         assert secret not in written
+
+
+def test_token_migration_checks_invitation_url_and_offers_grant_consent(fresh_lab, tmp_path):
+    lab = fresh_lab
+    pw = sorted(r[0] for r in rows(lab, "ump01", "SELECT CustomerShortName FROM Customer WHERE AuthMethod='Password'"))
+    sql(
+        lab,
+        "ump01",
+        "UPDATE ApplicationSetting SET Value='https://old.example/authenticate' WHERE Name='InvitationPortalUrl'",
+    )
+    proc, _ = run(
+        lab,
+        "playbooks/token_migration.yml",
+        tmp_path,
+        "tm-url",
+        "-l",
+        "ump01",
+        extra_vars={"token_migration_confirm": True},
+    )
+    assert proc.returncode != 0
+    assert "https://old.example/authenticate" in proc.stdout and "nothing was sent" in proc.stdout
+    assert rows(lab, "ump01", "SELECT Id FROM Invitation WHERE Kind = 'Request'") == []
+    # URL fixed: one customer by invitation, the other by the Grant Consent path (nothing sent to it)
+    sql(
+        lab,
+        "ump01",
+        "UPDATE ApplicationSetting SET Value=? WHERE Name='InvitationPortalUrl'",
+        ("https://%s/authenticate" % lab.inventory()["_meta"]["hostvars"]["ump01"]["ump_fqdn"],),
+    )
+    proc, report = run(
+        lab,
+        "playbooks/token_migration.yml",
+        tmp_path,
+        "tm-consent",
+        "-l",
+        "ump01",
+        extra_vars={"token_migration_confirm": True, "token_migration_methods": {pw[1]: "grant_consent"}},
+    )
+    assert proc.returncode == 0, proc.stdout[-4000:]
+    sent = rows(
+        lab,
+        "ump01",
+        "SELECT c.CustomerShortName FROM Invitation i JOIN Customer c ON c.UmpCustomerGuid = i.UmpCustomerGuid "
+        "WHERE i.Kind = 'Request'",
+    )
+    assert [r[0] for r in sent] == [pw[0]]
+    assert "Grant Consent" in proc.stdout
+    c = checks(report, "ump01")
+    assert c[f"token_auth_{pw[1]}"]["status"] == "warn" and "Grant Consent" in c[f"token_auth_{pw[1]}"]["fix"]

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import json
 
-from .checks_helpers import TARGET, checks, make_upgraded, rows, run, sql, statuses
+from .checks_helpers import TARGET, checks, make_upgraded, recap, rows, run, sql, statuses
 
 
 def test_verify_green_on_an_upgraded_lab_with_fix(fresh_lab, tmp_path):
@@ -88,6 +88,8 @@ def test_verify_red_naming_each_broken_item(fresh_lab, tmp_path):
         "licence_present",
         "dial_plan_prefixes",
         "ovoc_alarms",
+        # UMP now shows +4455896x, which the SBC's dial plan does not hold
+        "sbc_dial_plan_present",
     }
     assert statuses(report, "ump02", "fail") == {
         "api_allowed_ips_ovoc",
@@ -104,10 +106,12 @@ def test_verify_red_naming_each_broken_item(fresh_lab, tmp_path):
     assert "Disconnected" in c1["ovoc_ump_management_connected"]["observed"]
     out = proc.stdout
     assert "UMP service down" in c1["ovoc_alarms"]["observed"]
-    assert "ump01: 8 check(s) failed" in out and "ump02: 7 check(s) failed" in out
+    assert "ump01: 9 check(s) failed" in out
+    assert "+4455896x" in c1["sbc_dial_plan_present"]["observed"] and "ump02: 7 check(s) failed" in out
     assert "ApiAllowedIps in SysAdminTenant, or run verify.yml with post_verify_fix=true" in out
     assert "SysAdmin.UMP.Watchdog stopped" in out
-    # reported, not fixed
+    # reported, not fixed: verify.yml changes nothing (recap changed=0 on every host)
+    assert {h: r["changed"] for h, r in recap(proc).items()} == {"ump01": 0, "ump02": 0}, recap(proc)
     assert (
         rows(lab, "ump02", "SELECT Value FROM ApplicationSetting WHERE Name='ApiAllowedIps'")[0][0] == '["169.254.0.1"]'
     )

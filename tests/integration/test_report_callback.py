@@ -25,7 +25,7 @@ def probe(tmp_path):
     password = "Lab!pw-" + secrets.token_urlsafe(12)
     hidden = "Lab!hid-" + secrets.token_urlsafe(12)
 
-    def run(*args, vault=False):
+    def run(*args, vault=False, extra_inventory=""):
         if vault:  # the secret-named variable as ansible-vault ciphertext, as production inventories keep it
             vault_file = tmp_path / "vault-pass"
             vault_file.write_text("probe-vault-password\n")
@@ -40,7 +40,9 @@ def probe(tmp_path):
             "      ansible_connection: local\n"
             "      ansible_python_interpreter: %s\n"
             "      report_probe_hidden: %s\n"
-            "      report_probe_password: %s" % (json.dumps(str(BIN / "python")), json.dumps(hidden), value)
+            "      report_probe_password: %s"
+            % (json.dumps(str(BIN / "python")), json.dumps(hidden), value)
+            + extra_inventory
         )
         env = lab_env(
             tmp_path / "no-lab",
@@ -105,6 +107,18 @@ def test_a_secret_named_variable_returned_by_a_task_is_scrubbed_from_the_report(
     host = json.loads(files["json"].read_text())["hosts"]["probe1"]
     careless = next(c for c in host["checks"] if c["name"] == "careless_check")
     assert careless["observed"] == "********" and careless["fix"] == "never echo ********"
+
+
+def test_the_callback_never_templates_a_secret_named_variable(probe, tmp_path):
+    """A secret-named inventory variable that is a lookup (here one with a visible side effect) and that no
+    task uses is never rendered: not by the callback, not by anything else."""
+    run, _secrets = probe
+    marker = tmp_path / "lookup-ran"
+    lookup = "{{ lookup('ansible.builtin.pipe', 'touch %s && echo pw-from-lookup') }}" % marker
+    proc, files = run(extra_inventory="      report_probe_unused_password: %s\n" % json.dumps(lookup))
+    assert proc.returncode == 0, proc.stdout[-3000:]
+    assert files["json"].exists()
+    assert not marker.exists(), "a callback templated a variable no task used"
 
 
 def test_ansible_doc_renders_the_callback():

@@ -288,3 +288,110 @@ def test_replication_backlog_shows_then_drains(fresh_lab):
     # the commands are real rows of the host's SysAdminTenant
     rows = fresh_lab.state()["sql_dump"]["ump01"]["SysAdminTenant"]["ReplicationCommand"]
     assert [r["State"] for r in rows] == ["Completed"] * 3
+
+
+# ---------------------------------------------------------------------- strict reading (issue 22 item 3)
+def _bad_answer(call) -> str:
+    """The error of a call that must fail on a malformed answer (a RemoteError, never a traceback)."""
+    with pytest.raises(errors.RemoteError) as e:
+        call()
+    assert e.value.details.get("malformed_reply") is True
+    return str(e.value)
+
+
+def test_an_html_page_with_200_is_not_an_empty_customer_list(lab):
+    lab.fault("ump_api.malformed", host="ump01", path="/api/v3/customer", kind="html")
+    msg = _bad_answer(lambda: ump(lab).customers())
+    assert msg.startswith("ump_api list customers failed for GET /api/v3/customer: ")
+    assert "HTML page" in msg and "text/html" in msg and "Fix:" in msg
+    assert ump(lab, host="ump02").customers()  # the fault is ump01's only
+
+
+def test_customers_of_the_wrong_shape_name_the_endpoint(lab):
+    lab.fault("ump_api.malformed", host="ump01", path="/api/v3/customer", kind="shape")
+    msg = _bad_answer(lambda: ump(lab).customers())
+    assert "GET /api/v3/customer" in msg and "without a" in msg and "keys: data" in msg
+
+
+def test_portal_sections_of_the_wrong_shape_never_read_as_empty(lab):
+    for section, path in (("replication_queue", "replicationqueue"), ("versions", "versions"), ("sbcs", "sbcs")):
+        lab.clear_faults()
+        lab.fault("ump_api.malformed", host="ump01", path=f"/api/v3/portal/{path}", kind="shape")
+        msg = _bad_answer(lambda section=section: ump(lab).portal(section))
+        assert f"GET /api/v3/portal/{path}" in msg, msg
+        lab.clear_faults()
+        lab.fault("ump_api.malformed", host="ump01", path=f"/api/v3/portal/{path}", kind="html")
+        assert "HTML page" in _bad_answer(lambda section=section: ump(lab).portal(section))
+
+
+def test_a_token_endpoint_answering_html_names_entra(lab):
+    lab.fault("entra.malformed", path="/oauth2/v2.0/token", kind="html")
+    msg = _bad_answer(lambda: ump(lab).customers())
+    assert msg.startswith("entra get token failed for POST /") and "HTML page" in msg
+
+
+def test_sbc_alarms_as_an_html_page_are_not_no_alarms(lab):
+    lab.fault("sbc.malformed", sbc="sbc-ump01", path="/api/v1/alarms/active", kind="html")
+    msg = _bad_answer(lambda: sbc(lab).active_alarms())
+    assert msg.startswith("sbc list active alarms failed for GET /api/v1/alarms/active: ")
+    lab.clear_faults()
+    lab.fault("sbc.malformed", sbc="sbc-ump01", path="/api/v1/status", kind="shape")
+    assert "without the field 'operationalState'" in _bad_answer(lambda: sbc(lab).status())
+    lab.clear_faults()
+    lab.fault("sbc.malformed", sbc="sbc-ump01", path="/api/v1/files/ini", kind="html")
+    assert "not the INI text" in _bad_answer(lambda: sbc(lab).dial_plan_rules())
+
+
+def test_ovoc_devices_of_the_wrong_shape_are_not_no_device(lab):
+    ip = lab.endpoints["hosts"]["ump01"]["ip"]
+    lab.fault("ovoc.malformed", host="ump01", path="/ovoc/v1/topology/devices", kind="shape")
+    msg = _bad_answer(lambda: ovoc(lab).devices_by_ip(ip))
+    assert msg.startswith("ovoc find device failed for GET /ovoc/v1/topology/devices: ") and "keys: data" in msg
+    assert ovoc(lab).devices_by_ip(lab.endpoints["hosts"]["ump02"]["ip"])  # ump02's device is unaffected
+
+
+def test_plain_http_is_refused_for_every_client_that_carries_a_credential(lab):
+    ep = lab.endpoints
+    plain = {
+        "ump_api": lambda **kw: ump(lab, **kw).__class__(
+            "http://ump01.example.test/tenantui",
+            ep["entra"]["tenant_id"],
+            ep["entra"]["ump_api_client_id"],
+            "s3cret-value",
+            "api://x/.default",
+            authority=ep["entra"]["authority"],
+            token_cache=False,
+            **kw,
+        ),
+        "sbc": lambda **kw: SbcClient("http://sbc01.example.test", "Admin", "s3cret-value", **kw),
+        "ovoc": lambda **kw: OvocClient("http://ovoc.example.test", "ovoc-api", "s3cret-value", **kw),
+        "entra": lambda **kw: ump_api.UmpApiClient(
+            "https://ump01.example.test/tenantui",
+            ep["entra"]["tenant_id"],
+            ep["entra"]["ump_api_client_id"],
+            "s3cret-value",
+            "api://x/.default",
+            authority="http://login.example.test",
+            token_cache=False,
+            **kw,
+        ),
+    }
+    for system, make in plain.items():
+        with pytest.raises(errors.ConfigurationError) as e:
+            make()
+        assert "cleartext" in str(e.value) and "allow_insecure_http" in str(e.value), system
+        assert e.value.system == system, (system, e.value.system)
+        client = make(allow_insecure_http=True)
+        assert client.insecure_http is True, system
+
+
+def test_an_empty_ca_bundle_is_an_error_never_no_verification():
+    from ansible_collections.ump365.upgrade.plugins.module_utils.http import rest_client_kwargs
+
+    params = {"ca_bundle": "", "validate_certs": True, "timeout": 5, "retries": 0, "allow_insecure_http": False}
+    with pytest.raises(errors.ValidationError) as e:
+        rest_client_kwargs(params)
+    assert "ca_bundle is empty" in str(e.value)
+    with pytest.raises(errors.ValidationError) as e:
+        rest_client_kwargs(dict(params, ca_bundle="/nonexistent/ca.pem"))
+    assert "is not a file" in str(e.value)

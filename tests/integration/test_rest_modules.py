@@ -136,3 +136,90 @@ def test_rest_modules_in_a_playbook(fresh_lab, tmp_path):
         assert secret not in text + cache
     tokens = [e["access_token"] for e in json.loads(cache).values()]
     assert len(tokens) == 1 and tokens[0] not in text
+
+
+STRICT_PLAYBOOK = """
+- name: REST modules read strictly
+  hosts: ump01
+  gather_facts: false
+  module_defaults:
+    group/ump365.upgrade.ump_api:
+      api_url: "{{ ump_api_url }}"
+      tenant_id: "{{ ump_api_tenant_id }}"
+      client_id: "{{ ump_api_client_id }}"
+      client_secret: "{{ ump_api_client_secret }}"
+      scope: "{{ ump_api_scope }}"
+      authority: "{{ ump_api_authority }}"
+      ca_bundle: "{{ ump_ca_bundle }}"
+      token_cache: false
+  tasks:
+    - name: Customers (the lab answers an HTML page with 200)
+      ump365.upgrade.ump_customer_info:
+      delegate_to: localhost
+      register: customers
+      ignore_errors: true
+    - name: Portal replication queue (the lab answers JSON of another shape)
+      ump365.upgrade.ump_portal_info:
+        sections: [replication_queue]
+      delegate_to: localhost
+      register: queue
+      ignore_errors: true
+    - name: OVOC alarms (the lab answers JSON of another shape)
+      ump365.upgrade.ovoc_alarm_info:
+        ovoc_url: "{{ ump_ovoc_url }}"
+        ovoc_username: "{{ ump_ovoc_username }}"
+        ovoc_password: "{{ ump_ovoc_password }}"
+        ca_bundle: "{{ ump_ca_bundle }}"
+        device_ip: "{{ ump_ip }}"
+      delegate_to: localhost
+      register: alarms
+      ignore_errors: true
+    - name: SBC over plain http
+      ump365.upgrade.sbc_info:
+        sbc_url: "{{ ump_sbc_url | replace('https://', 'http://') }}"
+        sbc_username: "{{ ump_sbc_username }}"
+        sbc_password: "{{ ump_sbc_password }}"
+        gather: [status]
+      delegate_to: localhost
+      register: plain
+      ignore_errors: true
+    - name: Portal with an empty CA path
+      ump365.upgrade.ump_portal_info:
+        ca_bundle: ""
+        sections: [versions]
+      delegate_to: localhost
+      register: empty_ca
+      ignore_errors: true
+    - name: Save the results for the test
+      ansible.builtin.copy:
+        dest: "%(out)s"
+        content: "{{ {'customers': customers, 'queue': queue, 'alarms': alarms, 'plain': plain,
+                      'empty_ca': empty_ca} | to_json }}"
+        mode: "0600"
+      delegate_to: localhost
+"""
+
+
+def test_rest_modules_fail_on_malformed_replies_cleartext_and_empty_ca(fresh_lab, tmp_path):
+    lab = fresh_lab
+    lab.fault("ump_api.malformed", host="ump01", path="/api/v3/customer", kind="html")
+    lab.fault("ump_api.malformed", host="ump01", path="/api/v3/portal/replicationqueue", kind="shape")
+    lab.fault("ovoc.malformed", host="ump01", path="/ovoc/v1/alarms/actives", kind="shape")
+    pb = tmp_path / "strict.yml"
+    out = tmp_path / "out.json"
+    pb.write_text(STRICT_PLAYBOOK % {"out": out})
+    proc = lab.playbook(str(pb))
+    assert "Traceback" not in proc.stdout + proc.stderr
+    r = json.loads(out.read_text())
+    for name in r:
+        assert r[name]["failed"] is True, (name, r[name])
+        # a failure the module understood (fail_json with the error), not a crash
+        assert "MODULE FAILURE" not in r[name]["msg"], (name, r[name]["msg"])
+        assert r[name]["error"]["type"] in ("RemoteError", "ConfigurationError", "ValidationError"), name
+    assert r["customers"]["msg"].startswith("ump_api list customers failed for GET /api/v3/customer: ")
+    assert "HTML page" in r["customers"]["msg"] and "customers" not in {k for k in r["customers"] if k != "msg"}
+    assert "GET /api/v3/portal/replicationqueue" in r["queue"]["msg"]
+    assert r["alarms"]["msg"].startswith("ovoc read active alarms failed for GET /ovoc/v1/alarms/actives: ")
+    assert "cleartext" in r["plain"]["msg"] and "allow_insecure_http" in r["plain"]["msg"]
+    assert "ca_bundle is empty" in r["empty_ca"]["msg"]
+    assert lab.counters().get("fault.ump_api.malformed", 0) >= 2

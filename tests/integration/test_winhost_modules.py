@@ -223,3 +223,24 @@ def test_powershell_subset_pipelines_and_win_powershell(fresh_lab, tmp_path):
     assert r["win_powershell"]["output"] == ["Running"]
     assert_keys_documented("ansible.windows.win_powershell", r["win_powershell"])
     assert r["win_powershell error"]["error"] and r["win_powershell error"].get("failed") is not True
+
+
+def test_win_shell_with_environment_sees_it_in_multi_line_scripts(lab, tmp_path):
+    """#18 item 6: the task's environment: reaches $env:X (PowerShell) and %X% (cmd.exe) in multi-line scripts,
+    and the output is what powershell.exe writes: one CRLF-ended line per Write-Host / Write-Output / value."""
+    tasks = [
+        {
+            "name": "ps",
+            "ansible.windows.win_shell": "$dir = \"$env:UMP_LAB_DIR\\sub\"\nWrite-Host $env:UMP_LAB_DIR\nWrite-Output $dir\n$dir",
+            "environment": {"UMP_LAB_DIR": "C:\\acs\\x y"},
+        },
+        {
+            "name": "cmd",
+            "ansible.windows.win_shell": "echo %UMP_LAB_DIR%",
+            "args": {"executable": "cmd"},
+            "environment": {"UMP_LAB_DIR": "C:\\acs\\x y"},
+        },
+    ]
+    r = {k: v["ump01"] for k, v in run_tasks(lab, tmp_path, tasks).items()}
+    assert r["ps"]["stdout"] == "C:\\acs\\x y\r\nC:\\acs\\x y\\sub\r\nC:\\acs\\x y\\sub\r\n", r["ps"]
+    assert r["cmd"]["stdout"] == "C:\\acs\\x y\r\n", r["cmd"]

@@ -44,6 +44,20 @@ def _text(result: dict) -> str:
     return base64.b64decode(result.get("content", "")).decode() if "content" in result else ""
 
 
+# wyUpdate's -logfile line (Util/Logger.cs): M/d/yyyy HH:mm:ss:fff tt in the host culture, ": ", message
+EN_US_LINE = re.compile(r"^\d{1,2}/\d{1,2}/\d{4} \d\d:\d\d:\d\d:\d{3} (?:AM|PM): (?P<msg>.*)$")
+DE_DE_LINE = re.compile(r"^\d{1,2}\.\d{1,2}\.\d{4} \d\d:\d\d:\d\d:\d{3} : (?P<msg>.*)$")
+ERR = "The update failed to install."
+
+
+def _last_result(text: str, culture: str = "en-US") -> str:
+    """The message of the -logfile's last line, checking the line's time stamp is the culture's."""
+    line = text.splitlines()[-1]
+    m = (EN_US_LINE if culture == "en-US" else DE_DE_LINE).match(line)
+    assert m, f"not a {culture} wyUpdate -logfile line: {line!r}"
+    return m["msg"]
+
+
 def _steps(text: str) -> list[tuple[str, str, str]]:
     out = []
     for line in text.splitlines():
@@ -80,17 +94,22 @@ def test_quickcheck_reports_the_update_and_the_full_run_upgrades_the_server(fres
     ]
     r = {k: v["ump02"] for k, v in run_tasks(fresh_lab, tmp_path, tasks, hosts="ump02").items()}
     assert r["check"]["rc"] == 2
-    assert _text(r["check file"]).splitlines() == ["update_available=true", "version=8.0.515"]
+    # frmMain/frmMain.Updating.cs: the new version on line 1, then the change text
+    changes = fresh_lab.state()["vendor"]["changes"]
+    assert _text(r["check file"]).split("\r\n") == ["8.0.515", *changes.split("\r\n"), ""]
     assert r["upgrade"]["rc"] == 0, r["upgrade"]
     steps = _steps(_text(r["steps"]))
     assert [s for s, st, _ in steps if st == "START"] == STEPS
     assert all(st in ("START", "OK") for _, st, _ in steps)
-    assert _text(r["result"]).splitlines()[-1] == "Updated successfully."
+    # ump02 is the default lab's de-DE host: "12.7.2026 14:03:27:512 : Updated successfully."
+    assert _last_result(_text(r["result"]), "de-DE") == "Updated successfully."
     assert _text(r["version"]).strip() == "8.0.515"
     assert r["check again"]["rc"] == 0
-    assert _text(r["check file again"]).splitlines() == ["update_available=false", "version=8.0.515"]
+    # exit 0 writes nothing: the file is the first check's
+    assert _text(r["check file again"]) == _text(r["check file"])
     assert r["upgrade again"]["rc"] == 0
-    assert _text(r["result again"]).splitlines()[-1] == "Updated successfully."
+    # already up to date: empty error and details (Frame.AlreadyUpToDate is not UpdatedSuccessfully)
+    assert _last_result(_text(r["result again"]), "de-DE") == " - "
     names = {s["name"]: s for s in r["new services"]["services"]}
     for n in ("SysAdmin.QuickReplicationCycleWorker", "SysAdmin.UMP.Watchdog", "SysAdmin.SyncAcquiredNumber"):
         assert names[n]["state"] == "stopped" and names[n]["start_mode"] == "auto"
@@ -120,9 +139,9 @@ def test_wyupdate_refusals_and_preconditions(fresh_lab, tmp_path):
     tasks.insert(3, _read("result already", RESULT))
     r = {k: v["ump01"] for k, v in run_tasks(fresh_lab, tmp_path, tasks).items()}
     assert r["not elevated"]["rc"] == 1
-    assert _text(r["result 1"]).splitlines()[-1] == "error - wyUpdate needs elevation: run it as a member of UmpAdmins"
+    assert _last_result(_text(r["result 1"])) == f"{ERR} - wyUpdate needs elevation: run it as a member of UmpAdmins"
     assert r["already running"]["rc"] == 4
-    assert _text(r["result already"]).splitlines()[-1] == "error - another instance of wyUpdate is running"
+    assert _last_result(_text(r["result already"])) == f"{ERR} - another instance of wyUpdate is running"
     assert r["services running"]["rc"] == 1
     steps = _steps(_text(r["steps 2"]))
     failed = [s for s in steps if s[1] == "FAILED"]
@@ -130,10 +149,8 @@ def test_wyupdate_refusals_and_preconditions(fresh_lab, tmp_path):
     assert failed[0][2].startswith("SysAdmin services still running: SysAdmin.CacheSrv.")
     assert "SysAdmin.TenantSvc" in failed[0][2]
     assert steps[-1][0] == "CheckServices"  # nothing after the failed step ran
-    assert (
-        _text(r["result 2"])
-        .splitlines()[-1]
-        .startswith("error - CheckServices failed: SysAdmin services still running")
+    assert _last_result(_text(r["result 2"])).startswith(
+        f"{ERR} - CheckServices failed: SysAdmin services still running"
     )
     assert _text(r["logreport 2"]).startswith("ERROR | CheckServices | SysAdmin services still running")
     assert fresh_lab.host_state("ump01")["ump"]["components"]["SysAdminKit"] == "8.0.400.64"
@@ -155,7 +172,7 @@ def test_failed_step_leaves_the_host_partially_changed(fresh_lab, tmp_path):
     ]
     steps = _steps(_text(r["steps"]))
     assert steps[-1][:2] == ("RunSqlScripts", "FAILED")
-    assert _text(r["result"]).splitlines()[-1].startswith("error - RunSqlScripts failed:")
+    assert _last_result(_text(r["result"])).startswith(f"{ERR} - RunSqlScripts failed:")
     st = fresh_lab.host_state("ump01")
     # version unchanged, but the steps before the failure did their work
     assert st["files"]["c:\\acs\\sysadminkit\\version.txt"]["content"].strip() == "8.0.400.64"
@@ -204,7 +221,7 @@ def test_locked_files_roll_back_and_hang_is_killed_by_async_timeout(fresh_lab, t
     ]
     r = {k: v["ump01"] for k, v in run_tasks(fresh_lab, tmp_path, tasks).items()}
     assert r["locked"]["rc"] == 1
-    assert _text(r["result"]).splitlines()[-1] == "error - files in use: C:\\acs\\SysAdminKit\\web.config"
+    assert _last_result(_text(r["result"])) == f"{ERR} - files in use: C:\\acs\\SysAdminKit\\web.config"
     assert not any("STEPLOG" in k for k in fresh_lab.host_state("ump01")["files"])
 
     fresh_lab.set_host_state("ump01", ["open_files"], [])
@@ -213,8 +230,8 @@ def test_locked_files_roll_back_and_hang_is_killed_by_async_timeout(fresh_lab, t
     tasks = [_wy("locked by fault"), _read("result by fault", RESULT)]
     r = {k: v["ump01"] for k, v in run_tasks(fresh_lab, tmp_path, tasks).items()}
     assert r["locked by fault"]["rc"] == 1
-    assert _text(r["result by fault"]).splitlines()[-1] == (
-        "error - files in use: C:\\acs\\SysAdminKit\\SysAdmin.TenantSvc.exe"
+    assert _last_result(_text(r["result by fault"])) == (
+        f"{ERR} - files in use: C:\\acs\\SysAdminKit\\SysAdmin.TenantSvc.exe"
     )
 
     fresh_lab.fault("wyupdate.hang", host="ump01", step="InstallDotNet", times=1)
@@ -322,3 +339,74 @@ def test_customer_upgrade_stuck_is_killed_by_the_async_timeout(fresh_lab, tmp_pa
     assert r["stuck"]["failed"] is True
     lines = _text(r["log"]).splitlines()
     assert lines[-1].split(" | ")[1:3] == ["adatum01", "Upgrading"]
+
+
+def test_a_program_without_progress_is_stopped_by_the_progress_timeout(fresh_lab, tmp_path):
+    """#18 item 4: wyUpdate hanging in a step (a prompt nobody answers) and a Customer Upgrade that is a GUI
+    are found by win_async_wait's progress timeout, waited on the host (win_wait_for) and killed (taskkill)."""
+    fresh_lab.fault("wyupdate.hang", host="ump01", step="CheckDuplicates", times=1)
+    fresh_lab.fault("customer_upgrade.gui", host="ump01", times=1)
+    wait = {
+        "progress_timeout": 4,
+        "wait_cap": 2,
+        "timeout": 120,
+        "cleanup": False,
+    }
+    cu_log = "C:\\acs\\SysAdmin.CustomerUpgrade\\logs\\gui.log"
+    tasks = [
+        STOP_ALL,
+        _wy("hang", run_async=True, **{"async": 300, "poll": 0, "register": "hang"}),
+        {
+            "name": "wait for wyupdate",
+            "ump365.upgrade.win_async_wait": {
+                "jid": "{{ hang.ansible_job_id }}",
+                "what": "wyUpdate",
+                "progress": "wyupdate",
+                "progress_path": STEPLOG,
+                "stop_command": "taskkill.exe /F /T /IM wyupdate.exe",
+                **wait,
+            },
+            "become": True,
+            "ignore_errors": True,
+        },
+        {
+            "name": "gui",
+            "ansible.windows.win_command": f'"{CU}" /unattended /all /log:{cu_log}',
+            "async": 300,
+            "poll": 0,
+            "become": True,
+            "register": "gui",
+        },
+        {
+            "name": "wait for the gui",
+            "ump365.upgrade.win_async_wait": {
+                "jid": "{{ gui.ansible_job_id }}",
+                "what": "Customer Upgrade",
+                "progress": "customer_upgrade",
+                "progress_path": cu_log,
+                "stop_command": "taskkill.exe /F /T /IM Sysadmin.CustomerUpgrade.exe",
+                **wait,
+            },
+            "become": True,
+            "ignore_errors": True,
+        },
+        {
+            "name": "taskkill nothing",
+            "ansible.windows.win_command": "taskkill.exe /F /IM wyupdate.exe",
+            "ignore_errors": True,
+        },
+        _wy("after"),
+    ]
+    r = {k: v["ump01"] for k, v in run_tasks(fresh_lab, tmp_path, tasks).items()}
+    w = r["wait for wyupdate"]
+    assert w["failed"] and w["stalled"] and not w["finished"], w
+    assert "wyUpdate made no progress for 4s" in w["msg"] and "taskkill.exe /F /T /IM wyupdate.exe" in w["msg"]
+    assert w["host_waits"] >= 1  # waited on the host, not with controller sleeps
+    g = r["wait for the gui"]
+    assert g["failed"] and g["stalled"] and "Customer Upgrade made no progress for 4s" in g["msg"]
+    assert "stopped it on the host" in g["msg"]
+    # both programs are gone from the host: nothing left to kill, and a new wyUpdate is not "another instance"
+    assert r["taskkill nothing"]["rc"] == 128
+    assert r["after"]["rc"] == 0, r["after"]
+    assert fresh_lab.counters().get("winhost.taskkill") == 2
+    assert fresh_lab.counters().get("customer_upgrade.gui_waiting") == 1

@@ -6,16 +6,18 @@ import json
 import shutil
 from pathlib import Path
 
-import pytest
 
 PLAYBOOKS = Path(__file__).parent / "playbooks"
 
 
 def needs_winrm(lab) -> None:
-    """Skip until the lab has the Windows host emulator (WinRM endpoints); start with no checkpoints."""
+    """The lab must publish WinRM for its hosts (a lab that stopped would otherwise skip every Windows
+    test silently: it is a failure); start with no checkpoints."""
     hosts = lab.endpoints.get("hosts", {})
-    if not any(h.get("winrm_port") for h in hosts.values()):
-        pytest.skip("the lab has no WinRM endpoints yet (Windows host emulator not merged)")
+    missing = sorted(n for n, h in hosts.items() if not h.get("winrm_port"))
+    assert hosts and not missing, "the lab publishes no WinRM endpoint for %s (endpoints.json hosts)" % (
+        missing or "any host"
+    )
     shutil.rmtree(lab.state_dir / "checkpoints", ignore_errors=True)
 
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 from tests.lab import winrm_inproc
 
 import winrm
@@ -56,9 +58,13 @@ def test_wyupdate_without_elevation_and_accounts_come_from_the_disk(inproc_lab):
     admin = _session(lab, world, "labadmin", world.data["secrets"]["winrm_admin_password"])
     r = admin.run_cmd("C:\\acs\\wyupdate.exe", ["/fromservice", '-logfile="C:\\acs\\r.log"'])
     assert r.status_code == 1
-    assert admin.run_ps("Get-Content C:\\acs\\r.log").std_out.strip() == (
-        b"error - wyUpdate needs elevation: run it as a member of UmpAdmins"
-    )
+    line = admin.run_ps("Get-Content C:\\acs\\r.log").std_out.strip().decode()
+    # Util/Logger.cs: "M/d/yyyy HH:mm:ss:fff tt" + ": " (ump01 is en-US)
+    assert re.match(
+        r"^\d{1,2}/\d{1,2}/\d{4} \d\d:\d\d:\d\d:\d{3} (AM|PM): "
+        r"The update failed to install\. - wyUpdate needs elevation: run it as a member of UmpAdmins$",
+        line,
+    ), line
     # a password changed on the disk is what the host checks
     with world.lock:
         world.host_state("ump01")["accounts"]["labadmin"]["password"] = "Changed!123"
@@ -194,3 +200,27 @@ def test_curl_exe_probes_urls_from_the_egress_policy(inproc_lab):
         "curl.exe", ["-s", "-o", "NUL", "-w", "%{exitcode}", eps["repo"]]
     )
     assert r.std_out == b"" and b"unknown --write-out variable: 'exitcode'" in r.std_err
+
+
+def test_services_wait_on_the_host_and_a_service_that_does_not_stop_times_out(inproc_lab):
+    """The batch the win_services_state action sends (plugins/action/win_services_state.py batch_script):
+    Stop-Service -NoWait, then ServiceController.WaitForStatus per service with a timeout, on the host."""
+    from ansible_collections.ump365.upgrade.plugins.action.win_services_state import batch_script
+
+    lab, world = inproc_lab
+    svc = _session(lab, world, "ump-svc", world.data["secrets"]["service_account_password"])
+    world.add_fault("winhost.service_wont_stop", host="ump01", service="w3svc")
+    r = svc.run_ps(batch_script(["SysAdmin.TenantSvc", "w3svc"], "stopped", 30, True))
+    err = r.std_err.decode()
+    assert r.status_code == 1
+    assert "Cannot stop w3svc service" in err
+    assert 'Exception calling "WaitForStatus" with "2" argument(s): "Time out has expired' in err
+    assert "+ (Get-Service -Name 'w3svc').WaitForStatus('Stopped', '00:00:30')" in err
+    assert "'SysAdmin.TenantSvc').WaitForStatus" not in err  # that one reached Stopped in time
+    state = world.host_state("ump01")["services"]
+    assert state["SysAdmin.TenantSvc"]["state"] == "stopped" and state["w3svc"]["state"] == "running"
+    world.clear_faults()
+    r = svc.run_ps(batch_script(["SysAdmin.TenantSvc", "w3svc"], "started", 30, False))
+    assert r.status_code == 0, r.std_err
+    state = world.host_state("ump01")["services"]
+    assert state["SysAdmin.TenantSvc"]["state"] == "running" and state["w3svc"]["state"] == "running"

@@ -38,14 +38,25 @@ class Case:
     sql: str = "any"  # any | local | backend
     host_state: tuple[tuple[tuple[str, ...], object], ...] = ()
     stdout_names: tuple[str, ...] = ()  # texts the playbook's output must show (a task only this host runs)
+    # SysAdminTenant statements run on the host's SQL host before the run (``@first_customer``... resolved)
+    sql_before: tuple[tuple[str, tuple], ...] = ()
+    # checks the report must show as pre-existing (post_verify's baseline comparison), not rolled back
+    pre_existing: tuple[str, ...] = ()
+    # checks the report must show as a regression (the reason of the rollback)
+    regressions: tuple[str, ...] = ()
+    # exact number of snapshots of the host at the end (None: the end state's usual rule)
+    snapshots: int | None = None
+    # SysAdminTenant rows at the end (lab state, not our report): (table, {column: value} to find the row,
+    # {column: value} it must have)
+    sql_after: tuple[tuple[str, dict, dict], ...] = ()
+    # lab state at the end: (path under lab.state(), with @host resolved; a predicate name in STATE_PREDICATES)
+    lab_state: tuple[tuple[tuple[str, ...], str], ...] = ()
     # rolled back: which recovery ran (services: services started, no disk swap; full: OS disk swapped);
     # "" = not asserted
     recovery: str = ""
     # a step before the run that the host state cannot express (tests/reliability/test_fault_matrix.py
     # PREPARE): a checkpoint left in the matrix's checkpoint directory, a host already at the target
     prepare: str = ""
-    # the number of this host's snapshots in the lab's ARM after the run (None: one past the snapshot phase)
-    snapshots: int | None = None
     # False: the lab never stopped one of the host's services during the run (its per-host counter)
     services_stopped: bool | None = None
     stdout_absent: tuple[str, ...] = ()  # texts the playbook's output must not show
@@ -198,6 +209,27 @@ CASES += [
         recovery="full",
     ),
     Case(
+        "wyupdate_no_result_line",
+        "wyUpdate runs every step and exits 0 but writes no result line to its -logfile (no silent pass)",
+        (Fault("wyupdate.no_result_line"),),
+        ROLLED_BACK,
+        ("no result line of this run",),
+    ),
+    Case(
+        "customer_upgrade_zero_customers_on_host",
+        "the host's tenants folder shows no customer while SysAdminTenant lists them below the target (no silent pass)",
+        (Fault("winhost.tenants_elsewhere"),),
+        ROLLED_BACK,
+        ("SysAdminTenant lists", "shows evidence of 0 of them"),
+    ),
+    Case(
+        "customer_upgrade_gui_never_exits",
+        "the Customer Upgrade program is a GUI: it writes nothing and never exits; the progress timeout stops it",
+        (Fault("customer_upgrade.gui"),),
+        ROLLED_BACK,
+        ("made no progress for 12s", "taskkill.exe /F /T /IM Sysadmin.CustomerUpgrade.exe", "GUI"),
+    ),
+    Case(
         "replication_queue_never_empties",
         "the replication queue keeps an executing Sync command",
         (Fault("ump_api.replication_backlog", {"executing": 1, "queued": 3, "reads": 100000}),),
@@ -238,6 +270,28 @@ CASES += [
         sql="backend",
         recovery="services",
     ),
+    # malformed replies (issue 22 item 3): read strictly, the system and endpoint named, never "nothing found"
+    Case(
+        "ump_customers_html_in_post_verify",
+        "the UMP API's customer list answers an HTML page with status 200 during post_verify",
+        (Fault("ump_api.malformed", {"path": "/api/v3/customer", "kind": "html", "times": 1}),),
+        ROLLED_BACK,
+        ("ump_api list customers failed for GET /api/v3/customer", "HTML page"),
+    ),
+    Case(
+        "replication_queue_wrong_shape",
+        "the UMP portal's replication queue answers JSON of another shape during preflight",
+        (Fault("ump_api.malformed", {"path": "/api/v3/portal/replicationqueue", "kind": "shape"}),),
+        STOPPED,
+        ("GET /api/v3/portal/replicationqueue", "unexpected answer"),
+    ),
+    Case(
+        "ovoc_alarms_wrong_shape",
+        "OVOC's active alarms answer JSON of another shape during post_verify",
+        (Fault("ovoc.malformed", {"path": "/ovoc/v1/alarms/actives", "kind": "shape", "times": 1}),),
+        ROLLED_BACK,
+        ("ovoc read active alarms failed for GET /ovoc/v1/alarms/actives", "without a 'alarms' list"),
+    ),
     Case(
         "ovoc_disconnected_after_upgrade",
         "OVOC shows the UMP device Disconnected once it runs the new version",
@@ -269,7 +323,9 @@ CASES += [
                 {
                     "type": "file",
                     "path": "C:\\acs\\wyupdate_logs\\upgrade_@target.log",
-                    "content": "2026-12-01T10:00:00Z | renameSysAdminKitFolder | OK | SysAdminKit copied\n",
+                    "content": _PARTIAL_LOG,
+                    "size": len(_PARTIAL_LOG),
+                    "mtime": "2026-12-01T10:00:00Z",
                 },
             ),
         ),
@@ -309,6 +365,58 @@ CASES += [
         services_stopped=False,
     ),
 ]
+
+CASES += [
+    Case(
+        "preexisting_disabled_customer_and_failed_verification",
+        "before the upgrade one customer is disabled and another's last tenant verification failed",
+        (),
+        UPGRADED,
+        ("pre-existing", "customers_enabled", "tenant_admin_auth_verified"),
+        sql_before=(
+            ("UPDATE Customer SET Enabled = 0 WHERE CustomerShortName = ?", ("@first_customer",)),
+            ("UPDATE Customer SET LastVerificationOk = 0 WHERE CustomerShortName = ?", ("@second_customer",)),
+        ),
+        pre_existing=("customers_enabled", "tenant_admin_auth_verified"),
+        # the lab's state after the upgrade: the conditions are still there (reported, not "fixed" or rolled back)
+        sql_after=(
+            ("Customer", {"CustomerShortName": "@first_customer"}, {"Enabled": 0}),
+            ("Customer", {"CustomerShortName": "@second_customer"}, {"LastVerificationOk": 0}),
+        ),
+    ),
+    Case(
+        "ovoc_reconnects_minutes_after_start",
+        "OVOC reconnects to the UMP device 3 (scaled) minutes / 4 reads after the services start, with a "
+        "Critical downtime alarm until then",
+        (Fault("ovoc.reconnect_delay", {"seconds": 180, "reads": 4}),),
+        UPGRADED,
+        ("ovoc_ump_management_connected",),
+        stdout_names=("waiting for the systems to settle",),
+        # OVOC was read again after the start until it reconnected (more than the fault's 4 reads)
+        lab_state=((("ovoc", "reads_since_start", "@host", "n"), "more_than_4"),),
+    ),
+    Case(
+        "wrong_service_password",
+        "the service account's password is not the inventory's (become runas fails)",
+        (),
+        STOPPED,
+        ("become_service_account", "LogonUser failed"),
+        host_state=((("accounts", "ump-svc", "password"), "changed-by-someone-else"),),
+        snapshots=0,
+    ),
+    Case(
+        "regression_customer_not_deployed",
+        "a customer that was Deployed before the upgrade is Failed after it",
+        (Fault("ump_api.customer_state", {"customer": "@first_customer", "state": "Failed", "version": "@target"}),),
+        ROLLED_BACK,
+        ("customers_deployed", "regression"),
+        regressions=("customers_deployed",),
+        # the rollback restored the database: the customer is Deployed again
+        sql_after=(("Customer", {"CustomerShortName": "@first_customer"}, {"State": "Deployed"}),),
+    ),
+]
+
+STATE_PREDICATES = {"more_than_4": lambda v: isinstance(v, int) and v > 4}
 
 if os.environ.get("UMP365_MATRIX_ALL_STEPS") == "1":
     _covered = {f.params.get("step") for c in CASES for f in c.faults if f.name == "wyupdate.fail_step"}

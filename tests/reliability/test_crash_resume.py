@@ -18,6 +18,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from tests.conftest import BIN, REPO, Lab
+from tests.integration.checks_helpers import sql
 from tests.reliability.conftest import FAST_WAITS, OLD, TARGET, acs_files
 
 CU_LOGS = "c:\\acs\\sysadmin.customerupgrade\\logs\\customerupgrade_"  # one log per batch run
@@ -98,6 +99,10 @@ def test_killed_at_five_points_then_one_rerun_converges(own_lab):
     lab = own_lab(len(POINTS), scale=0.01)
     ckpt_dir = lab.state_dir / "checkpoints"
     lab.fault("wyupdate.fail_step", host="ump04", step="AddAuthPool", times=1)
+    # ump01 has a disabled customer from the start: the rerun resumes after preflight, so post_verify must take
+    # preflight's baseline from the checkpoint to report it as pre-existing instead of rolling the host back
+    disabled = lab.host_state("ump01")["ump"]["customers"][0]
+    sql(lab, "ump01", "UPDATE Customer SET Enabled = 0 WHERE CustomerShortName = ?", (disabled,))
     before = lab.state()
     sql_before = before["sql_dump"]["ump04-sql"]
     files_before = acs_files(lab.host_state("ump04"))
@@ -163,3 +168,6 @@ def test_killed_at_five_points_then_one_rerun_converges(own_lab):
     assert acs_files(lab.host_state("ump04")) == files_before
     report = json.loads((lab.state_dir / "reports" / "rerun.json").read_text())
     assert {h: report["hosts"][h]["final_state"] for h in POINTS} == EXPECTED
+    post = {c["name"]: c for c in report["hosts"]["ump01"]["checks"] if c.get("phase") == "post_verify"}
+    assert post["customers_enabled"].get("baseline") == "pre-existing", post.get("customers_enabled")
+    assert post["customers_enabled"]["items"] == [disabled]

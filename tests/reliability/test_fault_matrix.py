@@ -10,8 +10,6 @@ from __future__ import annotations
 import copy
 import json
 import os
-import re
-import sqlite3
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -21,7 +19,8 @@ from umplab.windows import services as scm
 from umplab.windows.ump import NEW_SERVICES
 
 from tests.conftest import REPO, Lab
-from tests.reliability.cases import CASES, ROLLED_BACK, STOPPED, UPGRADED, Case, assign_hosts
+from tests.integration.checks_helpers import sql as sql_exec
+from tests.reliability.cases import CASES, ROLLED_BACK, STATE_PREDICATES, STOPPED, UPGRADED, Case, assign_hosts
 from tests.reliability.conftest import FAST_WAITS, OLD, TARGET, acs_files
 
 HOSTS = assign_hosts(CASES)
@@ -50,6 +49,10 @@ class MatrixRun:
 def _resolve(value, lab: Lab, host: str):
     if value == "@first_customer":
         return lab.host_state(host)["ump"]["customers"][0]
+    if value == "@second_customer":
+        return lab.host_state(host)["ump"]["customers"][1]
+    if value == "@host":
+        return host
     if value == "@sql_host":
         return _sql_host(lab, host)
     if value == "@target":
@@ -108,18 +111,13 @@ def _at_target(lab: Lab, host: str) -> None:
         ):
             text = TARGET + "\n"
             lab.set_host_state(host, ["files", key], {**entry, "content": text, "size": len(text)})
-    state = lab.state()
-    sql_host = _sql_host(lab, host)
-    disk = _os_disk(state, sql_host)
-    safe = re.sub(r"[^a-z0-9._-]+", "_", disk.split("/providers/")[-1])
-    db = lab.state_dir / "disks" / safe / "SysAdminTenant.sqlite"
-    assert db.exists(), db
-    with sqlite3.connect(db) as conn:
-        conn.execute(
-            "UPDATE ApplicationSetting SET Value = ? WHERE Name IN ('SysAdminKitVersion', 'MultiTenantVersion')",
-            (TARGET,),
-        )
-        conn.execute("UPDATE Customer SET Version = ?", (TARGET,))
+    sql_exec(
+        lab,
+        host,
+        "UPDATE ApplicationSetting SET Value = ? WHERE Name IN ('SysAdminKitVersion', 'MultiTenantVersion')",
+        (TARGET,),
+    )
+    sql_exec(lab, host, "UPDATE Customer SET Version = ?", (TARGET,))
 
 
 PREPARE = {
@@ -166,6 +164,8 @@ def matrix(own_lab) -> MatrixRun:
         host = HOSTS[case.name]
         for path, value in case.host_state:
             lab.set_host_state(host, [_resolve(p, lab, host) for p in path], _resolve(copy.deepcopy(value), lab, host))
+        for statement, params in case.sql_before:
+            sql_exec(lab, host, statement, tuple(_resolve(v, lab, host) for v in params))
         if case.prepare:
             PREPARE[case.prepare](lab, host, ckpt_dir)
         for fault in case.faults:
@@ -293,6 +293,25 @@ def test_fault_case_ends_in_its_expected_state(matrix: MatrixRun, case: Case):
     elif case.recovery == "full":
         assert matrix.os_disk_after[host] != matrix.os_disk_before[host], f"{where}: the OS disk was not swapped"
         assert host_report["rollback"].get("restored_disk"), f"{where}: {host_report['rollback']}"
+
+    post = {c["name"]: c for c in host_report["checks"] if c.get("phase") == "post_verify"}
+    for name in case.pre_existing:
+        assert post.get(name, {}).get("baseline") == "pre-existing", (
+            f"{where}: {name} not pre-existing: {post.get(name)}"
+        )
+        assert post[name]["status"] == "warn" and not post[name]["blocking"], where
+    for name in case.regressions:
+        assert post.get(name, {}).get("baseline") == "regression", f"{where}: {name} not a regression: {post.get(name)}"
+    for table, match, want in case.sql_after:
+        match = {k: _resolve(v, matrix.lab, host) for k, v in match.items()}
+        found = [r for r in matrix.sql_after[host]["SysAdminTenant"][table] if all(r[k] == v for k, v in match.items())]
+        assert len(found) == 1 and all(found[0][k] == v for k, v in want.items()), f"{where}: {table} {match}: {found}"
+    state = matrix.lab.state()
+    for path, predicate in case.lab_state:
+        value = state
+        for key in path:
+            value = (value or {}).get(_resolve(key, matrix.lab, host))
+        assert STATE_PREDICATES[predicate](value), f"{where}: lab state {path} = {value!r} is not {predicate}"
 
     text = json.dumps(host_report)
     for name in case.report_names:

@@ -186,6 +186,7 @@ def test_no_secret_in_any_output_of_a_rollback_run_and_of_wrong_credentials(fres
     assert not leaks, "\n".join(leaks)
 
     # the UMP API token cache is the one place a token rests on disk by design: owner-only
-    cache = Path(os.path.expanduser("~/.ansible/ump365/ump_api_tokens.json"))
-    if cache.exists():
-        assert stat.S_IMODE(cache.stat().st_mode) == 0o600
+    # (the suite points it into its temp dir, tests/conftest.py; the run must really have used it)
+    cache = Path(os.environ["UMP365_TOKEN_CACHE"])
+    assert cache.exists(), "the modules did not use UMP365_TOKEN_CACHE (%s)" % cache
+    assert stat.S_IMODE(cache.stat().st_mode) == 0o600

@@ -46,7 +46,15 @@ from .entra import check_token
 ORDER = 20
 
 AUDIENCES = ("https://management.azure.com", "https://management.core.windows.net")
-API_VERSIONS = {"virtualMachines": "2026-04-01", "disks": "2026-03-02", "snapshots": "2026-03-02"}
+API_VERSIONS = {
+    "virtualMachines": "2026-04-01",
+    "disks": "2026-03-02",
+    "snapshots": "2026-03-02",
+    # Microsoft.Authorization: Permissions - List For Resource Group (2022-04-01) and Management Locks - List At
+    # Resource Group Level (2020-05-01), learn.microsoft.com/rest/api/authorization
+    "permissions": "2022-04-01",
+    "locks": "2020-05-01",
+}
 SNAPSHOT_SKUS = {"Standard_LRS": "Standard", "Premium_LRS": "Premium", "Standard_ZRS": "Standard"}
 DISK_SKUS = {
     "Standard_LRS": "Standard",
@@ -89,11 +97,16 @@ ACTIONS = {
     "snapshots.delete": "Microsoft.Compute/snapshots/delete",
     "diskOperations.read": "Microsoft.Compute/locations/DiskOperations/read",
     "operations.read": "Microsoft.Compute/locations/operations/read",
+    "locks.list": "Microsoft.Authorization/locks/read",
 }
+# A lock's level and what it forbids (Azure Resource Manager, "Lock your resources to protect your
+# infrastructure"): ReadOnly forbids every write and POST action, CanNotDelete only deletes.
 WRITE_OPS = {"write", "delete", "deallocate", "start", "powerOff"}
+LOCK_FORBIDS = {"readonly": WRITE_OPS, "cannotdelete": {"delete"}}
 
 _SUB = r"/subscriptions/(?P<sub>[^/]+)"
 _RG = _SUB + r"/resourceGroups/(?P<rg>[^/]+)/providers/Microsoft\.Compute"
+_AUTHZ = _SUB + r"/resourceGroups/(?P<rg>[^/]+)/providers/Microsoft\.Authorization"
 _TYPE = r"(?P<type>disks|snapshots|virtualMachines)"
 
 
@@ -126,6 +139,8 @@ class ArmHandler(LabHandler):
         ("GET", _RG + "/" + _TYPE + r"/(?P<name>[^/]+)", "get_resource"),
         ("PUT", _RG + "/" + _TYPE + r"/(?P<name>[^/]+)", "put_resource"),
         ("DELETE", _RG + "/" + _TYPE + r"/(?P<name>[^/]+)", "delete_resource"),
+        ("GET", _AUTHZ + r"/permissions", "list_permissions"),
+        ("GET", _AUTHZ + r"/locks", "list_locks"),
     ]
 
     # ------------------------------------------------------------------ helpers
@@ -138,6 +153,8 @@ class ArmHandler(LabHandler):
 
     def _op_name(self, req: Request) -> str:
         p = req.params
+        if "/providers/microsoft.authorization/" in req.path.lower():
+            return "permissions.list" if req.path.lower().endswith("/permissions") else "locks.list"
         if "op" in p:
             return "diskOperations.read" if "/DiskOperations/" in req.path else "operations.read"
         if "action" in p:
@@ -159,7 +176,7 @@ class ArmHandler(LabHandler):
                 return op.get("host") if op else None
             name = p.get("name")
             if not name:
-                return None
+                return self._host_of_rg(p.get("rg"))
             rtype = p.get("type", "virtualMachines")
             if rtype == "virtualMachines":
                 return name
@@ -169,6 +186,13 @@ class ArmHandler(LabHandler):
                 src = ((body.get("properties") or {}).get("creationData") or {}).get("sourceResourceId")
                 res = w.resource(src) if src else None
             return self._host_of_resource(res)
+
+    def _host_of_rg(self, rg: str | None) -> str | None:
+        """The UMP host whose VM lives in resource group ``rg`` (the lab gives each its own)."""
+        for name, h in self.world.hosts.items():
+            if rg and h.get("role") == "ump" and str(h.get("resource_group", "")).lower() == rg.lower():
+                return name
+        return None
 
     def _host_of_resource(self, res: dict | None) -> str | None:
         if not res:
@@ -231,7 +255,11 @@ class ArmHandler(LabHandler):
             )
         if w.take_fault("arm.500", op=op, host=host or "") is not None:
             raise arm_error(500, "InternalServerError", "An internal server error occurred (lab fault arm.500).")
-        self._authorize(req, op, info)
+        self._apply_state_faults(host or self._host_of_rg(req.params.get("rg")))
+        if op != "permissions.list":  # every principal may list its own permissions
+            self._authorize(req, op, info, host or self._host_of_rg(req.params.get("rg")))
+        if verb in WRITE_OPS:
+            self._refuse_if_locked(req, verb, host or self._host_of_rg(req.params.get("rg")))
         if "rg" in req.params:
             with w.lock:
                 if req.params["rg"].lower() not in w.data["azure"]["resource_groups"]:
@@ -271,13 +299,14 @@ class ArmHandler(LabHandler):
                 f"The api-version '{v}' is invalid. The supported versions are up to '{newest}'.",
             )
 
-    def _authorize(self, req: Request, op: str, token_info: dict) -> None:
+    def _authorize(self, req: Request, op: str, token_info: dict, host: str | None = None) -> None:
         action = ACTIONS[op]
         w = self.world
         scope = req.path
         with w.lock:
             allowed = list(w.data["azure"].get("allowed_actions", ["*"]))
         denied = w.take_fault("arm.403", action=action) is not None
+        denied = denied or action.lower() in {a.lower() for a in self._missing_actions(host)}
         if not denied and any(fnmatch.fnmatchcase(action.lower(), a.lower()) for a in allowed):
             return
         who = token_info.get("client_id", "unknown")
@@ -288,6 +317,153 @@ class ArmHandler(LabHandler):
             f"'{action}' over scope '{scope}' or the scope is invalid. If access was recently granted, "
             "please refresh your credentials.",
         )
+
+    # ------------------------------------------------------------------ RBAC, locks and host state faults
+    def _missing_actions(self, host: str | None) -> set[str]:
+        """Actions the identity lacks on ``host``'s resource group (fault ``arm.missing_permission``)."""
+        out = set()
+        with self.world.lock:
+            for f in self.world.data["faults"]:
+                p = f["params"]
+                if f["name"] == "arm.missing_permission" and (
+                    "host" not in p or str(p["host"]).lower() == str(host).lower()
+                ):
+                    out.add(str(p.get("action", "")))
+        return out
+
+    def _locks(self, host: str | None, rg: str) -> list[dict]:
+        """Management locks on ``rg`` and its resources (fault ``arm.lock``; ``scope=vm`` locks the VM only)."""
+        w = self.world
+        out = []
+        with w.lock:
+            faults = [f["params"] for f in w.data["faults"] if f["name"] == "arm.lock"]
+        for n, p in enumerate(faults):
+            if "host" in p and str(p["host"]).lower() != str(host).lower():
+                continue
+            level = {"readonly": "ReadOnly", "cannotdelete": "CanNotDelete"}.get(str(p.get("level", "")).lower())
+            if level is None:
+                continue
+            scope = f"/subscriptions/{w.data['azure']['subscription_id']}/resourceGroups/{rg}"
+            if str(p.get("scope", "rg")).lower() == "vm" and host:
+                scope += f"/providers/Microsoft.Compute/virtualMachines/{host}"
+            name = p.get("lock_name", f"lab-lock-{n + 1}")
+            out.append(
+                {
+                    "id": f"{scope}/providers/Microsoft.Authorization/locks/{name}",
+                    "type": "Microsoft.Authorization/locks",
+                    "name": name,
+                    "properties": {"level": level, "notes": p.get("notes", "lab fault arm.lock")},
+                }
+            )
+        return out
+
+    def _refuse_if_locked(self, req: Request, verb: str, host: str | None) -> None:
+        rg = req.params.get("rg")
+        if not rg:
+            return
+        for lock in self._locks(host, rg):
+            scope = lock["id"].split("/providers/Microsoft.Authorization/")[0]
+            on_vm = "/virtualMachines/" in scope
+            if on_vm and req.params.get("type", "virtualMachines") != "virtualMachines":
+                continue  # a lock on the VM does not cover disks and snapshots beside it
+            if verb in LOCK_FORBIDS[lock["properties"]["level"].lower()]:
+                raise arm_error(
+                    409,
+                    "ScopeLocked",
+                    f"The scope '{req.path}' cannot perform {'delete' if verb == 'delete' else 'write'} operation "
+                    f"because following scope(s) are locked: '{scope}'. Please remove the lock and try again.",
+                )
+
+    def _apply_state_faults(self, host: str | None) -> None:
+        """Faults that describe how a host's VM is built, made real the first time it is asked about:
+        ``arm.des`` (the OS disk encrypted with a customer-managed key from a disk encryption set) and
+        ``arm.data_disk`` (a managed data disk attached at a LUN)."""
+        if not host or host not in self.world.hosts:
+            return
+        w = self.world
+        with w.lock:
+            applied = w.data["azure"].setdefault("state_faults_applied", {}).setdefault(host, [])
+            vm = w.resource(w.hosts[host]["vm_id"])
+            if vm is None:
+                return
+            des = w.peek_fault("arm.des", host=host)
+            if des is not None and "des" not in applied:
+                applied.append("des")
+                disk = w.resource(vm["properties"]["storageProfile"]["osDisk"]["managedDisk"]["id"])
+                des_id = (
+                    vm["id"].split("/providers/")[0]
+                    + "/providers/Microsoft.Compute/diskEncryptionSets/"
+                    + str(des.get("des_name", f"des-{host}"))
+                )
+                if disk is not None:
+                    disk["properties"]["encryption"] = {
+                        "type": "EncryptionAtRestWithCustomerKey",
+                        "diskEncryptionSetId": des_id,
+                    }
+            dd = w.peek_fault("arm.data_disk", host=host)
+            if dd is not None and "data_disk" not in applied:
+                applied.append("data_disk")
+                lun = int(dd.get("lun", 0))
+                size = int(dd.get("size_gb", 256))
+                name = f"{host}_DataDisk_{lun}"
+                disk_id = vm["id"].split("/providers/")[0] + "/providers/Microsoft.Compute/disks/" + name
+                os_disk = w.resource(vm["properties"]["storageProfile"]["osDisk"]["managedDisk"]["id"]) or {}
+                w.resources[arm_key(disk_id)] = {
+                    "id": disk_id,
+                    "name": name,
+                    "type": "Microsoft.Compute/disks",
+                    "location": vm["location"],
+                    "managedBy": vm["id"],
+                    "sku": {"name": "Premium_LRS", "tier": "Premium"},
+                    "zones": list(vm.get("zones") or []),
+                    "properties": {
+                        "creationData": {"createOption": "Empty"},
+                        "diskSizeGB": size,
+                        "encryption": {"type": "EncryptionAtRestWithPlatformKey"},
+                        "networkAccessPolicy": "AllowAll",
+                        "publicNetworkAccess": "Enabled",
+                        "timeCreated": os_disk.get("properties", {}).get("timeCreated"),
+                        "provisioningState": "Succeeded",
+                        "diskState": "Attached",
+                        "diskSizeBytes": size * 1024**3,
+                        "uniqueId": str(uuid.uuid4()),
+                    },
+                }
+                vm["properties"]["storageProfile"]["dataDisks"].append(
+                    {
+                        "lun": lun,
+                        "name": name,
+                        "createOption": "Attach",
+                        "caching": "ReadOnly",
+                        "managedDisk": {"storageAccountType": "Premium_LRS", "id": disk_id},
+                        "deleteOption": "Detach",
+                        "diskSizeGB": size,
+                        "toBeDetached": False,
+                    }
+                )
+
+    def list_permissions(self, req: Request):
+        """Permissions - List For Resource Group: the caller's effective actions (one entry per role assignment;
+        the lab has one) with the actions it lacks as ``notActions``."""
+        w = self.world
+        host = self._host_of_rg(req.params.get("rg"))
+        with w.lock:
+            allowed = list(w.data["azure"].get("allowed_actions", ["*"]))
+        missing = sorted(self._missing_actions(host))
+        return {
+            "value": [
+                {
+                    "actions": allowed,
+                    "notActions": [a for a in missing if a],
+                    "dataActions": [],
+                    "notDataActions": [],
+                }
+            ]
+        }
+
+    def list_locks(self, req: Request):
+        host = self._host_of_rg(req.params.get("rg"))
+        return {"value": self._locks(host, req.params["rg"])}
 
     # ------------------------------------------------------------------ long-running operations
     def _start_op(self, kind: str, resource: dict, seconds: float, host: str | None, **extra) -> dict:
@@ -732,7 +908,9 @@ class ArmHandler(LabHandler):
             "networkAccessPolicy": props.get("networkAccessPolicy", "AllowAll"),
             "publicNetworkAccess": props.get("publicNetworkAccess", "Enabled"),
             "timeCreated": _iso(now),
-            "provisioningState": "Creating",
+            # what ARM answers in the 202 of a create (azure-rest-api-specs DiskRP examples
+            # Snapshot_Create_FromAnExistingSnapshot.json, Disk_Create_FromAnExistingManagedDisk.json): "Updating"
+            "provisioningState": "Updating",
             "diskSizeBytes": size * 1024**3,
             "uniqueId": str(uuid.uuid4()),
         }

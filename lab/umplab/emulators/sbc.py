@@ -47,6 +47,9 @@ class SbcHandler(LabHandler):
     def error_body(self, status: int, code: str, message: str):
         return {"description": message}
 
+    def fault_scope(self, req: Request) -> dict:
+        return {"sbc": self.server.sbc_name, "host": self.sbc.get("ump_host", "")}
+
     def before(self, req: Request) -> None:
         w = self.world
         name = self.server.sbc_name

@@ -175,7 +175,7 @@ class TdsServer:
             try:
                 if not w.host_reachable(self.host):
                     return False
-                svc = w.host_state(self.host).get("services", {}).get("MSSQLSERVER")
+                svc = w.host_state(self.host).get("services", {}).get(w.sql_service(self.host))
             except KeyError:
                 return False
             return svc is None or svc.get("state") == "running"
@@ -600,7 +600,7 @@ def sql_hosts(world: Any) -> list[str]:
     with world.lock:
         for name in sorted(world.hosts):
             try:
-                if world.host_state(name).get("sql", {}).get("databases"):
+                if world.sql_state(name).get("databases"):
                     out.append(name)
             except KeyError:
                 continue

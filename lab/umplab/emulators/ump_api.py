@@ -23,6 +23,8 @@ import secrets
 import socket
 import time
 
+from urllib.parse import urlsplit
+
 from ..httpbase import HTTPError, LabHandler, Request, Response
 from ..world import World
 from .entra import check_token
@@ -30,6 +32,7 @@ from .entra import check_token
 ORDER = 30
 PROBLEM = "application/problem+json"
 BASE = "/tenantui"
+PORTAL = "/api/v3/portal"  # the default portal prefix; a host's ump.site.portal_prefix replaces it
 DEPLOYMENT_STATE_NAMES = {0: "Unknown", 1: "Ready", 2: "Failed", 3: "Deployed"}
 OPEN_STATES_DONE = ("completed", "done", "succeeded", "failed", "cancelled")
 
@@ -86,6 +89,9 @@ class UmpApiHandler(LabHandler):
     def host(self) -> str:
         return self.server.host_name
 
+    def fault_scope(self, req: Request) -> dict:
+        return {"host": self.host}
+
     def error_body(self, status: int, code: str, message: str):
         return {"title": code, "status": status, "detail": message, "errorCode": code, "traceId": trace_id()}
 
@@ -118,7 +124,33 @@ class UmpApiHandler(LabHandler):
                 )
             )
             return
+        if not self._site_paths(w, method):
+            return
         super()._dispatch(method)
+
+    def _site_paths(self, w: World, method: str) -> bool:
+        """The portal endpoints sit under the host's own prefix (ump.site.portal_prefix, lab flavour): the
+        default prefix answers 404 there, as a route the server does not have. False when answered here."""
+        with w.lock:
+            prefix = (w.host_state(self.host).get("ump", {}).get("site") or {}).get("portal_prefix") or PORTAL
+        if prefix.rstrip("/").lower() == PORTAL:
+            return True
+        parts = urlsplit(self.path)
+        path = parts.path
+        own = BASE + prefix.rstrip("/") + "/"
+        if path.lower().startswith((BASE + PORTAL + "/").lower()):
+            w.count(f"{self.system}.requests")
+            length = int(self.headers.get("Content-Length") or 0)
+            if length:
+                self.rfile.read(length)
+            self._send(
+                Response(404, self.error_body(404, "NotFound", f"no route for {method} {path}"), content_type=PROBLEM)
+            )
+            return False
+        if path.lower().startswith(own.lower()):
+            path = BASE + PORTAL + "/" + path[len(own) :]
+        self.path = path + ("?" + parts.query if parts.query else "")
+        return True
 
     def before(self, req: Request) -> None:
         w = self.world
@@ -154,7 +186,9 @@ class UmpApiHandler(LabHandler):
         sql_host = w.sql_host_for(self.host)
         with w.lock:
             ok = w.host_reachable(sql_host)
-            svc = w.host_state(sql_host).get("services", {}).get("MSSQLSERVER", {}).get("state") if ok else None
+            svc = (
+                w.host_state(sql_host).get("services", {}).get(w.sql_service(sql_host), {}).get("state") if ok else None
+            )
         if svc != "running":
             raise problem(
                 500,
@@ -319,6 +353,16 @@ class UmpApiHandler(LabHandler):
         }
 
     def portal_versions(self, req: Request):
+        # fault ump_api.customer_state customer=C state=S [version=V]: once the Multitenant version is V (after an
+        # upgrade, with version=<target>), customer C's deployment ends in state S (written to SysAdminTenant)
+        broken = self.world.take_fault(
+            "ump_api.customer_state", host=self.host, version=self._setting("SysAdminKitVersion") or ""
+        )
+        if broken is not None:
+            self._exec(
+                "UPDATE Customer SET State = ? WHERE CustomerShortName = ?",
+                (str(broken.get("state", "Failed")), str(broken.get("customer", ""))),
+            )
         rows = self._rows("SELECT * FROM Customer ORDER BY CustomerShortName")
         return {
             "SysAdminKitVersion": self._setting("SysAdminKitVersion"),

@@ -390,7 +390,7 @@ def restore(sess: Session, s: list[Tok], params: dict[str, Any]) -> Iterator[Eve
     dbname = existing or target
     if existing is None:
         with world.lock:
-            world.host_state(srv.host)["sql"]["databases"].append(dbname)
+            world.sql_state(srv.host)["databases"].append(dbname)
     src = sqlite3.connect(":memory:")
     try:
         src.deserialize(data)

@@ -250,7 +250,7 @@ class SqlServer:
             return self._tran
 
     def state(self) -> dict:
-        return self.world.host_state(self.host)["sql"]
+        return self.world.sql_state(self.host)
 
     def config(self) -> dict:
         with self.world.lock:
@@ -305,9 +305,9 @@ class SqlServer:
             "productlevel": m.group(1) if m else "RTM",
             "productupdatelevel": m.group(2) if m and m.group(2) else None,
             "productmajorversion": str(self.version_tuple()[0]),
-            "machinename": self.host.upper(),
-            "servername": self.host.upper(),
-            "instancename": None,
+            "machinename": self.world.sql_server_name(self.host).split("\\")[0],
+            "servername": self.world.sql_server_name(self.host),
+            "instancename": self.world.sql_instance(self.host),
             "isclustered": 0,
             "ishadrenabled": 0,
             "isintegratedsecurityonly": 0,
@@ -430,7 +430,7 @@ class Session:
         n = name.upper()
         return {
             "VERSION": self.server.product(),
-            "SERVERNAME": self.server.host.upper(),
+            "SERVERNAME": self.server.world.sql_server_name(self.server.host),
             "SPID": self.spid,
             "TRANCOUNT": 1 if self.tran_id else 0,
             "ROWCOUNT": self.rowcount,
@@ -699,7 +699,7 @@ def make_set(server: SqlServer, db: str, data: bytes, copy_only: bool, checksum:
     return {
         "position": position,
         "database": db,
-        "server": server.host.upper(),
+        "server": server.world.sql_server_name(server.host),
         "backup_type": 1,
         "copy_only": copy_only,
         "has_checksum": checksum,

@@ -5,7 +5,9 @@ Only these exist (anything else is "not recognized", as on a host without it):
 ``cmd /c``, ``echo``, ``C:\\acs\\wyupdate.exe``, ``Sysadmin.CustomerUpgrade.exe``, ``LogReport.exe`` and
 ``CheckAzureTenantId_220.exe``, ``curl.exe`` (C:\\Windows\\System32, Windows 10 1803 / Server 2019 and later:
 HEAD/GET probes answered from the host's egress policy, see :func:`curl_exe`); in PowerShell: ``Get-Service``/``Stop-Service``/``Start-Service``/
-``Restart-Service`` (names, wildcards, ``-Force``), ``Get-Content``, ``Test-Path``, ``Write-Output``/``echo``,
+``Restart-Service`` (names, wildcards, ``-Force``; Stop-Service ``-NoWait``), the ServiceController calls
+``(Get-Service -Name 'X').WaitForStatus('Stopped'|'Running', 'hh:mm:ss')`` and ``(Get-Service -Name 'X').Start()``,
+``Get-Content``, ``Test-Path``, ``Write-Output``/``echo``,
 ``hostname``, ``whoami``, ``$env:COMPUTERNAME``, ``Start-Sleep``, ``exit N``, ``$LASTEXITCODE`` and the
 executables above (bare, quoted or with ``&``), statements separated by ``;`` or new lines; Get-Service
 pipelines into ``Where-Object {$_.Status|StartType|Name -eq|-ne|-like ...}``, ``Select-Object
@@ -99,7 +101,7 @@ ON_DISK = {
     "logreport": "C:\\acs\\tools\\LogReport\\LogReport.exe",
     "checkazuretenantid_220": "C:\\acs\\CheckAzureTenantId_220\\CheckAzureTenantId_220.exe",
 }
-SYSTEM = {"hostname", "whoami", "sc", "ipconfig", "cmd", "powershell", "pwsh", "ping", "openfiles", "curl"}
+SYSTEM = {"hostname", "whoami", "sc", "ipconfig", "cmd", "powershell", "pwsh", "ping", "openfiles", "curl", "taskkill"}
 # curl.exe is in System32 from Windows 10 1803 (build 17134) / Server 2019 (17763) on; first in build 17063
 CURL_FROM_BUILD = 17063
 
@@ -125,8 +127,6 @@ def _resolve(host: "WindowsHost", token: str, user: str) -> str | None:
 def run_argv(
     host: "WindowsHost", proc: "Process", user: str, argv: list[str], raw: str, stdin: bytes = b""
 ) -> tuple[int, str, str]:
-    from . import ump
-
     name = _resolve(host, argv[0], user)
     if name is None:
         raise NotFound(argv[0])
@@ -192,7 +192,69 @@ def run_argv(
         return run_powershell(host, proc, user, script)
     if name == "ping":
         return 0, "Pinging ...\r\nReply\r\n", ""
-    return ump.run(name, ex)
+    if name == "taskkill":
+        return taskkill_exe(ex)
+    return _run_program(host, proc, name, ex)
+
+
+def _run_program(host: "WindowsHost", proc: "Process", name: str, ex: "Exec") -> tuple[int, str, str]:
+    """One of the UMP server's programs, listed as a running process (image name) while it runs;
+    ``taskkill /F`` ends it with exit code 1 (TerminateProcess), whatever it was doing."""
+    from . import ump
+    from .process import Cancelled
+
+    image = ntpath_basename(ON_DISK.get(name, name)).lower()
+    entry = {"proc": proc, "killed": False}
+    with host.table.jobs_lock:
+        host.table.programs.setdefault(image, []).append(entry)
+    try:
+        return ump.run(name, ex)
+    except Cancelled:
+        if entry["killed"]:
+            return 1, "", ""
+        raise
+    finally:
+        with host.table.jobs_lock:
+            running = host.table.programs.get(image, [])
+            if entry in running:
+                running.remove(entry)
+
+
+def ntpath_basename(path: str) -> str:
+    return path.replace("/", "\\").rsplit("\\", 1)[-1]
+
+
+def taskkill_exe(ex: "Exec") -> tuple[int, str, str]:
+    """``taskkill [/F] [/T] /IM <image>``: ends the processes of that image (the lab's programs only)."""
+    args = ex.argv[1:]
+    image = None
+    for i, a in enumerate(args):
+        if a.lower() == "/im" and i + 1 < len(args):
+            image = args[i + 1].strip('"').lower()
+    if not image:
+        return 1, "", "ERROR: Invalid syntax. Neither /FI nor /PID nor /IM were specified.\r\n"
+    force = any(a.lower() == "/f" for a in args)
+    with ex.host.table.jobs_lock:
+        entries = list(ex.host.table.programs.get(image, []))
+    if not entries:
+        return 128, "", f'ERROR: The process "{image}" not found.\r\n'
+    out = []
+    for n, e in enumerate(entries):
+        pid = 4100 + n
+        if force:
+            e["killed"] = True
+            e["proc"].terminate()
+            out.append(f'SUCCESS: The process "{image}" with PID {pid} has been terminated.\r\n')
+        else:
+            # without /F Windows sends WM_CLOSE: a console program or a hidden GUI ignores it
+            return (
+                1,
+                "",
+                f'ERROR: The process "{image}" with PID {pid} could not be terminated.\r\n'
+                "Reason: This process can only be terminated forcefully (with /F option).\r\n",
+            )
+    ex.world.count("winhost.taskkill")
+    return 0, "".join(out), ""
 
 
 def run_cmdline(
@@ -203,9 +265,15 @@ def run_cmdline(
     stdin: bytes = b"",
     chdir: str | None = None,
     as_process: bool = False,
+    env: dict | None = None,
 ) -> tuple[int, str, str]:
-    """cmd.exe semantics for a command line (or CreateProcess when ``as_process``: win_command)."""
+    """cmd.exe semantics for a command line (or CreateProcess when ``as_process``: win_command).
+
+    cmd.exe expands ``%NAME%`` from the process environment (the WS-Man shell's variables and a module's
+    ``environment:`` included); CreateProcess does not."""
     raw = cmdline.strip()
+    if not as_process:
+        raw = expand_cmd_vars(raw, _environment(host, proc, user, env))
     if not raw:
         return 0, "", ""
     argv = split_cmdline(raw)
@@ -349,6 +417,74 @@ NOT_RECOGNIZED = (
 )
 
 
+def _environment(host: "WindowsHost", proc: "Process", user: str, extra: dict | None = None) -> dict[str, str]:
+    """The process environment: the system's, the WS-Man shell's (``rsp:Environment``), then ``extra``
+    (a module's ``environment:``); names are case-insensitive as on Windows."""
+    with host.world.lock:
+        hostname = host.world.host_state(host.name)["os"]["hostname"]
+    env = {
+        "COMPUTERNAME": hostname,
+        "USERNAME": user,
+        "USERPROFILE": fs.user_profile(user),
+        "TEMP": f"{fs.user_profile(user)}\\AppData\\Local\\Temp",
+        "TMP": f"{fs.user_profile(user)}\\AppData\\Local\\Temp",
+        "SYSTEMROOT": "C:\\Windows",
+        "WINDIR": "C:\\Windows",
+        "SYSTEMDRIVE": "C:",
+        "PROGRAMFILES": "C:\\Program Files",
+        "PROGRAMDATA": "C:\\ProgramData",
+    }
+    for src in (getattr(proc, "env", None) or {}, extra or {}):
+        for k, v in src.items():
+            env[str(k).upper()] = "" if v is None else str(v)
+    return env
+
+
+def expand_cmd_vars(text: str, env: dict[str, str]) -> str:
+    """cmd.exe's ``%NAME%`` expansion (an undefined name stays as written)."""
+    return re.sub(r"%([^%\s]+)%", lambda m: env.get(m.group(1).upper(), m.group(0)), text)
+
+
+def expand_ps_env(stmt: str, env: dict[str, str], variables: dict[str, str] | None = None) -> str:
+    """``$env:NAME`` (and ``$name`` of a variable the script set) outside single-quoted strings -> its value
+    ($null -> empty), as PowerShell expands it."""
+    variables = variables or {}
+    out = []
+    q = None
+    i = 0
+    while i < len(stmt):
+        c = stmt[i]
+        if q == "'":
+            out.append(c)
+            if c == "'":
+                q = None
+            i += 1
+            continue
+        if c == "'" and q is None:
+            q = "'"
+            out.append(c)
+            i += 1
+            continue
+        if c == '"':
+            q = None if q == '"' else '"'
+            out.append(c)
+            i += 1
+            continue
+        m = re.match(r"\$env:(\w+)", stmt[i:], re.I)
+        v = None if m else re.match(r"\$(\w+)\b(?!:)", stmt[i:])
+        if v and v.group(1).lower() in variables:
+            m = v
+        if m:
+            value = env.get(m.group(1).upper(), "") if m is not v else variables[m.group(1).lower()]
+            # a bare $env:X is one argument even with spaces; inside "..." it is part of the string
+            out.append(value if q == '"' else ("'" + value.replace("'", "''") + "'"))
+            i += len(m.group(0))
+            continue
+        out.append(c)
+        i += 1
+    return "".join(out)
+
+
 def _split_statements(script: str) -> list[str]:
     out: list[str] = []
     cur = ""
@@ -396,15 +532,119 @@ def _service_table(rows: list[tuple[str, dict]]) -> str:
     return "\r\n".join(lines) + "\r\n\r\n\r\n"
 
 
-def run_powershell(
-    host: "WindowsHost", proc: "Process", user: str, script: str, chdir: str | None = None
+# (Get-Service -Name 'X').WaitForStatus('Stopped', '00:02:00') / .Start(): System.ServiceProcess.ServiceController
+SERVICE_CALL = re.compile(
+    r"^\(\s*get-service\s+(?:-name\s+)?'((?:[^']|'')*)'\s*\)\.(waitforstatus|start)\s*\((.*)\)$", re.I
+)
+# ServiceController.WaitForStatus throws System.ServiceProcess.TimeoutException (dotnet/runtime
+# System.ServiceProcess.ServiceController, resource "Timeout"); PowerShell wraps a .NET exception of a
+# method call as MethodInvocationException "Exception calling ... with "N" argument(s): ...".
+METHOD_ERROR = (
+    'Exception calling "{method}" with "{n}" argument(s): "{msg}"\r\nAt line:{line} char:1\r\n+ {stmt}\r\n'
+    "+ ~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~\r\n"
+    "    + CategoryInfo          : NotSpecified: (:) [], MethodInvocationException\r\n"
+    "    + FullyQualifiedErrorId : {fqid}\r\n"
+)
+
+
+def _timespan_seconds(text: str) -> float:
+    """[d.]hh:mm:ss as PowerShell converts a string to a TimeSpan."""
+    m = re.match(r"^(?:(\d+)\.)?(\d+):(\d+):(\d+(?:\.\d+)?)$", text.strip())
+    if not m:
+        raise ValueError(text)
+    days, h, mi, sec = m.groups()
+    return int(days or 0) * 86400 + int(h) * 3600 + int(mi) * 60 + float(sec)
+
+
+def _service_call(
+    host: "WindowsHost", proc: "Process", m: re.Match, stmt: str, line: int, waited: list
 ) -> tuple[int, str, str]:
+    """A ServiceController method on one service: WaitForStatus waits on the host until the service is in the
+    state or the time is out; Start() asks the SCM to start it and returns at once. The services of one
+    script change in parallel: the first wait that finds its service there takes the lab's 5 s, the others
+    none (``waited``)."""
+    name, method = m.group(1).replace("''", "'"), m.group(2).lower()
+    args = _ps_args(m.group(3))
+    with host.world.lock:
+        st = host.world.host_state(host.name)
+        real, svc = scm.find(st, name)
+        if svc is None:
+            return (
+                1,
+                "",
+                (
+                    f"Get-Service : Cannot find any service with service name '{name}'.\r\n"
+                    "    + FullyQualifiedErrorId : NoServiceFoundForGivenName,Microsoft.PowerShell.Commands.GetServiceCommand\r\n"
+                ),
+            )
+        if method == "start":
+            try:
+                scm.start(host.world, host.name, st, real)
+            except scm.ServiceError:
+                msg = f"Cannot start service {real} on computer '.'."
+                return (
+                    1,
+                    "",
+                    METHOD_ERROR.format(
+                        method="Start", n=0, msg=msg, line=line, stmt=stmt, fqid="InvalidOperationException"
+                    ),
+                )
+            return 0, "", ""
+        want = {"stopped": "stopped", "running": "running"}.get((args[0] if args else "").lower())
+        timeout = _timespan_seconds(args[1]) if len(args) > 1 else None
+        reached = want is not None and svc.get("state") == want
+    if reached:
+        if not waited:
+            waited.append(True)
+            proc.sleep(min(5.0, timeout) if timeout is not None else 5.0)  # the stop/start the SCM was asked for
+        return 0, "", ""
+    if timeout is None:
+        raise RuntimeError("lab: WaitForStatus without a timeout would wait forever")
+    proc.sleep(timeout)
+    msg = "Time out has expired and the operation has not been completed."
+    return (
+        1,
+        "",
+        METHOD_ERROR.format(method="WaitForStatus", n=2, msg=msg, line=line, stmt=stmt, fqid="TimeoutException"),
+    )
+
+
+def run_powershell(
+    host: "WindowsHost", proc: "Process", user: str, script: str, chdir: str | None = None, env: dict | None = None
+) -> tuple[int, str, str]:
+    """The PowerShell subset; ``$env:NAME`` reads the process environment (the WS-Man shell's variables and a
+    module's ``environment:``). Every line written (Write-Output, Write-Host, a program's) ends with CRLF
+    on stdout, as powershell.exe's redirected output does."""
     out: list[str] = []
     err: list[str] = []
     last_exit = 0
     failed = False
-    for stmt in _split_statements(script):
+    environment = _environment(host, proc, user, env)
+    variables: dict[str, str] = {}
+    waited: list = []
+    for line_no, stmt in enumerate(_split_statements(script), start=1):
+        assign = re.fullmatch(r"\$(\w+)\s*=\s*(.+)", stmt, re.S)
+        stmt = expand_ps_env(stmt if not assign else assign.group(2), environment, variables)
+        if assign and assign.group(1).lower() not in ("env", "lastexitcode"):
+            # $name = <literal or expanded string>: kept for later statements
+            lit = re.fullmatch(r"'((?:[^']|'')*)'|\"([^\"]*)\"|(\S+)", stmt.strip())
+            if lit:
+                variables[assign.group(1).lower()] = (
+                    (lit.group(2) if lit.group(2) is not None else (lit.group(1) or "").replace("''", "'"))
+                    if lit.group(3) is None
+                    else lit.group(3)
+                )
+                continue
         stmt_l = stmt.lower()
+        call = SERVICE_CALL.match(stmt)
+        if call:
+            rc, o, e = _service_call(host, proc, call, stmt, line_no, waited)
+            out.append(o)
+            err.append(e)
+            if rc:
+                failed = True
+                last_exit = rc
+            continue
         m = re.match(r"^exit\s*(-?\d+)?$", stmt_l)
         if m:
             return (int(m.group(1)) if m.group(1) else last_exit), "".join(out), "".join(err)
@@ -417,6 +657,10 @@ def run_powershell(
         if stmt_l.startswith("if (-not $?)"):
             if failed:
                 return (last_exit or 1), "".join(out), "".join(err)
+            continue
+        lit = re.fullmatch(r"'((?:[^']|'')*)'|\"([^\"]*)\"", stmt)
+        if lit:  # an expression statement: its value is written out
+            out.append((lit.group(2) if lit.group(2) is not None else lit.group(1).replace("''", "'")) + "\r\n")
             continue
         pipe = [p.strip() for p in stmt.split("|")]
         head = pipe[0]
@@ -581,6 +825,7 @@ def _get_service(host: "WindowsHost", rest: str, pipes: list[str]) -> tuple[int,
 def _set_service(host: "WindowsHost", proc: "Process", verb: str, rest: str) -> tuple[int, str, str]:
     args = _ps_args(rest)
     force = any(a.lower() == "-force" for a in args)
+    no_wait = any(a.lower() == "-nowait" for a in args) and verb in ("stop-service", "spsv")
     names = [a for a in args if not a.startswith("-")]
     errors = []
     changed = 0
@@ -604,7 +849,7 @@ def _set_service(host: "WindowsHost", proc: "Process", verb: str, rest: str) -> 
                         changed += 1
                 except scm.ServiceError as e:
                     errors.append(f"{verb.title()} : {e}\r\n")
-    if changed:
+    if changed and not no_wait:  # -NoWait: the time passes in the WaitForStatus that follows
         proc.sleep(5)
     return (1 if errors else 0), "", "".join(errors)
 
@@ -637,18 +882,37 @@ def _get_content(host: "WindowsHost", user: str, rest: str) -> tuple[int, str, s
     return 0, "".join(line + "\r\n" for line in lines), ""
 
 
+# What openfiles.exe prints when the "maintain objects list" global flag is off (Windows' default; set with
+# "openfiles /local on" and a restart): it cannot list local handles, says so, and lists only the files opened
+# through shares.
+OPENFILES_FLAG_OFF = (
+    "INFO: The system global flag 'maintain objects list' needs\r\n"
+    "      to be enabled to see local opened files.\r\n"
+    "      See Openfiles /? for more information.\r\n"
+    "\r\n\r\n"
+    "Files opened remotely via local share points:\r\n"
+    "---------------------------------------------\r\n\r\n"
+)
+
+
 def openfiles_exe(ex: "Exec") -> tuple[int, str, str]:
     """``openfiles /query [/fo csv] [/v]``: the open handles in host_state["open_files"].
 
     Columns as openfiles.exe /query /fo csv /v prints them (Windows Server 2019); with nothing open it
     prints the INFO line. Real openfiles lists local handles only when the "maintain objects list"
-    global flag is set; the lab assumes it is (docs/assumptions.md)."""
+    global flag is set: host_state["os"]["openfiles_global_flag"] (default on in the lab; the fault
+    ``winhost.openfiles_flag_off`` turns it off for one host), else it prints OPENFILES_FLAG_OFF and only
+    the (here: no) files opened through shares, exit 0."""
     args = [a.lower() for a in ex.argv[1:]]
     if "/query" not in args:
         return 1, "", "ERROR: Invalid syntax. Type \"OPENFILES /?\" for usage.\r\n"
     with ex.host.world.lock:
-        files = list(ex.host.world.host_state(ex.host.name).get("open_files", []))
-        hostname = ex.host.world.host_state(ex.host.name)["os"]["hostname"]
+        hs = ex.host.world.host_state(ex.host.name)
+        files = list(hs.get("open_files", []))
+        hostname = hs["os"]["hostname"]
+        flag = bool(hs["os"].get("openfiles_global_flag", True))
+    if not flag or ex.host.world.peek_fault("winhost.openfiles_flag_off", host=ex.host.name):
+        return 0, OPENFILES_FLAG_OFF + "INFO: No shared open files found.\r\n", ""
     if not files:
         return 0, "INFO: No shared open files found.\r\n", ""
     lines = ['"Hostname","ID","Accessed By","Type","#Locks","Open Mode","Open File (Path\\executable)"']

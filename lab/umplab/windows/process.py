@@ -197,6 +197,8 @@ class ProcessTable:
         self.jobs: dict[str, dict] = {}
         self.jobs_lock = threading.Lock()
         self.running: dict[str, int] = {}  # image name -> instances running (wyupdate "another instance")
+        # image name (lower case) -> [{"proc", "killed"}]: the UMP programs running now (taskkill /IM)
+        self.programs: dict[str, list[dict]] = {}
 
     def spawn(self, command: str, args: str, user: str, codepage: int, env: dict, cwd: str | None) -> Process:
         p = Process(self, command, args, user, codepage, env, cwd)

@@ -15,6 +15,8 @@ Get-/Start-/Stop-Service cmdlets and sc.exe:
 
 from __future__ import annotations
 
+import time
+
 from typing import Any
 
 from ..world import World, iter_services
@@ -77,6 +79,7 @@ def stop(world: World, host: str, state: dict, name: str, force: bool = False, c
         return stopped + [real]
     svc["state"] = "stopped"
     svc.pop("process_id", None)
+    svc["stopped_at"] = time.time()  # OVOC sees the UMP go down (emulators/ovoc.py)
     world.count("winhost.service_stops")
     world.count(f"winhost.service_stops.{host}")  # per host: a test asks whether a host's services were ever stopped
     if restarts_on_failure(svc) and (
@@ -110,6 +113,7 @@ def start(world: World, host: str, state: dict, name: str, check_mode: bool = Fa
         return started + [real]
     svc["state"] = "running"
     svc.pop("restart_pending", None)
+    svc["started_at"] = time.time()  # OVOC reconnects some time after (emulators/ovoc.py)
     world.count("winhost.service_starts")
     return started + [real]
 

@@ -3,19 +3,23 @@
 The lab's contracts (docs/assumptions.md, "Windows host, wyUpdate and Customer Upgrade"; the real log
 formats and unattended switches are not public, facts/windows_wyupdate.md):
 
-wyupdate.exe
-  ``/quickcheck /justcheck /noerr /outputinfo="<file>"`` -> exit 2 and ``update_available=true`` /
-  ``version=<latest>`` in <file> when the vendor's latest version differs from the installed
-  SysAdminKit, else exit 0 and ``update_available=false`` / ``version=<installed>``; exit 1 and
-  ``error=<reason>`` when the update server cannot be reached.
+wyupdate.exe (its public contract, github wyday/wyupdate frmMain/frmMain.Updating.cs, Util/Logger.cs)
+  ``/quickcheck /justcheck /noerr /outputinfo="<file>"`` -> with an update available: exit 2 and <file>
+  (over)written with the new version on line 1, then the change text (vendor.changes); with no update:
+  exit 0 and nothing written (a previous file stays as it was); on an error: exit 1 and the error title on
+  line 1, the details after it. ``/outputinfo`` with no file name writes the same to stdout (an error as
+  ``<title>\r\n\r\n<details>``). A missing folder gives no file and no error.
   ``/fromservice -logfile="<file>"`` -> runs the UMP steps (STEPS, the guide's order), each appending to
-  ``C:\\acs\\wyupdate_logs\\upgrade_<target>.log``::
+  ``C:\\acs\\wyupdate_logs\\upgrade_<target>.log`` (NOT public: the lab's format)::
 
       <ISO-8601 UTC> | <StepName> | START | <message>
       <ISO-8601 UTC> | <StepName> | OK|FAILED|SKIPPED | <message>
 
   a failed step also writes ``ERROR | <StepName> | <message>`` to ``C:\\acs\\wyupdate_logs\\LogReport.txt``;
-  the last line appended to -logfile is ``Updated successfully.`` or ``error - <details>``.
+  one line is appended to -logfile per run: the host's local time in the .NET format
+  ``M/d/yyyy HH:mm:ss:fff tt`` (ump.wyupdate.log_time_format) with the host culture's separators and AM/PM
+  designator (os.culture), ``: ``, then ``Updated successfully.`` or ``<error> - <details>`` (an
+  already-up-to-date run writes `` - ``: empty error and details, as the source does).
   Exit codes: 0 success / already up to date, 1 error, 3 cancelled, 4 another instance running.
 
 Sysadmin.CustomerUpgrade.exe
@@ -33,7 +37,7 @@ Sysadmin.CustomerUpgrade.exe
 from __future__ import annotations
 
 import re
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from typing import TYPE_CHECKING
 
 from . import fs
@@ -101,6 +105,23 @@ def iso_now() -> str:
     return datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
+# the vendor details of the host's lab flavour (seed.py SITE_DEFAULT / SITE_B), under ump.site
+SITE_DEFAULTS = {
+    "step_log": f"{WY_LOG_DIR}\\upgrade_{{version}}.log",
+    "step_line": "{time} | {step} | {status} | {message}",
+    "step_time": "%Y-%m-%dT%H:%M:%SZ",
+    "tenants_dir": f"{ACS}\\tenants",
+    "version_file": "version.txt",
+    "customer_upgrade": "console",
+}
+
+
+def site(ex: "Exec") -> dict:
+    with ex.world.lock:
+        own = dict(ex.state().get("ump", {}).get("site") or {})
+    return {**SITE_DEFAULTS, **own}
+
+
 class StepFailed(Exception):
     pass
 
@@ -136,27 +157,114 @@ def _installed(state: dict) -> str:
     return state.get("ump", {}).get("components", {}).get("SysAdminKit", "")
 
 
+# wyUpdate's error titles (ClientLanguage.cs defaults)
+WY_SERVER_ERROR = "Unable to check for updates, the server file failed to load."
+WY_UPDATE_ERROR = "The update failed to install."
+
+
+def dotnet_format(dt: datetime, fmt: str, culture: dict) -> str:
+    """``DateTime.ToString(fmt)`` for the custom format specifiers wyUpdate uses, with a culture's data.
+
+    ``/`` and ``:`` are the culture's date and time separators, ``tt`` its AM/PM designator (of the hour,
+    whatever the hour field shows), quoted text and ``\\x`` are literals."""
+    out = []
+    i = 0
+    specs = {
+        "yyyy": lambda: f"{dt.year:04d}",
+        "MM": lambda: f"{dt.month:02d}",
+        "M": lambda: str(dt.month),
+        "dd": lambda: f"{dt.day:02d}",
+        "d": lambda: str(dt.day),
+        "HH": lambda: f"{dt.hour:02d}",
+        "H": lambda: str(dt.hour),
+        "hh": lambda: f"{(dt.hour % 12) or 12:02d}",
+        "h": lambda: str((dt.hour % 12) or 12),
+        "mm": lambda: f"{dt.minute:02d}",
+        "ss": lambda: f"{dt.second:02d}",
+        "fff": lambda: f"{dt.microsecond // 1000:03d}",
+        "tt": lambda: culture.get("am_designator" if dt.hour < 12 else "pm_designator", ""),
+    }
+    while i < len(fmt):
+        ch = fmt[i]
+        if ch in "'\"":
+            j = fmt.find(ch, i + 1)
+            j = len(fmt) if j < 0 else j
+            out.append(fmt[i + 1 : j])
+            i = j + 1
+            continue
+        if ch == "\\" and i + 1 < len(fmt):
+            out.append(fmt[i + 1])
+            i += 2
+            continue
+        if ch == "/":
+            out.append(culture.get("date_separator", "/"))
+            i += 1
+            continue
+        if ch == ":":
+            out.append(culture.get("time_separator", ":"))
+            i += 1
+            continue
+        for spec in ("yyyy", "fff", "MM", "dd", "HH", "hh", "mm", "ss", "tt", "M", "d", "H", "h"):
+            if fmt.startswith(spec, i):
+                out.append(specs[spec]())
+                i += len(spec)
+                break
+        else:
+            out.append(ch)
+            i += 1
+    return "".join(out)
+
+
+def wy_log_line(state: dict, message: str, now: datetime | None = None) -> str:
+    """One -logfile line as Util/Logger.cs writes it (local time, ``: ``, the message, CRLF)."""
+    os_ = state.get("os", {})
+    local = (now or datetime.now(timezone.utc)) + timedelta(minutes=int(os_.get("utc_offset_minutes", 0) or 0))
+    fmt = state.get("ump", {}).get("wyupdate", {}).get("log_time_format") or "M/d/yyyy HH:mm:ss:fff tt"
+    return dotnet_format(local, fmt, os_.get("culture") or {}) + ": " + message + "\r\n"
+
+
 def wyupdate(ex: "Exec") -> tuple[int, str, str]:
     world = ex.world
     world.count("wyupdate.runs")
     latest = world.data["vendor"]["latest_version"]
+    changes = world.data["vendor"].get("changes", "")
     update_url = world.data["vendor"]["egress_endpoints"]["update_repository"]
-    if _switch(ex.argv, "justcheck") is not None or _switch(ex.argv, "quickcheck") is not None:
-        out_file = _switch(ex.argv, "outputinfo")
+    if _switch(ex.argv, "quickcheck") is not None:
+        just = _switch(ex.argv, "justcheck") is not None
+        noerr = _switch(ex.argv, "noerr") is not None
+        # OutputInfo is read only with /justcheck or /noerr (frmMain.cs); "" = stdout, None = nowhere
+        out_file = _switch(ex.argv, "outputinfo") if (just or noerr) else None
         with world.lock:
             st = ex.state()
             installed = _installed(st)
             reachable = egress_allowed(st, update_url)
-            if not reachable:
-                lines = f"update_available=unknown\r\nerror=Unable to reach the update server {update_url}\r\n"
-                rc = 1
-            elif latest != installed:
-                lines, rc = f"update_available=true\r\nversion={latest}\r\n", 2
+        text = None
+        if not reachable:
+            rc = 1
+            details = f"The remote server returned an error: (404) Not Found. ({update_url})"
+            if out_file == "":
+                text = WY_SERVER_ERROR + "\r\n\r\n" + details + "\r\n"
             else:
-                lines, rc = f"update_available=false\r\nversion={installed}\r\n", 0
-            if out_file:
-                fs.write_text(st["files"], fs.expand_env(out_file, ex.user), lines)
-        return rc, ("" if out_file else lines), ""
+                text = WY_SERVER_ERROR + "\r\n" + details + "\r\n"
+        elif latest != installed:
+            rc = 2
+            if not just:
+                # /quickcheck without /justcheck shows the update window; no desktop under WinRM
+                return 3, "", ""
+            text = f"{latest}\r\n{changes}\r\n"
+        else:
+            rc = 0
+        stdout = ""
+        if text is not None and out_file == "":
+            stdout = text
+        elif text is not None and out_file:
+            path = fs.expand_env(out_file, ex.user)
+            with world.lock:
+                files = ex.state()["files"]
+                parent = path.rsplit("\\", 1)[0]
+                if fs.exists(files, parent):  # StreamWriter errors are swallowed
+                    fs.write_text(files, path, text)
+        return rc, stdout, ""
     if _switch(ex.argv, "fromservice") is None:
         # the GUI would open; there is no desktop in a WinRM session
         return 3, "", "wyUpdate: no interactive session (use /fromservice for an unattended update)\r\n"
@@ -167,25 +275,30 @@ def _fromservice(ex: "Exec", target: str, update_url: str) -> tuple[int, str, st
     world = ex.world
     logfile = _switch(ex.argv, "logfile")
     result_file = fs.expand_env(logfile, ex.user) if logfile else None
-    step_log = f"{WY_LOG_DIR}\\upgrade_{target}.log"
+    step_log = site(ex)["step_log"].replace("{version}", target)
 
     def result(line: str) -> None:
+        if world.take_fault("wyupdate.no_result_line", host=ex.name):
+            return  # the lab fault: the result line is lost (a wrong -logfile path, a write error swallowed)
         if result_file:
             with world.lock:
-                fs.append_text(ex.state()["files"], result_file, line + "\r\n")
+                st = ex.state()
+                parent = result_file.rsplit("\\", 1)[0]
+                if fs.exists(st["files"], parent):  # Logger.Write eats any exception
+                    fs.append_text(st["files"], result_file, wy_log_line(st, line))
 
     with world.lock:
         st = ex.state()
         elevated = in_group(st, ex.user, "UmpAdmins")
         installed = _installed(st)
     if not elevated:
-        result("error - wyUpdate needs elevation: run it as a member of UmpAdmins")
+        result(f"{WY_UPDATE_ERROR} - wyUpdate needs elevation: run it as a member of UmpAdmins")
         return 1, "", "wyUpdate needs elevation\r\n"
     table = ex.host.table
     with table.jobs_lock:
         running = table.running.get("wyupdate", 0)
         if running or world.take_fault("wyupdate.already_running", host=ex.name):
-            result("error - another instance of wyUpdate is running")
+            result(f"{WY_UPDATE_ERROR} - another instance of wyUpdate is running")
             return 4, "", ""
         table.running["wyupdate"] = running + 1
     try:
@@ -198,8 +311,7 @@ def _fromservice(ex: "Exec", target: str, update_url: str) -> tuple[int, str, st
 def _run_steps(ex: "Exec", target: str, update_url: str, installed: str, step_log: str, result) -> tuple[int, str, str]:
     world = ex.world
     if installed == target:
-        result(f"info - already up to date ({installed})")
-        result("Updated successfully.")
+        result(" - ")  # Frame.AlreadyUpToDate: error and errorDetails are empty
         return 0, "", ""
     with world.lock:
         st = ex.state()
@@ -210,17 +322,21 @@ def _run_steps(ex: "Exec", target: str, update_url: str, installed: str, step_lo
         if fault:
             locked.append(fault.get("path", f"{ACS}\\SysAdminKit\\SysAdmin.TenantSvc.exe"))
     if not reachable:
-        result(f"error - unable to download the update from {update_url}")
+        result(f"{WY_UPDATE_ERROR} - unable to download the update from {update_url}")
         return 1, "", ""
     if locked:
         # wyUpdate waits for the files to be released, then rolls back what it replaced
         ex.sleep(20)
-        result(f"error - files in use: {', '.join(locked)}")
+        result(f"{WY_UPDATE_ERROR} - files in use: {', '.join(locked)}")
         return 1, "", ""
 
+    layout = site(ex)
+
     def log(step: str, status: str, msg: str) -> None:
+        when = datetime.now(timezone.utc).strftime(layout["step_time"])
+        line = layout["step_line"].format(time=when, step=step, status=status, message=msg)
         with world.lock:
-            fs.append_text(ex.state()["files"], step_log, f"{iso_now()} | {step} | {status} | {msg}\r\n")
+            fs.append_text(ex.state()["files"], step_log, line + "\r\n")
 
     for step in STEPS:
         log(step, "START", f"running {step}")
@@ -243,11 +359,11 @@ def _run_steps(ex: "Exec", target: str, update_url: str, installed: str, step_lo
             with world.lock:
                 fs.append_text(ex.state()["files"], LOGREPORT, f"ERROR | {step} | {e}\r\n")
             world.count("wyupdate.steps_failed")
-            result(f"error - {step} failed: {e}")
+            result(f"{WY_UPDATE_ERROR} - {step} failed: {e}")
             return 1, "", ""
         except Cancelled:
             log(step, "FAILED", "cancelled")
-            result("error - the update was cancelled")
+            result(f"{WY_UPDATE_ERROR} - the update was cancelled")
             return 3, "", ""
     # every step succeeded: the new SysAdminKit is in place
     with world.lock:
@@ -379,7 +495,7 @@ def _step_backup_folder(ex: "Exec", target: str) -> str:
     sql_host = _sql_host(ex)
     with ex.world.lock:
         sst = ex.world.host_state(sql_host)
-        folder = sst.get("sql", {}).get("backup_dir", f"{ACS}\\dbbackup")
+        folder = ex.world.sql_state(sql_host).get("backup_dir", f"{ACS}\\dbbackup")
         exists = fs.is_dir(sst["files"], folder)
     if not exists:
         raise StepFailed(f"SQL backup folder {folder} does not exist on {sql_host}")
@@ -515,6 +631,11 @@ STEP_IMPL = {
 def customer_upgrade(ex: "Exec") -> tuple[int, str, str]:
     world = ex.world
     world.count("customer_upgrade.runs")
+    if world.take_fault("customer_upgrade.gui", host=ex.name):
+        # the site's program is a GUI (the Customer Upgrade Manager): under a non-interactive session its
+        # window is nowhere to be seen, it writes nothing and never exits (until killed)
+        world.count("customer_upgrade.gui_waiting")
+        _wait_cancel(ex)
     log_path = fs.expand_env(_switch(ex.argv, "log") or CU_LOG, ex.user)
     out: list[str] = []
 
@@ -529,6 +650,16 @@ def customer_upgrade(ex: "Exec") -> tuple[int, str, str]:
         elevated = in_group(st, ex.user, "UmpAdmins")
         kit = _installed(st)
     target = world.data["vendor"]["latest_version"]
+    layout = site(ex)
+    if layout["customer_upgrade"] == "gui":
+        # the Customer Upgrade Manager (a Windows GUI program, PE subsystem 2): whatever its arguments, it
+        # opens its window and waits for a person; under WinRM there is no desktop, so nothing is printed or
+        # logged and it never exits (until the command is stopped or the machine goes away)
+        world.count("customer_upgrade.gui_waiting")
+        try:
+            _wait_cancel(ex)
+        except Cancelled:
+            return 1, "", ""
     if _switch(ex.argv, "unattended") is None:
         return 1, "", "Sysadmin.CustomerUpgrade: no interactive session; use /unattended with /all or /customers:\r\n"
     if not elevated:
@@ -551,7 +682,6 @@ def customer_upgrade(ex: "Exec") -> tuple[int, str, str]:
         emit("*", "Failed", kit, "no customers selected: use /all or /customers:<short1,short2>")
         return 1, "".join(out), ""
     all_ok = True
-    sql_host = _sql_host(ex)
     for short in selected:
         row = rows.get(short.lower())
         if row is None:
@@ -572,7 +702,7 @@ def customer_upgrade(ex: "Exec") -> tuple[int, str, str]:
         except Cancelled:
             return 3, "".join(out), ""
         with world.lock:
-            handles = fs.locked(ex.state(), f"{ACS}\\tenants\\{short}")
+            handles = fs.locked(ex.state(), f"{layout['tenants_dir']}\\{short}")
         fault = world.take_fault("customer_upgrade.fail", host=ex.name, customer=short)
         if fault or handles:
             reason = (
@@ -583,20 +713,61 @@ def customer_upgrade(ex: "Exec") -> tuple[int, str, str]:
             emit(short, "Failed", current, reason)
             all_ok = False
             continue
-        world.sql_exec(
-            sql_host,
-            "SysAdminTenant",
-            "UPDATE Customer SET Version = ? WHERE UmpCustomerGuid = ?",
-            (target, row["UmpCustomerGuid"]),
-        )
-        db = f"SysAdmin{short}"
-        if db in world.sql_databases(sql_host):
-            world.sql_exec(sql_host, db, "UPDATE SyncState SET Value = ? WHERE Name = 'Version'", (target,))
-        with world.lock:
-            fs.write_text(ex.state()["files"], f"{ACS}\\tenants\\{short}\\version.txt", target + "\n")
-        world.count("customer_upgrade.customers")
+        upgrade_customer(world, ex.name, row, target, ex.state)
         emit(short, "UpToDate", target)
     return (0 if all_ok else 1), "".join(out), ""
+
+
+def upgrade_customer(world, host: str, row: dict, target: str, state) -> None:
+    """What upgrading one customer changes: SysAdminTenant's Customer.Version, the customer database's
+    SyncState Version and the version file in the customer's folder (``state()`` = the host's state)."""
+    sql_host = world.sql_host_for(host)
+    short = row["CustomerShortName"]
+    world.sql_exec(
+        sql_host,
+        "SysAdminTenant",
+        "UPDATE Customer SET Version = ? WHERE UmpCustomerGuid = ?",
+        (target, row["UmpCustomerGuid"]),
+    )
+    db = f"SysAdmin{short}"
+    if db in world.sql_databases(sql_host):
+        world.sql_exec(sql_host, db, "UPDATE SyncState SET Value = ? WHERE Name = 'Version'", (target,))
+    with world.lock:
+        st = state()
+        layout = {**SITE_DEFAULTS, **(st.get("ump", {}).get("site") or {})}
+        fs.write_text(st["files"], f"{layout['tenants_dir']}\\{short}\\{layout['version_file']}", target + "\n")
+    world.count("customer_upgrade.customers")
+
+
+def operator_clicks(world, host: str) -> list[str]:
+    """The lab playing the operator of the Customer Upgrade Manager (fault ``customer_upgrade.operator``):
+    select every customer below the target, "Update Selected", read UpToDate in its log, close the window.
+    Done only once wyUpdate has put SysAdminKit at the target (the program refuses otherwise)."""
+    target = world.data["vendor"]["latest_version"]
+
+    def state():
+        return world.host_state(host)
+
+    with world.lock:
+        st = state()
+        if _installed(st) != target or not st.get("ump", {}).get("customer_upgrade_pending"):
+            return []
+    rows = world.sql_rows(
+        world.sql_host_for(host), "SysAdminTenant", "SELECT * FROM Customer ORDER BY CustomerShortName"
+    )
+    done = []
+    for row in rows:
+        if row["Version"] == target:
+            continue
+        upgrade_customer(world, host, row, target, state)
+        with world.lock:
+            fs.append_text(
+                state()["files"], CU_LOG, f"{iso_now()} | {row['CustomerShortName']} | UpToDate | {target} | \r\n"
+            )
+        done.append(row["CustomerShortName"])
+    with world.lock:
+        state()["ump"]["customer_upgrade_pending"] = False
+    return done
 
 
 # ---------------------------------------------------------------------- tools

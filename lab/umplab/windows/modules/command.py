@@ -92,9 +92,9 @@ def win_shell(ctx: ModuleContext) -> dict:
     start = datetime.now(timezone.utc)
     exe = (p.get("executable") or "powershell").lower()
     if exe.endswith("cmd") or exe.endswith("cmd.exe"):
-        rc, out, err = executables.run_cmdline(ctx.host, ctx.proc, ctx.user, cmd, chdir=p.get("chdir"))
+        rc, out, err = executables.run_cmdline(ctx.host, ctx.proc, ctx.user, cmd, chdir=p.get("chdir"), env=ctx.env)
     else:
-        rc, out, err = executables.run_powershell(ctx.host, ctx.proc, ctx.user, cmd, chdir=p.get("chdir"))
+        rc, out, err = executables.run_powershell(ctx.host, ctx.proc, ctx.user, cmd, chdir=p.get("chdir"), env=ctx.env)
     return _finish(ctx, cmd, rc, out, err, start)
 
 
@@ -129,7 +129,7 @@ def win_powershell(ctx: ModuleContext) -> dict:
     if ctx.check_mode:
         res["changed"] = False
         return res
-    _rc, out, err = executables.run_powershell(ctx.host, ctx.proc, ctx.user, script, chdir=p.get("chdir"))
+    _rc, out, err = executables.run_powershell(ctx.host, ctx.proc, ctx.user, script, chdir=p.get("chdir"), env=ctx.env)
     res["output"] = [line for line in out.splitlines() if line.strip()]
     if err:
         res["error"] = [

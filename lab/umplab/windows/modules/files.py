@@ -12,6 +12,7 @@ import zipfile
 from ...world import win_key
 from .. import fs
 from . import ModuleContext, module
+from ..process import Cancelled
 from .basic import stat_entry
 
 
@@ -91,10 +92,16 @@ def win_find(ctx: ModuleContext) -> dict:
     examined = 0
     matched: list[dict] = []
     now = time.time()
+    # fault winhost.tenants_elsewhere [path=C:\acs\tenants]: this site keeps its customers' files somewhere
+    # else (another tenants layout): the folder exists but holds none of them
+    moved = ctx.world.peek_fault("winhost.tenants_elsewhere", host=ctx.name)
+    moved_root = win_key(moved.get("path") or "C:\\acs\\tenants") if moved else None
     with ctx.lock:
         files = ctx.files()
         for raw in p["paths"]:
             root = fs.expand_env(raw, ctx.user)
+            if moved_root and win_key(root).startswith(moved_root):
+                continue
             if not fs.is_dir(files, root):
                 ctx.warnings.append(f"Argument path '{root}' does not exist, skipping")
                 continue
@@ -261,3 +268,48 @@ win_copy.extra_options = {  # type: ignore[attr-defined]
     "files": {"type": "list"},
     "directories": {"type": "list"},
 }
+
+
+@module("ansible.windows.win_wait_for")
+def win_wait_for(ctx: ModuleContext) -> dict:
+    """win_wait_for.ps1 (ansible.windows 3.x) for a file: wait until it exists (state present/started) and, with
+    ``regex``, until its text (``Get-Content -Raw``, BOM dropped) ``-match``es it (case-insensitive), checking every
+    ``sleep`` seconds for up to ``timeout`` seconds of the host's time; state absent waits for the opposite.
+    Ports are not modelled (the lab's hosts have no TCP listeners of their own)."""
+    import time
+
+    p = ctx.params
+    path, regex, state = p.get("path"), p.get("regex"), p.get("state") or "started"
+    timeout, sleep = int(p.get("timeout") or 300), max(0, int(p.get("sleep") or 1))
+    if path is None:
+        ctx.fail("the lab's win_wait_for models path waits only (no port, no plain sleep)")
+    if state not in ("present", "started", "absent"):
+        ctx.fail(f"state={state} should only be used for checking a port in the win_wait_for module")
+    start = time.monotonic()
+    if p.get("delay") and ctx.proc.cancel.wait(int(p["delay"])):
+        raise Cancelled()
+    rx = re.compile(regex, re.I) if regex is not None else None
+    want_present = state in ("present", "started")
+    attempts = 0
+    while time.monotonic() - start < timeout:
+        attempts += 1
+        with ctx.lock:
+            files = ctx.files()
+            target = fs.expand_env(path, ctx.user)
+            exists = fs.exists(files, target)
+            text = fs.read_text(files, target).lstrip("\ufeff") if exists and not fs.is_dir(files, target) else ""
+        matched = exists and (rx is None or (bool(text) and rx.search(text) is not None))
+        if want_present and matched:
+            break
+        if not want_present and (not exists or (rx is not None and rx.search(text or "") is None)):
+            break
+        if ctx.proc.cancel.wait(sleep):
+            raise Cancelled()
+    else:
+        extra = {"elapsed": round(time.monotonic() - start, 3), "wait_attempts": attempts, "changed": False}
+        if want_present:
+            what = f"file {path} to be present" if regex is None else f"string regex {regex} in file {path} to match"
+        else:
+            what = f"file {path} to be absent" if regex is None else f"string regex {regex} in file {path} to not match"
+        ctx.fail(f"timeout while waiting for {what}", **extra)
+    return {"changed": False, "elapsed": round(time.monotonic() - start, 3), "wait_attempts": attempts}

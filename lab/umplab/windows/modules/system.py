@@ -251,3 +251,78 @@ def win_disk_facts(ctx: ModuleContext) -> dict:
             "can_pool": False,
         }
     return {"changed": False, "ansible_facts": {"ansible_disks": [disk]}}
+
+
+def _sid(host: str, rid: int) -> str:
+    """A stable machine SID per host (S-1-5-21-a-b-c) and a relative id."""
+    h = int.from_bytes(host.encode()[:8].ljust(8, b"\0"), "big")
+    return f"S-1-5-21-{h % 4294967295}-{(h >> 8) % 4294967295}-{(h >> 16) % 4294967295}-{rid}"
+
+
+@module("ansible.windows.win_whoami")
+def win_whoami(ctx: ModuleContext) -> dict:
+    """The logon token of the user the module runs as (after become: the become user), shaped as
+    win_whoami's RETURN: ``account`` and ``groups`` (local groups under the computer's name, BUILTIN for
+    Administrators), ``login_domain``, ``logon_type``, ``privileges``..."""
+    with ctx.lock:
+        state = ctx.state()
+        computer = str(state.get("os", {}).get("hostname") or ctx.name.upper())
+        user = ctx.user.split("\\")[-1]
+        accounts = state.get("accounts", {})
+        acct_name = next((n for n in accounts if n.lower() == user.lower()), user)
+        group_names = sorted(
+            {g for g, members in state.get("groups", {}).items() if any(m.lower() == user.lower() for m in members)}
+            | set((accounts.get(acct_name) or {}).get("groups", []))
+        )
+    if user.upper() == "SYSTEM":
+        account = {"account_name": "SYSTEM", "domain_name": "NT AUTHORITY", "sid": "S-1-5-18", "type": "WellKnownGroup"}
+    else:
+        account = {"account_name": acct_name, "domain_name": computer, "sid": _sid(computer, 1000), "type": "User"}
+    attrs = ["Mandatory", "Enabled by default", "Enabled"]
+    groups = [
+        {"account_name": "Everyone", "domain_name": "", "attributes": attrs, "sid": "S-1-1-0", "type": "WellKnownGroup"}
+    ]
+    for n, g in enumerate(group_names):
+        if g.lower() == "administrators":
+            groups.append(
+                {
+                    "account_name": "Administrators",
+                    "domain_name": "BUILTIN",
+                    "attributes": attrs + ["Owner"],
+                    "sid": "S-1-5-32-544",
+                    "type": "Alias",
+                }
+            )
+        else:
+            groups.append(
+                {
+                    "account_name": g,
+                    "domain_name": computer,
+                    "attributes": attrs,
+                    "sid": _sid(computer, 1100 + n),
+                    "type": "Alias",
+                }
+            )
+    return {
+        "changed": False,
+        "authentication_package": "NTLM",
+        "user_flags": "",
+        "upn": "",
+        "logon_type": "Batch" if ctx.user != ctx.host.world.hosts.get(ctx.name, {}).get("admin_user") else "Network",
+        "privileges": {"SeChangeNotifyPrivilege": "enabled-by-default"},
+        "label": {
+            "account_name": "High Mandatory Level",
+            "domain_name": "Mandatory Label",
+            "sid": "S-1-16-12288",
+            "type": "Label",
+        },
+        "impersonation_level": "SecurityAnonymous",
+        "login_time": "2026-01-01T00:00:00.0000000+00:00",
+        "groups": groups,
+        "account": account,
+        "login_domain": computer,
+        "logon_server": computer,
+        "logon_id": 20470143,
+        "dns_domain_name": "",
+        "token_type": "TokenPrimary",
+    }

@@ -74,7 +74,14 @@ def scripted(responses):
 
 def test_progress_lines_and_the_finished_job(clock):
     action, tv = make_action(
-        {"jid": "j1", "what": "wyUpdate", "progress": "wyupdate", "progress_path": "C:\\l.log", "delay": 5}
+        {
+            "jid": "j1",
+            "what": "wyUpdate",
+            "progress": "wyupdate",
+            "progress_path": "C:\\l.log",
+            "delay": 5,
+            "wait_on_host": False,
+        }
     )
     action._execute_module, calls = scripted(
         {
@@ -110,6 +117,7 @@ def test_timeout_names_the_host_and_the_last_progress(clock):
             "progress_path": "C:\\l.log",
             "delay": 10,
             "timeout": 35,
+            "wait_on_host": False,
         }
     )
     action._execute_module, _calls = scripted(
@@ -137,6 +145,7 @@ def test_a_stuck_customer_stops_the_wait_and_is_named(clock):
             "customer_timeout": 25,
             "delay": 10,
             "cleanup": False,
+            "wait_on_host": False,
         }
     )
     action._execute_module, calls = scripted(
@@ -219,3 +228,106 @@ def test_polls_are_paced_by_progress():
     assert d(args, {"done": 1, "total": 26}, 2, 40.0) == 15
     # everything ended (the job is finishing): the shortest wait
     assert d(args, {"done": 26, "total": 26}, 5, 20.0) == 1
+
+
+def host_wait(clock, answers):
+    """win_wait_for on the fake host: each answer is True (the log grew after 7 s) or False (ran out its timeout)."""
+    seen = []
+
+    def fake(module_args):
+        grew = answers.pop(0) if len(answers) > 1 else answers[0]
+        seen.append(dict(module_args))
+        if grew:
+            clock.t += 7
+            return {"changed": False, "elapsed": 7, "wait_attempts": 7}
+        clock.t += module_args["timeout"]
+        return {
+            "failed": True,
+            "msg": "timeout while waiting for string regex %s in file %s to match" % (module_args["regex"], "x"),
+        }
+
+    return fake, seen
+
+
+def with_host_wait(scripted_fake, wait_fake):
+    def fake(module_name, module_args, task_vars):
+        if module_name == "ansible.windows.win_wait_for":
+            return wait_fake(module_args)
+        return scripted_fake(module_name, module_args, task_vars)
+
+    return fake
+
+
+LOG_B = STEP_LOG_1 + "2026-11-23T10:00:01Z | CheckDuplicates | START | x\r\n"
+
+
+def test_waits_on_the_host_and_reads_the_status_only_after_a_quiet_wait(clock):
+    action, tv = make_action(
+        {"jid": "j1", "what": "wyUpdate", "progress": "wyupdate", "progress_path": "C:\\l.log", "cleanup": False}
+    )
+    fake, calls = scripted(
+        {
+            "ansible.legacy.async_status": [{"started": 1, "finished": 0}, {"started": 1, "finished": 1, "rc": 0}],
+            "ansible.windows.slurp": [{"content": b64(STEP_LOG_1)}, {"content": b64(LOG_B)}],
+        }
+    )
+    wait, waits = host_wait(clock, [True, False])
+    action._execute_module = with_host_wait(fake, wait)
+    r = action.run(task_vars=tv)
+    assert r["finished"] and r["rc"] == 0 and r["host_waits"] == 2 and not r["stalled"]
+    # the first wait returns once the file is longer than what was read; no fixed delay on the controller
+    assert waits[0] == {
+        "path": "C:\\l.log",
+        "regex": "\\A[\\s\\S]{%d}" % (len(STEP_LOG_1) + 1),
+        "timeout": 120,
+        "sleep": 1,
+    }
+    assert waits[1]["regex"] == "\\A[\\s\\S]{%d}" % (len(LOG_B) + 1)
+    # status once at the start and once after the quiet wait; the log again only after it grew (and at the end)
+    assert [c[0] for c in calls] == [
+        "ansible.legacy.async_status",
+        "ansible.windows.slurp",
+        "ansible.windows.slurp",
+        "ansible.legacy.async_status",
+        "ansible.windows.slurp",
+    ]
+    assert clock.t == 1000 + 7 + 120
+
+
+def test_no_progress_stops_the_program_on_the_host_and_names_the_likely_cause(clock):
+    stop = "taskkill.exe /F /T /IM Sysadmin.CustomerUpgrade.exe"
+    action, tv = make_action(
+        {
+            "jid": "j3",
+            "what": "Customer Upgrade batch 1",
+            "progress": "customer_upgrade",
+            "progress_path": "C:\\cu.log",
+            "customers": ["a01"],
+            "progress_timeout": 600,
+            "stop_command": stop,
+            "timeout": 7200,
+            "cleanup": False,
+        }
+    )
+    statuses = [{"started": 1, "finished": 0}] * 6 + [{"started": 1, "finished": 1, "rc": 1}]
+    fake, calls = scripted(
+        {
+            "ansible.legacy.async_status": statuses,
+            # a GUI writes no log at all
+            "ansible.windows.slurp": [{"failed": True, "msg": "Path C:\\cu.log is not found"}],
+            "ansible.windows.win_command": [{"rc": 0, "stdout": "SUCCESS: The process ... has been terminated."}],
+        }
+    )
+    wait, waits = host_wait(clock, [False])
+    action._execute_module = with_host_wait(fake, wait)
+    r = action.run(task_vars=tv)
+    assert r["failed"] and r["stalled"] and not r["finished"] and not r["timed_out"]
+    assert ("ansible.windows.win_command", {"cmd": stop}) in calls
+    assert "ump01: Customer Upgrade batch 1 made no progress for 600s" in r["msg"]
+    assert "stopped it on the host with '%s'" % stop in r["msg"]
+    assert "GUI window or a console prompt" in r["msg"] and "non-interactive" in r["msg"]
+    # it gave up at the progress timeout, not the overall one
+    assert 1600 <= clock.t <= 1615
+    # waiting cost at most one WinRM command per minute (waits of 120 s, each followed by one status read)
+    before_stop = calls[: calls.index(("ansible.windows.win_command", {"cmd": stop}))]
+    assert len(before_stop) + len(waits) <= 600 / 60 + 2

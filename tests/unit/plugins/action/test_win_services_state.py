@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 from unittest.mock import MagicMock
 
 from ansible_collections.ump365.upgrade.plugins.action import win_services_state as mod
@@ -40,21 +39,57 @@ def test_each_service_gets_its_own_call_result_and_time(monkeypatch):
     assert r["results"][1]["msg"].startswith("Cannot stop b")
 
 
-def test_a_hung_service_times_out_and_the_next_one_still_runs(monkeypatch):
+def test_no_controller_alarm_the_task_timeout_stays_in_force(monkeypatch):
+    """The action never touches SIGALRM: ansible-core's task ``timeout:`` (its own alarm in the worker)
+    must not be replaced or cancelled by it."""
+    import signal
+
     monkeypatch.setattr(mod.display, "display", lambda *a, **k: None)
-    action, tv = make_action({"names": ["hung", "ok"], "state": "stopped", "timeout": 1})
+    seen = []
+
+    def handler(signum, frame):
+        seen.append(signum)
+
+    old = signal.signal(signal.SIGALRM, handler)
+    signal.alarm(3600)  # what ansible-core's TaskTimeoutError set-up looks like from here
+    try:
+        for method in ("each", "batch"):
+            action, tv = make_action({"names": ["a"], "state": "stopped", "method": method, "timeout": 5})
+            action._execute_module = lambda **kw: {"changed": True, "state": "stopped", "rc": 0, "stderr": ""}
+            action.run(task_vars=tv)
+            assert signal.getsignal(signal.SIGALRM) is handler, method
+            assert signal.alarm(3600) > 3000, "the task's alarm was cancelled (%s)" % method
+    finally:
+        signal.alarm(0)
+        signal.signal(signal.SIGALRM, old)
+
+
+def test_batch_waits_on_the_host_and_a_timeout_is_the_services_own(monkeypatch):
+    monkeypatch.setattr(mod.display, "display", lambda *a, **k: None)
+    action, tv = make_action({"names": ["hung", "ok"], "state": "stopped", "method": "batch", "timeout": 90})
+    calls = []
+    stderr = (
+        'Exception calling "WaitForStatus" with "2" argument(s): "Time out has expired and the operation has not '
+        'been completed."\r\nAt line:2 char:1\r\n+ (Get-Service -Name \'hung\').WaitForStatus(\'Stopped\', \'00:01:30\')\r\n'
+        "+ ~~~~~~~~~~~~\r\n    + CategoryInfo          : NotSpecified: (:) [], MethodInvocationException\r\n"
+        "    + FullyQualifiedErrorId : TimeoutException\r\n"
+    )
 
     def fake(module_name, module_args, task_vars):
-        if module_args["name"] == "hung":
-            time.sleep(5)
-        return {"changed": True, "state": "stopped"}
+        calls.append(module_args["_raw_params"])
+        return {"rc": 1, "stderr": stderr, "failed": True}
 
     action._execute_module = fake
     r = action.run(task_vars=tv)
+    assert calls == [
+        "Stop-Service -Name 'hung', 'ok' -NoWait\n"
+        "(Get-Service -Name 'hung').WaitForStatus('Stopped', '00:01:30')\n"
+        "(Get-Service -Name 'ok').WaitForStatus('Stopped', '00:01:30')"
+    ]
     hung, ok = r["results"]
-    assert hung["timed_out"] and hung["failed"] and "no answer within 1s" in hung["msg"]
-    assert ok["state"] == "stopped" and not ok["failed"]
-    assert action._connection.close.called
+    assert hung["timed_out"] and hung["failed"] and "no answer within 90s" in hung["msg"]
+    assert ok["state"] == "stopped" and not ok["failed"] and not ok["timed_out"]
+    assert r["failed_services"] == ["hung"]
 
 
 def test_batch_is_one_command_with_errors_per_service(monkeypatch):
@@ -68,7 +103,8 @@ def test_batch_is_one_command_with_errors_per_service(monkeypatch):
 
     action._execute_module = fake
     r = action.run(task_vars=tv)
-    assert calls == [("ansible.windows.win_shell", {"_raw_params": "Stop-Service -Name 'SysAdmin.TenantSvc', 'w3svc'"})]
+    assert calls[0][0] == "ansible.windows.win_shell"
+    assert calls[0][1]["_raw_params"].startswith("Stop-Service -Name 'SysAdmin.TenantSvc', 'w3svc' -NoWait\n")
     rows = {x["name"]: x for x in r["results"]}
     assert rows["SysAdmin.TenantSvc"]["failed"] and rows["w3svc"]["state"] == "stopped"
     assert rows["w3svc"]["seconds"] is None and rows["w3svc"]["batch_seconds"] >= 0
@@ -82,7 +118,10 @@ def test_batch_start_quotes_names():
     )
     mod.display.display = lambda *a, **k: None
     action.run(task_vars=tv)
-    assert seen["_raw_params"] == "Start-Service -Name 'it''s'"
+    assert (
+        seen["_raw_params"]
+        == "(Get-Service -Name 'it''s').Start()\n(Get-Service -Name 'it''s').WaitForStatus('Running', '00:01:00')"
+    )
 
 
 def test_a_dropped_connection_is_reported_as_a_retry(monkeypatch):

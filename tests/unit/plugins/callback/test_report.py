@@ -51,14 +51,22 @@ class FakeRole:
 
 
 class FakeTask:
-    def __init__(self, name, role=None, tags=(), parent=None):
+    """Only the public Task API the callback may use: ``tags``, ``get_name()``, ``get_path()``."""
+
+    def __init__(self, name, role=None, tags=()):
         self.name = name
-        self._role = FakeRole(role) if isinstance(role, str) else role
+        self.role = role.get_name() if isinstance(role, FakeRole) else role
         self.tags = list(tags)
-        self._parent = parent
 
     def get_name(self):
         return self.name
+
+    def get_path(self):
+        if not self.role:
+            return "/srv/project/playbooks/upgrade.yml:12"
+        ns, _sep, name = self.role.rpartition(".")
+        base = "/c/ansible_collections/%s/roles" % ns.replace(".", "/") if ns else "/srv/project/roles"
+        return "%s/%s/tasks/main.yml:7" % (base, name)
 
 
 class FakeHost:
@@ -88,16 +96,17 @@ class FakeStats:
 
 
 class FakeVM:
+    """VariableManager.get_vars() as the callback may call it: raw variables, magic ones included."""
+
     def __init__(self, host_vars, play_vars):
-        self._inventory = self
         self.host_vars = host_vars
         self.play_vars = play_vars
 
-    def get_hosts(self, pattern):
-        return [FakeHost(h) for h in self.host_vars]
+    def play_hosts_all(self):
+        return list(self.host_vars)
 
     def get_vars(self, play=None, host=None, **kwargs):
-        v = dict(self.play_vars)
+        v = dict(self.play_vars, ansible_play_hosts_all=self.play_hosts_all())
         if host is not None:
             v.update(self.host_vars[host.get_name()])
         return v
@@ -139,10 +148,11 @@ def make_callback(tmp_path, monkeypatch, **env):
     return cb
 
 
-def run_task(cb, clock, host, task, status="ok", result=None, seconds=10.0, ignore_errors=False):
+def run_task(cb, clock, host, task, status="ok", result=None, seconds=10.0, ignore_errors=False, args=None):
     cb.v2_runner_on_start(FakeHost(host), task)
     clock.t += seconds
     r = FakeResult(host, task, dict(result or {}))
+    r.task_fields = {"args": dict(args or {})}  # TaskResult.task_fields: the args the worker resolved
     if status == "failed":
         cb.v2_runner_on_failed(r, ignore_errors=ignore_errors)
     elif status == "skipped":
@@ -317,8 +327,8 @@ def test_fleet_report_is_valid_and_names_each_hosts_final_state(tmp_path, monkey
 
 
 def test_a_broken_report_fails_the_schema():
-    if jsonschema is None:
-        pytest.skip("jsonschema is not installed; the hand-written check is exercised by the other tests")
+    # pinned in requirements/constraints.txt: a missing jsonschema is a broken environment, not a skip
+    assert jsonschema is not None, "jsonschema is not installed (requirements/constraints.txt pins it)"
     bad = {
         "schema_version": 1,
         "run_id": "x",
@@ -416,10 +426,10 @@ def test_html_opens_in_headless_chromium(tmp_path, monkeypatch, clock):
     assert 'data-host="ump02"' in out.stdout
 
 
-def test_phase_is_the_tag_else_the_outermost_role_else_other():
-    outer = FakeTask("include", "ump365.upgrade.preflight")
-    inner = FakeTask("t", "firewall", parent=FakeTask("block", None, parent=outer))
-    assert rp.task_phase(inner) == "preflight"
+def test_phase_is_the_tag_else_the_role_else_other():
+    assert rp.task_phase(FakeTask("t", "ump365.upgrade.preflight")) == "preflight"
+    # a role's tasks included by another role carry the includer's phase tag (roles/upgrade/tasks/phase.yml)
+    assert rp.task_phase(FakeTask("t", "firewall", tags=["always", "phase_preflight"])) == "preflight"
     assert rp.task_phase(FakeTask("t", "services", tags=["phase_services_stop", "always"])) == "services_stop"
     assert rp.task_phase(FakeTask("t", "ump365.upgrade.wyupdate_steps")) == "wyupdate"
     assert rp.task_phase(FakeTask("t", "swap_os_disk")) == "rollback"
@@ -442,12 +452,15 @@ def test_same_check_again_replaces_the_earlier_result(tmp_path, monkeypatch, clo
 
 def test_secret_named_variables_and_keys_never_reach_the_files(tmp_path, monkeypatch, clock):
     cb = make_callback(tmp_path, monkeypatch)
-    vm = FakeVM(
-        {"ump01": {"ump_azure_secret": SECRET, "ansible_password": "Pw-" + SECRET, "ump_fqdn": "ump01.lab"}},
-        {"nested": {"api": {"client_token": "Tok-" + SECRET}}, "warn_days": 60, "short_key": "abc"},
-    )
+    vm = FakeVM({"ump01": {"ump_fqdn": "ump01.lab"}}, {"warn_days": 60, "short_key": "abc"})
     cb.v2_playbook_on_start(type("PB", (), {"_file_name": "verify.yml"})())
     cb.v2_playbook_on_play_start(FakePlay(vm))
+    # the values reach the callback only as arguments the tasks ran with (already resolved by the worker)
+    run_task(cb, clock, "ump01", FakeTask("snap", "snapshot"), args={"secret": SECRET, "subscription_id": "sub-1"})
+    run_task(cb, clock, "ump01", FakeTask("svc", "services"), args={"name": "x", "password": "Pw-" + SECRET})
+    run_task(
+        cb, clock, "ump01", FakeTask("api", "post_verify"), args={"auth": {"api": {"client_token": "Tok-" + SECRET}}}
+    )
     run_task(
         cb,
         clock,
@@ -478,6 +491,54 @@ def test_secret_named_variables_and_keys_never_reach_the_files(tmp_path, monkeyp
     assert h["failures"][0]["msg"] == "login with ******** failed; token ********; pw ********"
     assert h["checks"][0]["observed"] == {"client_secret": "********", "token_count": 3}
     assert h["checks"][0]["expected"] == "abc"  # shorter than secret_min_length: not searched in text
+
+
+def test_the_callback_never_templates_a_variable(tmp_path, monkeypatch, clock):
+    """A secret-named inventory variable that no task resolved is neither templated nor learnt; the
+    inventory's ump_report_dir is read as it is written."""
+    cb = make_callback(tmp_path, monkeypatch)
+
+    read = []
+
+    class Watched(str):
+        def __str__(self):  # a vaulted value decrypts on str(): the callback must never ask
+            read.append(True)
+            return "decrypted-secret-value"
+
+    vm = FakeVM(
+        {"ump01": {"ump_sql_password": Watched("{{ lookup('ansible.builtin.pipe', 'touch x') }}")}},
+        {"ump_api_client_secret": Watched("vaulted")},
+    )
+    cb.v2_playbook_on_play_start(FakePlay(vm))
+    run_task(cb, clock, "ump01", FakeTask("p", "preflight"), result={"msg": "ok"})
+    cb.v2_playbook_on_stats(FakeStats({"ump01": {"ok": 1}}))
+    assert read == [] and cb.report.scrubber.values == set()
+
+
+def test_secret_option_names_cover_every_no_log_option_of_the_collection():
+    """report_secrets.SECRET_OPTIONS lists every option a module or action plugin declares no_log=True."""
+    import ast
+
+    from ansible_collections.ump365.upgrade.plugins.plugin_utils.report_secrets import SECRET_OPTIONS
+
+    def no_log(call):
+        return isinstance(call, ast.Call) and any(
+            k.arg == "no_log" and isinstance(k.value, ast.Constant) and k.value.value is True for k in call.keywords
+        )
+
+    found = set()
+    for path in (REPO / "plugins").rglob("*.py"):
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.Call):
+                found.update(kw.arg for kw in node.keywords if kw.arg and no_log(kw.value))
+            if isinstance(node, ast.Dict):
+                found.update(
+                    k.value
+                    for k, v in zip(node.keys, node.values, strict=True)
+                    if isinstance(k, ast.Constant) and no_log(v)
+                )
+    assert found, "no no_log option found: the scan is broken"
+    assert found <= SECRET_OPTIONS, sorted(found - SECRET_OPTIONS)
 
 
 def test_no_log_results_arrive_censored(tmp_path, monkeypatch, clock):
@@ -642,15 +703,11 @@ def test_final_state_set_by_a_task_carries_the_outcome_reason(tmp_path, monkeypa
 
 
 class BatchVM(FakeVM):
-    """The inventory as Ansible restricts it to one serial batch; ignore_restrictions lists every host."""
+    """One serial batch runs; ``ansible_play_hosts_all`` still lists every host of the play."""
 
     def __init__(self, host_vars, batch):
         super().__init__(host_vars, {})
         self.batch = batch
-
-    def get_hosts(self, pattern, ignore_limits=False, ignore_restrictions=False):
-        names = self.host_vars if ignore_restrictions else self.batch
-        return [FakeHost(h) for h in names]
 
 
 def test_hosts_of_batches_that_never_started_are_listed_as_not_started(tmp_path, monkeypatch, clock):
@@ -667,3 +724,18 @@ def test_hosts_of_batches_that_never_started_are_listed_as_not_started(tmp_path,
     assert "earlier batch failed" in data["hosts"]["ump03"]["final_state_reason"]
     assert data["hosts"]["ump02"]["phases"] == [] and data["result"] == "failed"
     assert "not_started" in Path(cb.paths["html"]).read_text()
+
+
+def test_a_collection_modules_args_count_as_secret_only_for_its_no_log_options():
+    """``alarms_key`` of ovoc_alarm_info names a JSON key: matching the name pattern does not make it secret
+    for the collection's own modules (their no_log options are known exactly); invocation is not read."""
+    s = rp.SecretScrubber()
+    args = {"ovoc_password": "Ovoc-pw-123456", "alarms_key": "alarms", "ovoc_username": "ovoc-api"}
+    result = {"invocation": {"module_args": {"alarms_key": "alarms", "api_token_key": "tokens"}}, "alarms": []}
+    s.learn_task({"args": args}, result, "ump365.upgrade.ovoc_alarm_info")
+    assert s.values == {"Ovoc-pw-123456"}
+    # another collection's module: the name pattern decides (win_service's password)
+    s.learn_task(
+        {"args": {"name": "svc", "password": "Svc-pw-654321", "api_key": "k-123456"}}, {}, "ansible.windows.win_service"
+    )
+    assert s.values == {"Ovoc-pw-123456", "Svc-pw-654321", "k-123456"}

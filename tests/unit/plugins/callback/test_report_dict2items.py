@@ -9,8 +9,7 @@ def test_a_dict2items_item_is_judged_by_the_variable_it_names():
     s = rp.SecretScrubber()
     # the phase loop of roles/upgrade: set_fact "{{ item.key }}": "{{ item.value }}"
     result = {"results": [{"item": {"key": "services_action", "value": "stop"}, "ansible_facts": {}}]}
-    report = rp.RunReport("r", scrubber=s)
-    report._learn_secrets(result)
+    s.learn(result)
     assert "services_action" not in s.values
     assert s.scrub({"key": "services_action", "value": "stop"}) == {"key": "services_action", "value": "stop"}
     assert s.scrub("phase var services_action") == "phase var services_action"
@@ -18,11 +17,10 @@ def test_a_dict2items_item_is_judged_by_the_variable_it_names():
 
 def test_a_dict2items_item_of_a_secret_variable_is_masked_and_learnt():
     s = rp.SecretScrubber()
-    report = rp.RunReport("r", scrubber=s)
-    report._learn_secrets({"results": [{"item": {"key": "ump_api_client_secret", "value": "s3cr3t-value"}}]})
+    s.learn({"results": [{"item": {"key": "ump_api_client_secret", "value": "s3cr3t-value"}}]})
     assert "s3cr3t-value" in s.values
     assert s.scrub({"key": "ump_api_client_secret", "value": "s3cr3t-value"})["value"] == rp.MASK
-    s.collect_vars({"pairs": [{"key": "sql_password", "value": "pa55word!"}]})
+    s.learn({"pairs": [{"key": "sql_password", "value": "pa55word!"}]})
     assert s.scrub("login with pa55word!") == "login with " + rp.MASK
 
 

@@ -37,7 +37,9 @@ def test_checkpoint_read(tmp_path):
 
 
 def test_wyupdate_report_and_hint():
-    r = f.wyupdate_report({"rc": 4, "result_log": "error - another instance of wyUpdate is running\n", "host": "h"})
+    r = f.wyupdate_report(
+        {"rc": 4, "result_log": "12/7/2026 14:03:27:512 PM: x - another instance of wyUpdate is running\n", "host": "h"}
+    )
     assert not r["ok"] and r["msg"].startswith("h: wyUpdate failed (exit 4")
     assert f.wyupdate_hint([{"pattern": "x+", "hint": "do y"}], "axxb") == "do y"
     assert f.wyupdate_hint([{"pattern": "x+", "hint": "do y"}], "abc") is None

@@ -16,6 +16,7 @@ PARAMS = dict(
     client_id="c",
     secret="s3cret",
     auth_source="auto",
+    cloud_environment=None,
     authority=None,
     base_url=None,
     credential_scope=None,
@@ -202,3 +203,60 @@ def test_arm_id_helpers():
     assert az.resource_id("s", "x", "disks", rid) == rid
     with pytest.raises(errors.ValidationError):
         az.arm_id_parts("/not/an/id")
+
+
+# Endpoints of azure-cli's named clouds (src/azure-cli-core/azure/cli/core/cloud.py), which
+# azure.azcollection's cloud_environment looks up (azure_rm_common.py, AzureRMAuth).
+@pytest.mark.parametrize(
+    "cloud, authority, arm",
+    [
+        (None, "https://login.microsoftonline.com", "https://management.azure.com"),
+        ("AzureCloud", "https://login.microsoftonline.com", "https://management.azure.com"),
+        ("AzureUSGovernment", "https://login.microsoftonline.us", "https://management.usgovcloudapi.net"),
+        ("AzureChinaCloud", "https://login.chinacloudapi.cn", "https://management.chinacloudapi.cn"),
+        ("azureusgovernment", "https://login.microsoftonline.us", "https://management.usgovcloudapi.net"),
+    ],
+)
+def test_named_cloud_selects_authority_endpoint_and_scope(cloud, authority, arm):
+    params = dict(PARAMS, cloud_environment=cloud)
+    c = az.AzureCompute(params, credential=object())
+    assert c.client._config.credential_scopes == [arm + "/.default"]
+    assert c.client._config.base_url.rstrip("/") == arm
+    cred = az.build_credential(params)
+    assert cred._authority == authority
+    # MSAL knows the named clouds' authorities: instance discovery stays at its default
+    assert cred._instance_discovery is None
+
+
+def test_explicit_endpoints_win_over_the_named_cloud():
+    params = dict(
+        PARAMS,
+        cloud_environment="AzureUSGovernment",
+        authority="https://127.0.0.1:8443",
+        base_url="https://127.0.0.1:9443",
+    )
+    c = az.AzureCompute(params, credential=object())
+    assert c.client._config.base_url == "https://127.0.0.1:9443"
+    cred = az.build_credential(params)
+    assert cred._authority == "https://127.0.0.1:8443" and cred._instance_discovery is False
+    # ARM's audience stays the named cloud's: the explicit base_url is where requests go, not who they are for
+    assert c.client._config.credential_scopes == ["https://management.usgovcloudapi.net/.default"]
+    assert (
+        az.cloud_endpoints(dict(params, credential_scope="https://adminmanagement.local/.default"))["credential_scope"]
+        == "https://adminmanagement.local/.default"
+    )
+
+
+def test_unknown_cloud_is_refused_naming_it():
+    with pytest.raises(errors.ValidationError, match="'AzureGermanCloud' is not one of"):
+        az.cloud_endpoints(dict(PARAMS, cloud_environment="AzureGermanCloud"))
+
+
+def test_env_var_is_the_fallback_of_the_option(monkeypatch):
+    from ansible.module_utils.common.arg_spec import ArgumentSpecValidator
+
+    monkeypatch.setenv("AZURE_CLOUD_ENVIRONMENT", "AzureChinaCloud")
+    v = ArgumentSpecValidator(az.AZURE_AUTH_ARGSPEC).validate({})
+    assert v.validated_parameters["cloud_environment"] == "AzureChinaCloud"
+    v = ArgumentSpecValidator(az.AZURE_AUTH_ARGSPEC).validate({"cloud_environment": "AzureCloud"})
+    assert v.validated_parameters["cloud_environment"] == "AzureCloud"

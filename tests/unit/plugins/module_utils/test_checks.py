@@ -16,14 +16,22 @@ TARGET = "8.0.515"
 
 def good_preflight() -> dict:
     return {
-        "wyupdate": {"rc": 2, "info": "update_available=true\r\nversion=8.0.515\r\n"},
+        "wyupdate": {"rc": 2, "info": "8.0.515\r\nUMP-365 8.0.515 release\r\n"},
         "egress": [{"name": "update_repository", "url": "https://u/", "ok": True, "status": 200}],
         "azure": {
             "vm_name": "ump01",
             "vm": {"exists": True, "power_state": "running"},
-            "os_disk": {"id": "/subscriptions/x/disks/d", "name": "d"},
-            "snapshot_rights": {"ok": True},
+            "os_disk": {
+                "id": "/subscriptions/x/disks/d",
+                "name": "d",
+                "encryption_type": "EncryptionAtRestWithPlatformKey",
+            },
+            "missing_actions": [],
+            "ade": False,
+            "data_disks": [],
+            "locks": [],
         },
+        "become": {"account": "UMP01\\ump-svc", "groups": ["BUILTIN\\Administrators", "UMP01\\UmpAdmins"]},
         "auth_status": {
             "client_id": "app",
             "client_secret_configured": True,
@@ -56,7 +64,7 @@ def good_preflight() -> dict:
 
 
 def run_preflight(obs: dict, **params) -> dict:
-    p = {"target_version": TARGET, "fqdn": FQDN, "now": NOW, "min_free_gb": 10}
+    p = {"target_version": TARGET, "fqdn": FQDN, "now": NOW, "min_free_gb": 10, "service_account": "ump-svc"}
     p.update(params)
     return {x["name"]: x for x in c.preflight_checks(obs, p)}
 
@@ -88,30 +96,33 @@ def test_preflight_all_pass_on_a_ready_host():
     "change, name, status",
     [
         (
-            {"wyupdate": {"rc": 0, "info": "update_available=false\nversion=8.0.400.64"}},
+            {"wyupdate": {"rc": 0, "info": ""}},
             "wyupdate_update_available",
             "fail",
         ),
         (
-            {"wyupdate": {"rc": 2, "info": "update_available=true\nversion=8.0.520"}},
+            {"wyupdate": {"rc": 2, "info": "8.0.520\nchanges"}},
             "wyupdate_update_available",
             "fail",
         ),
-        ({"wyupdate": {"rc": 1, "info": "error=Unable to reach"}}, "wyupdate_update_available", "fail"),
+        (
+            {"wyupdate": {"rc": 1, "info": "Unable to check for updates\nno server"}},
+            "wyupdate_update_available",
+            "fail",
+        ),
+        # the former key=value answer is not wyUpdate's: line 1 is not a version
+        (
+            {"wyupdate": {"rc": 2, "info": "update_available=true\nversion=8.0.515"}},
+            "wyupdate_update_available",
+            "fail",
+        ),
         (
             {"egress": [{"name": "Chocolatey", "url": "https://c/", "ok": False, "error": "Unable to connect"}]},
             "host_egress",
             "fail",
         ),
         (
-            {
-                "azure": {
-                    "vm_name": "u",
-                    "vm": {"exists": True},
-                    "os_disk": {"id": "d"},
-                    "snapshot_rights": {"ok": False},
-                }
-            },
+            {"azure": dict(good_preflight()["azure"], missing_actions=["Microsoft.Compute/snapshots/write"])},
             "azure_snapshot_rights",
             "fail",
         ),
@@ -134,6 +145,15 @@ def test_preflight_all_pass_on_a_ready_host():
         ),
         ({"open_files": {"files": ["C:\\acs\\tenants\\contoso\\logs\\sync.log"]}}, "no_open_files", "fail"),
         ({"open_files": {"files": None, "error": "not recognized"}}, "no_open_files", "warn"),
+        # nothing probed is unknown, not a pass
+        ({"egress": []}, "host_egress", "warn"),
+        # the "maintain objects list" global flag off: an empty list is unknown, never a pass (#18 item 3)
+        ({"open_files": {"files": [], "local_listed": False}}, "no_open_files", "warn"),
+        (
+            {"open_files": {"files": ["C:\\acs\\a.log"], "local_listed": False}},
+            "no_open_files",
+            "fail",
+        ),
         ({"disk_free_gb": 3.5}, "free_disk_space", "fail"),
         ({"services": ["w3svc"], "current_version": "8.0.450.10"}, "whitelist_services_8_0_450", "warn"),
     ],
@@ -198,7 +218,14 @@ def test_non_blocking_demotes_and_gate_lists_failures():
     obs["disk_free_gb"] = 1
     obs["sql"] = {"collation": "X"}
     checks = c.preflight_checks(
-        obs, {"target_version": TARGET, "fqdn": FQDN, "now": NOW, "non_blocking": ["sql_collation"]}
+        obs,
+        {
+            "target_version": TARGET,
+            "fqdn": FQDN,
+            "now": NOW,
+            "non_blocking": ["sql_collation"],
+            "service_account": "ump-svc",
+        },
     )
     failed = c.blocking_failures(checks)
     assert [f["name"] for f in failed] == ["free_disk_space"]
@@ -223,7 +250,12 @@ def good_post(version=TARGET) -> dict:
             "redirect_uri": f"https://{FQDN}/authenticate/OAuth2Callback",
             "customers": [{"customer": "contoso", "method": "Token", "last_status": "Successful"}],
         },
-        "sbcs": [{"Name": "sbc-ump01"}],
+        "sbcs": [{"Name": "sbc-ump01", "IpAddress": "10.201.90.11", "Status": "Connected"}],
+        "sbc": {
+            "url": "https://sbc-ump01.example",
+            "status": {"operationalState": "UNLOCKED", "ipAddress": "10.201.90.11", "versionID": "7.40A.500.775"},
+            "dial_plan_rules": [{"DialPlanName": "dp", "Name": "rule1", "Prefix": "+44"}],
+        },
         "customers": [
             {
                 "CustomerShortName": "contoso",
@@ -262,7 +294,7 @@ def run_post(obs, **params):
 def test_post_verify_green_on_an_upgraded_host():
     res = run_post(good_post())
     assert {n: (r["status"], r["observed"]) for n, r in res.items() if r["status"] != "pass"} == {}
-    assert len(res) == 20
+    assert len(res) == 22
 
 
 @pytest.mark.parametrize(
@@ -450,3 +482,40 @@ def test_one_curl_call_probes_every_endpoint_and_its_output_maps_back():
     missing = {"failed": True, "rc": 2, "msg": "Could not find file 'C:\\Windows\\System32\\curl.exe'."}
     assert {r["error"] for r in c.egress_from_curl(missing, eps)} == {missing["msg"]}
     assert c.check_egress({"egress": c.egress_from_curl(res, eps)})["status"] == "fail"
+
+
+def test_open_files_with_the_global_flag_off_is_unknown_from_the_labs_output():
+    ex = pytest.importorskip("umplab.windows.executables")
+    text = ex.OPENFILES_FLAG_OFF + "INFO: No shared open files found.\r\n"
+    import re
+
+    obs = good_preflight()
+    obs["open_files"] = {
+        "files": c.parse_openfiles(text),
+        "local_listed": not re.search("global flag 'maintain objects list'", text, re.I),
+    }
+    chk = {x["name"]: x for x in c.preflight_checks(obs, {"target_version": TARGET, "fqdn": FQDN, "now": NOW})}
+    assert chk["no_open_files"]["status"] == "warn"
+    assert chk["no_open_files"]["observed"].startswith("unknown: ")
+
+
+# --------------------------------------------------------------------------- site layout (issue 18)
+def test_site_layout_missing_folder_fails_before_any_change_pointing_to_discover():
+    out = c.check_site_layout({"site_layout": {"tenants_dir": "C:\\acs\\tenants", "exists": False, "isdir": False}})
+    assert out["status"] == c.FAIL and out["blocking"]
+    assert "playbooks/discover.yml" in out["fix"]
+
+
+def test_site_layout_present_passes_and_unread_is_never_a_pass():
+    ok = c.check_site_layout({"site_layout": {"tenants_dir": "C:\\x", "exists": True, "isdir": True, "profiled": "t"}})
+    assert ok["status"] == c.PASS
+    unread = c.check_site_layout({"site_layout": {"tenants_dir": "C:\\x", "exists": None, "error": "winrm broke"}})
+    assert unread["status"] != c.PASS and unread["blocking"]
+
+
+def test_preflight_checks_include_site_layout_only_when_observed():
+    names = [x["name"] for x in c.preflight_checks({"target_version": "8.0.515"})]
+    assert "site_layout" not in names
+    obs = {"target_version": "8.0.515", "site_layout": {"tenants_dir": "C:\\t", "exists": False, "isdir": False}}
+    got = {x["name"]: x for x in c.preflight_checks(obs)}
+    assert got["site_layout"]["status"] == c.FAIL

@@ -165,3 +165,41 @@ def test_stuck_customers_by_controller_clock():
 def test_bad_log_pattern():
     with pytest.raises(cu.CustomerSelectionError, match="lacks the named group"):
         cu.parse_log("x", pattern=r"^(?P<time>\S+)")
+
+
+# ------------------------------------------------------------------ SysAdminTenant is the authoritative list (#18 item 3)
+DB = [
+    {"name": "contoso01", "version": "8.0.400.64"},
+    {"name": "fabrikam01", "version": "8.0.400.64"},
+    {"name": "done01", "version": "8.0.515"},
+]
+
+
+def test_zero_customers_on_the_host_while_the_database_lists_them_fails():
+    r = cu.db_cross_check(DB, {}, "8.0.515", host="ump01", where="C:\\acs\\tenants\\<customer>\\version.txt")
+    assert not r["ok"] and r["need"] == ["contoso01", "fabrikam01"] and r["missing"] == ["contoso01", "fabrikam01"]
+    assert "SysAdminTenant lists 2 customer(s) below 8.0.515" in r["msg"] and "shows evidence of 0 of them" in r["msg"]
+
+
+def test_fewer_customers_on_the_host_than_the_database_fails_naming_the_missing():
+    found = {"contoso01": {"version": None, "at_target": False}}
+    r = cu.db_cross_check(DB, found, "8.0.515", host="ump01")
+    assert not r["ok"] and r["missing"] == ["fabrikam01"] and "evidence of 1 of them" in r["msg"]
+
+
+def test_the_host_accounts_for_every_customer_below_the_target():
+    found = {"Contoso01": {}, "fabrikam01": {}}
+    assert cu.db_cross_check(DB, found, "8.0.515")["ok"]
+    # the operator's selection narrows what the database says is needed
+    assert cu.db_cross_check(DB, {"contoso01": {}}, "8.0.515", requested=["contoso01"])["ok"]
+    assert cu.db_cross_check(DB, {"contoso01": {}}, "8.0.515", exclude=["fab*"])["ok"]
+    assert not cu.db_cross_check(None, {}, "8.0.515")["ok"]
+
+
+def test_after_the_run_a_customer_still_below_the_target_in_the_database_fails():
+    after = [{"name": "contoso01", "version": "8.0.515"}, {"name": "fabrikam01", "version": "8.0.400.64"}]
+    r = cu.db_after_check(after, ["contoso01", "fabrikam01"], "8.0.515", host="ump01")
+    assert not r["ok"] and r["below"] == ["fabrikam01"] and "fabrikam01 (8.0.400.64)" in r["msg"]
+    assert cu.db_after_check(after, ["contoso01"], "8.0.515")["ok"]
+    # zero upgraded: every needed customer still below
+    assert cu.db_after_check(DB, ["contoso01", "fabrikam01"], "8.0.515")["below"] == ["contoso01", "fabrikam01"]

@@ -29,25 +29,38 @@ def full_log(fail_at=None, upto=None, message="boom"):
     return "\r\n".join(out) + "\r\n"
 
 
-# ------------------------------------------------------------------ check
-def test_check_output_update_available():
-    r = wy.parse_check_output("update_available=true\r\nversion=8.0.515\r\n", rc=2)
-    assert r == {"update_available": True, "version": "8.0.515", "valid": True}
+# wyUpdate's own lines (github wyday/wyupdate, Util/Logger.cs: DateTime.Now.ToString("M/d/yyyy HH:mm:ss:fff tt")
+# + ": " + message), as an en-US and a de-DE host write them (de-DE: "." dates, empty AM/PM designator)
+EN = "12/7/2026 14:03:27:512 PM: "
+EN_AM = "1/15/2027 09:05:01:007 AM: "
+DE = "12.7.2026 14:03:27:512 : "
+OK = "Updated successfully."
+ERR = "The update failed to install."
 
 
-def test_check_output_up_to_date():
-    r = wy.parse_check_output("update_available=false\nversion=8.0.400.64\n", rc=0)
-    assert r["update_available"] is False and r["version"] == "8.0.400.64" and r["valid"]
+# ------------------------------------------------------------------ check (frmMain/frmMain.Updating.cs)
+def test_check_output_update_available_version_on_line_1_then_the_changes():
+    r = wy.parse_check_output("8.0.515\r\nUMP-365 8.0.515\r\n- SysAdminKit 8.0.515\r\n", rc=2)
+    assert r["update_available"] is True and r["version"] == "8.0.515" and r["valid"]
+    assert r["changes"] == "UMP-365 8.0.515\n- SysAdminKit 8.0.515"
 
 
-def test_check_output_without_flag_uses_exit_code():
-    assert wy.parse_check_output("version=8.0.515", rc=2)["update_available"] is True
-    assert wy.parse_check_output("version=8.0.515", rc=0)["update_available"] is False
+def test_check_output_exit_0_writes_nothing_and_a_stale_file_is_ignored():
+    r = wy.parse_check_output("8.0.400.64\r\nold changes\r\n", rc=0)
+    assert r["update_available"] is False and r["version"] is None and r["valid"]
 
 
-def test_check_output_unusable_is_not_valid():
-    r = wy.parse_check_output("update_available=unknown\nerror=Unable to reach", rc=1)
+def test_check_output_error_title_and_details():
+    r = wy.parse_check_output(
+        "Unable to check for updates, the server file failed to load.\r\nThe remote server returned an error\r\n", rc=1
+    )
     assert not r["valid"] and r["version"] is None
+    assert r["error"].startswith("Unable to check") and r["details"] == "The remote server returned an error"
+
+
+def test_check_output_old_key_value_format_is_not_a_version():
+    r = wy.parse_check_output("update_available=true\r\nversion=8.0.515\r\n", rc=2)
+    assert not r["valid"] and r["version"] is None and "not a version" in r["error"]
 
 
 def test_check_output_custom_pattern():
@@ -173,11 +186,39 @@ def test_logreport_errors_join_the_failed_steps_excerpt():
     assert steps["RunSqlScripts"]["error"] == "boom / 006.runsqlscript.exe: Invalid object name 'dbo.X'"
 
 
-def test_result_line_takes_the_last_one():
-    text = "error - files in use: C:\\acs\\x.log\r\nUpdated successfully.\r\n"
+@pytest.mark.parametrize("stamp", [EN, EN_AM, DE])
+def test_result_line_success_in_either_culture(stamp):
+    r = wy.parse_result_log(stamp + OK + "\r\n")
+    assert r["result"] == "success" and r["stamp"] == stamp[:-2].strip() and r["count"] == 1
+
+
+@pytest.mark.parametrize("stamp", [EN, DE])
+def test_result_line_error_and_details_after_the_stamp(stamp):
+    r = wy.parse_result_log(stamp + ERR + " - files in use: C:\\acs\\x.log\r\n")
+    assert r["result"] == "error" and r["error"] == ERR and r["details"] == "files in use: C:\\acs\\x.log"
+
+
+def test_result_line_multi_line_details_continue_the_line():
+    r = wy.parse_result_log(DE + ERR + " - first line\r\nsecond line\r\n")
+    assert r["details"] == "first line\nsecond line"
+
+
+def test_result_line_up_to_date_is_empty_error_and_details():
+    assert wy.parse_result_log(EN + " - \r\n")["result"] == "no_update"
+
+
+def test_result_line_takes_the_last_one_and_skips_earlier_runs():
+    text = EN + ERR + " - files in use\r\n" + DE + OK + "\r\n"
     assert wy.parse_result_log(text)["result"] == "success"
-    r = wy.parse_result_log("Updated successfully.\nerror - another instance of wyUpdate is running\n")
-    assert r == {"result": "error", "details": "another instance of wyUpdate is running", "line": r["line"]}
+    assert wy.parse_result_log(text, skip_results=1)["result"] == "success"
+    assert wy.parse_result_log(text, skip_results=2)["result"] is None
+    assert wy.parse_result_log(EN + OK + "\r\n" + EN + "x - another instance\r\n")["details"] == "another instance"
+
+
+def test_result_line_without_a_stamp_is_not_a_result():
+    # the lab's former format: no time stamp, so not wyUpdate's line
+    r = wy.parse_result_log("Updated successfully.\r\nerror - x\r\n")
+    assert r["result"] is None and r["count"] == 0
 
 
 def test_every_exit_code_has_its_own_message():
@@ -190,7 +231,7 @@ def test_every_exit_code_has_its_own_message():
 
 # ------------------------------------------------------------------ evaluation
 def test_evaluate_success():
-    r = wy.evaluate_run(0, full_log(), "", "Updated successfully.\r\n", host="ump01")
+    r = wy.evaluate_run(0, full_log(), "", DE + OK + "\r\n", host="ump01")
     assert r["ok"] and r["changed"]
     assert r["first_failed"] is None
     assert r["msg"].startswith("ump01: wyUpdate finished (exit 0): 26 of 26 steps")
@@ -201,7 +242,7 @@ def test_evaluate_names_the_first_failed_step_with_its_excerpt_and_a_fix():
         1,
         full_log(fail_at="InstallRabbitmq", message="download failed: unable to connect to https://x"),
         "ERROR | InstallRabbitmq | download failed: unable to connect to https://x\r\n",
-        "error - InstallRabbitmq failed: download failed\r\n",
+        EN + ERR + " - InstallRabbitmq failed: download failed\r\n",
         host="ump01",
     )
     assert not r["ok"]
@@ -213,13 +254,13 @@ def test_evaluate_names_the_first_failed_step_with_its_excerpt_and_a_fix():
 
 
 def test_evaluate_locked_files_without_steps():
-    r = wy.evaluate_run(1, "", None, "error - files in use: C:\\acs\\tenants\\a\\logs\\sync.log\r\n", host="h")
+    r = wy.evaluate_run(1, "", None, EN + ERR + " - files in use: C:\\acs\\tenants\\a\\logs\\sync.log\r\n", host="h")
     assert not r["ok"]
     assert "files in use" in r["msg"] and "close every file" in r["msg"]
 
 
 def test_evaluate_another_instance():
-    r = wy.evaluate_run(4, "", None, "error - another instance of wyUpdate is running\r\n", host="h")
+    r = wy.evaluate_run(4, "", None, DE + ERR + " - another instance of wyUpdate is running\r\n", host="h")
     assert (
         not r["ok"] and "another wyUpdate instance" in r["msg"] and "wait until the running wyUpdate ends" in r["msg"]
     )
@@ -232,13 +273,41 @@ def test_evaluate_truncated_run_with_exit_code_3():
 
 
 def test_evaluate_exit_0_but_error_result_line_fails():
-    r = wy.evaluate_run(0, full_log(), None, "error - something odd\r\n", host="h")
+    r = wy.evaluate_run(0, full_log(), None, EN + ERR + " - something odd\r\n", host="h")
     assert not r["ok"] and "something odd" in r["msg"]
 
 
 def test_evaluate_garbled_count_is_reported():
-    r = wy.evaluate_run(0, "junk\n" + full_log(), None, None)
+    r = wy.evaluate_run(0, "junk\n" + full_log(), None, EN + OK)
     assert r["ok"] and r["garbled_count"] == 1
+
+
+# ------------------------------------------------------------------ no silent pass (#18 item 3)
+def test_evaluate_exit_0_without_a_result_line_fails():
+    r = wy.evaluate_run(0, full_log(), None, "", host="h")
+    assert not r["ok"] and "no result line of this run" in r["msg"]
+    # an earlier run's success does not count for this one
+    r = wy.evaluate_run(0, full_log(), None, EN + OK + "\r\n", host="h", skip_results=1)
+    assert not r["ok"] and "1 earlier line(s) skipped" in r["msg"]
+
+
+def test_evaluate_missing_result_line_accepted_is_a_warning():
+    r = wy.evaluate_run(0, full_log(), None, "", host="h", accept_missing_result=True)
+    assert r["ok"] and r["accepted"] == ["missing_result_line"] and "WARNING" in r["msg"]
+
+
+def test_evaluate_no_step_seen_fails_where_a_step_log_is_configured():
+    r = wy.evaluate_run(0, "", None, DE + OK + "\r\n", host="h", step_log_path="C:\\acs\\x.log")
+    assert not r["ok"] and "none of the 26 steps was seen in C:\\acs\\x.log" in r["msg"]
+    r = wy.evaluate_run(0, "", None, DE + OK + "\r\n", host="h", accept_no_steps=True)
+    assert r["ok"] and r["accepted"] == ["no_steps_seen"]
+    r = wy.evaluate_run(0, "", None, DE + OK + "\r\n", host="h", step_log_configured=False)
+    assert r["ok"] and not r["warnings"]
+
+
+def test_evaluate_nothing_to_install_needs_no_steps():
+    r = wy.evaluate_run(0, "", None, EN + " - \r\n", host="h")
+    assert r["ok"] and "already up to date" in r["msg"]
 
 
 def test_versions():
@@ -253,3 +322,24 @@ def test_progress_names_the_running_step():
     assert p["current"] == "InstallDotNet" and p["done"] == 15 and p["total"] == 26
     p = wy.progress(wy.parse_step_log(full_log())["events"])
     assert p["current"] is None and p["done"] == 26
+
+
+# ------------------------------------------------------------------ the lab's lines, read by the parser
+@pytest.mark.parametrize("culture", ["en-US", "de-DE"])
+@pytest.mark.parametrize("hour", [0, 9, 12, 23])
+def test_the_labs_result_lines_parse_in_every_culture(culture, hour):
+    from datetime import datetime, timezone
+
+    ump = pytest.importorskip("umplab.windows.ump")
+    seed = pytest.importorskip("umplab.seed")
+    state = {
+        "os": {"culture": seed.CULTURES[culture], "utc_offset_minutes": 0},
+        "ump": {"wyupdate": {"log_time_format": seed.WYUPDATE_LOG_TIME_FORMAT}},
+    }
+    now = datetime(2026, 1, 5, hour, 7, 9, 45000, tzinfo=timezone.utc)
+    ok = ump.wy_log_line(state, OK, now)
+    err = ump.wy_log_line(state, ump.WY_UPDATE_ERROR + " - files in use: C:\\acs\\a: b.log", now)
+    assert ok.startswith("1%s5%s2026 %02d:07:09:045" % ((seed.CULTURES[culture]["date_separator"],) * 2 + (hour,)))
+    assert wy.parse_result_log(ok)["result"] == "success"
+    r = wy.parse_result_log(ok + err)
+    assert (r["result"], r["error"], r["details"]) == ("error", ump.WY_UPDATE_ERROR, "files in use: C:\\acs\\a: b.log")

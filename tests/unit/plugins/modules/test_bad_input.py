@@ -34,6 +34,7 @@ from ansible_collections.ump365.upgrade.plugins.modules import (
     azure_snapshot,
     azure_snapshot_info,
     azure_vm_os_disk,
+    azure_vm_restore_info,
     checkpoint,
     ovoc_alarm_info,
     ovoc_device_info,
@@ -107,6 +108,7 @@ BASELINES = {
     azure_snapshot: dict(AZURE, resource_group="rg-ump01", name="snap1", vm_name="ump01"),
     azure_snapshot_info: dict(AZURE, resource_group="rg-ump01"),
     azure_vm_os_disk: dict(AZURE, resource_group="rg-ump01", vm_name="ump01", snapshot="snap1"),
+    azure_vm_restore_info: dict(AZURE, resource_group="rg-ump01", vm_name="ump01"),
     checkpoint: {"path": CKPT_DIR, "host": "ump01", "run_id": "8.0.515", "phase": "snapshot"},
     ovoc_alarm_info: OVOC,
     ovoc_device_info: OVOC,
@@ -130,15 +132,20 @@ NAMING = {
     "invitation_email", "switch_path", "alarms_path", "devices_path", "alarms_key", "devices_key", "status_field",
     "severity_field", "management_status_path", "step_order", "device_ip", "server", "fqdn", "username",
     "sbc_username", "ovoc_username", "database", "tenant_database", "customer_database_prefix", "databases",
+    "customer_table", "customer_column", "customer_name_column", "customer_version_column",
     "expected_collation", "folder", "progress_path", "backup_name", "host", "run_id", "phase", "resource_group",
-    "vm_name", "disk_name", "snapshot", "source_disk", "provisioning_state", "jid",
+    "vm_name", "disk_name", "snapshot", "source_disk", "provisioning_state", "jid", "cloud_environment",
+    "required_actions", "permissions_api_version", "locks_api_version",
 }  # fmt: skip
 NAMING_BY_MODULE = {"name": {azure_snapshot, azure_snapshot_info, ump_app_setting}, "path": {ump_script_template_info}}
 # printable text that goes into a header or a filter: control characters, unicode and huge values are wrong
 PRINTABLE = {"channel_id", "alarms_filter"}
-# any string is fine (free text, a local file path): not tried
-FREE = {"value", "members", "error", "what", "path", "ca_bundle", "token_cache_path"}
-OPTIONAL_EMPTY_OK = {"backup_name"}
+# any string is fine (free text, a local file path, the operator's own stop command for the host): not tried
+FREE = {
+    "value", "members", "error", "what", "path", "ca_bundle", "token_cache_path", "lock_dir", "stop_command",
+    "likely_cause",
+}  # fmt: skip
+OPTIONAL_EMPTY_OK = {"backup_name", "cloud_environment"}  # "": the default cloud (an empty AZURE_CLOUD_ENVIRONMENT)
 
 INJECTIONS = [
     "'; DROP TABLE Customer;--",
