@@ -192,7 +192,8 @@ def matrix(own_lab) -> MatrixRun:
         if r["type"] == "Microsoft.Compute/snapshots":
             snaps[r["name"].split("-")[0]] = snaps.get(r["name"].split("-")[0], 0) + 1
     counters = lab.counters()
-    reports = sorted(report_dir.glob("*.json"))
+    # the run reports (other JSON files may share the folder, e.g. a site profile)
+    reports = [r for r in sorted(report_dir.glob("*.json")) if "hosts" in json.loads(r.read_text())]
     return MatrixRun(
         lab=lab,
         rc=proc.returncode,
