@@ -62,7 +62,7 @@ options:
     description:
       - The O(restore_id) of an earlier run of this restore that stopped part-way (controller killed after it
         created the disk, or after the swap). A disk created from O(snapshot) and tagged C(ump_restore) with
-        this id is that run's disk: when the VM already runs on it the VM is only started; when it is
+        this id is that run's disk. When the VM already runs on it the VM is only started; when it is
         unattached the VM is swapped to it instead of a second disk being created (which would be left
         behind). When no such disk exists the restore runs as without this option.
       - The disk the VM had before the interrupted restore is then reported as RV(previous_disk_id) when the VM
