@@ -279,6 +279,15 @@ def per_phase(samples: list[tuple[float, dict]], report: dict | None, host: str)
     return out
 
 
+def task_results(recap: str, host: str) -> int | None:
+    """ok + skipped + failed + rescued + ignored of ``host`` in the PLAY RECAP (every task result it had)."""
+    m = re.search(rf"^{re.escape(host)}\s*:(.*)$", recap, re.M)
+    if not m:
+        return None
+    fields = dict(re.findall(r"(\w+)=(\d+)", m[1]))
+    return sum(int(fields.get(k, 0)) for k in ("ok", "skipped", "failed", "rescued", "ignored"))
+
+
 def group_counts(c: dict) -> dict:
     def s(prefix: str) -> float:
         return sum(v for k, v in c.items() if (k.startswith(prefix) if prefix.endswith(".") else k == prefix))
@@ -324,9 +333,15 @@ def downtime(up: dict, scale: float, host: str = "ump01") -> dict:
     )
     wall = end - start
     ctrl = max(wall - lab_s - arm_s, 0.0)
+    winrm = sum(up["per_phase"].get(n, {}).get("winrm.command", 0) for n in inside)
+    wait_min_real = (lab_s + arm_s) / scale / 60 if scale else 0
     return {
         "wall_s": wall,
         "phases": inside,
+        "controller_cpu_s": sum(up.get("cpu_per_phase", {}).get(n, 0) for n in inside),
+        "winrm_commands": winrm,
+        "wait_minutes_real": wait_min_real,
+        "winrm_per_wait_minute": winrm / wait_min_real if wait_min_real else None,
         "lab_sleep_s": lab_s,
         "arm_ops_s": arm_s,
         "controller_s": ctrl,
@@ -338,8 +353,13 @@ def rollback_time(rb: dict, scale: float) -> dict:
     wall = rb["wall_s"]
     lab_s, arm_s = rb.get("lab_sleep_s", 0), rb.get("arm_ops_s", 0)
     ctrl = max(wall - lab_s - arm_s, 0.0)
+    wait_min_real = (lab_s + arm_s) / scale / 60 if scale else 0
+    winrm = rb.get("counters", {}).get("winrm.command", 0)
     return {
         "wall_s": wall,
+        "controller_cpu_s": rb["cpu_user_s"] + rb["cpu_sys_s"],
+        "winrm_commands": winrm,
+        "wait_minutes_real": wait_min_real,
         "lab_sleep_s": lab_s,
         "arm_ops_s": arm_s,
         "controller_s": ctrl,
@@ -425,6 +445,11 @@ def main(argv: list[str] | None = None) -> int:
         "the playbook's default 1,25%%,100%% adds two batch boundaries)",
     )
     ap.add_argument("--timeout", type=float, default=1800, help="per playbook run, seconds")
+    ap.add_argument(
+        "--one-host",
+        action="store_true",
+        help="only the 1-host upgrade and rollback (figures 2, 3, 4 of one host, 5); no fleet run",
+    )
     args = ap.parse_args(argv)
     if args.quick:
         args.hosts, args.scale = min(args.hosts, 4), 1 / 600
@@ -448,8 +473,11 @@ def main(argv: list[str] | None = None) -> int:
         extran = {"ump_checkpoint_dir": str(Path(ck) / "fleet"), "ump_upgrade_batches": batches}
         print(f"[bench] 1-host upgrade at scale {args.scale:.5f} ...", flush=True)
         one = one_host(args.scale, extra1, args.timeout)
-        print(f"[bench] {args.hosts}-host upgrade ...", flush=True)
-        fleet = n_hosts(args.hosts, args.scale, extran, args.timeout)
+        if args.one_host:
+            args.hosts, fleet = 1, one
+        else:
+            print(f"[bench] {args.hosts}-host upgrade ...", flush=True)
+            fleet = n_hosts(args.hosts, args.scale, extran, args.timeout)
 
     w1 = one["upgrade"]["wall_s"]
     wn = fleet["upgrade"]["wall_s"]
@@ -485,6 +513,7 @@ def main(argv: list[str] | None = None) -> int:
         },
         "controller_cpu": {
             "cpu_s_1_host": cpu1,
+            "task_results_1_host": task_results(one["upgrade"]["recap"], "ump01"),
             "cpu_s_n_hosts": cpun,
             "cpu_s_per_host_in_fleet": cpun / args.hosts,
             "peak_tree_rss_n_hosts_bytes": fleet["upgrade"]["peak_tree_rss_bytes"],
@@ -532,7 +561,8 @@ def main(argv: list[str] | None = None) -> int:
         f"{'  %d-host run, per host: WinRM cmds / SQL' % args.hosts:<44} "
         f"{'%.1f / %.1f' % (fa['winrm_commands'], fa['sql_round_trips']):>14}"
     )
-    print(f"{'4 controller CPU s, 1-host run':<44} {cc['cpu_s_1_host']:>14.1f}")
+    print(f"{'4 controller CPU s, 1-host run':<44} {cc['cpu_s_1_host']:>14.1f} {'<= 6':>10}")
+    print(f"{'  task results, 1-host run (ok + skipped)':<44} {cc['task_results_1_host']:>14}")
     print(f"{'  controller CPU s per host, %d-host run' % args.hosts:<44} {cc['cpu_s_per_host_in_fleet']:>14.1f}")
     print(
         f"{'  peak tree RSS, %d-host run (sampled)' % args.hosts:<44} {fmt_bytes(cc['peak_tree_rss_n_hosts_bytes']):>14} {'<= 1.5 GiB':>10}"
@@ -549,9 +579,19 @@ def main(argv: list[str] | None = None) -> int:
             f" {'<= 10':>10}"
         )
         print(f"{'  extrapolated to real durations (s)':<44} {dt['real_s']:>14.0f}")
+        print(f"{'  controller CPU in the window (s)':<44} {dt['controller_cpu_s']:>14.1f}")
+        print(
+            f"{'  WinRM cmds / real minutes of waiting':<44} "
+            f"{'%.0f / %.1f' % (dt['winrm_commands'], dt['wait_minutes_real']):>14}"
+        )
     print(f"{'  rollback time (rollback.yml), s':<44} {rbt['wall_s']:>14.1f}")
     print(
         f"{'  ARM / lab / controller (s)':<44} {'%.1f/%.1f/%.1f' % (rbt['arm_ops_s'], rbt['lab_sleep_s'], rbt['controller_s']):>14}"
+    )
+    print(f"{'  extrapolated to real durations (s)':<44} {rbt['real_s']:>14.0f}")
+    print(
+        f"{'  rollback controller CPU s / WinRM cmds':<44} "
+        f"{'%.1f / %.0f' % (rbt['controller_cpu_s'], rbt['winrm_commands']):>14}"
     )
     print()
     print("round trips per phase (1 host, sampled counters):")
@@ -574,6 +614,8 @@ def main(argv: list[str] | None = None) -> int:
         cpu = one["upgrade"]["cpu_per_phase"].get(phase, 0)
         print(f"  {phase:<18} {durations.get(phase, 0):>6.1f} s wall {cpu:>5.1f} s CPU  {nz}")
 
+    results["machine"]["load_after"] = os.getloadavg()
+    print(f"load average before / after: {results['machine']['load_before']} / {results['machine']['load_after']}")
     out_dir = REPO / "bench" / "results"
     out_dir.mkdir(parents=True, exist_ok=True)
     out = out_dir / f"bench-{time.strftime('%Y%m%dT%H%M%SZ', time.gmtime())}.json"

@@ -1,7 +1,7 @@
 # -*- coding: utf-8 -*-
 # Copyright: ump365.upgrade developers
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
-"""ump365.upgrade.controller_files: write report files on the controller (docs in plugins/modules).
+"""ump365.upgrade.controller_files: write report files on the controller (its documentation: plugins/modules).
 
 A proper action plugin: it runs in the task's worker on the controller, never uses the host's connection,
 and reports ``changed: false`` (a report file on the controller is not a change of the managed host);
@@ -15,8 +15,11 @@ __metaclass__ = type
 from ansible.errors import AnsibleActionFail
 from ansible.plugins.action import ActionBase
 
-from ansible_collections.ump365.upgrade.plugins.module_utils.controller_files import FilesError, write_files
-from ansible_collections.ump365.upgrade.plugins.modules.controller_files import ARGUMENT_SPEC
+from ansible_collections.ump365.upgrade.plugins.plugin_utils.controller_files import (
+    ARGUMENT_SPEC,
+    FilesError,
+    write_files,
+)
 
 
 class ActionModule(ActionBase):

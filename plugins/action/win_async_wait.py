@@ -22,8 +22,8 @@ from ansible.plugins.action import ActionBase
 from ansible_collections.ump365.upgrade.plugins.module_utils import action_specs, validation
 from ansible.utils.display import Display
 
-from ansible_collections.ump365.upgrade.plugins.module_utils import customer_upgrade as cu
-from ansible_collections.ump365.upgrade.plugins.module_utils import wyupdate as wy
+from ansible_collections.ump365.upgrade.plugins.plugin_utils import customer_upgrade as cu
+from ansible_collections.ump365.upgrade.plugins.plugin_utils import wyupdate as wy
 
 display = Display()
 
@@ -162,17 +162,28 @@ class ActionModule(ActionBase):
                 return cu.stuck_customers(parsed, state["first_seen"], now, args["customer_timeout"])
         return []
 
-    def _wait_on_host(self, args, log_text, seconds, task_vars, state):
-        """One ansible.windows.win_wait_for on the host: True when the log grew past its length, False when the
-        wait ran out, None when the host cannot wait (fall back to polling)."""
-        known = len((log_text or "").lstrip("\ufeff"))
-        wargs = {
-            "path": args["progress_path"],
-            # the file's text (Get-Content -Raw) is longer than what was read: something was appended
-            "regex": "\\A[\\s\\S]{%d}" % (known + 1),
-            "timeout": int(seconds),
-            "sleep": 1,
-        }
+    def _wait_on_host(self, args, log_text, seconds, task_vars, state, results_file=None):
+        """One ansible.windows.win_wait_for on the host: True when the log grew past its length (or, with
+        ``results_file``, the job ended), False when the wait ran out, None when the host cannot wait (fall
+        back to polling)."""
+        if results_file:
+            # async_watchdog.ps1 (ansible-core 2.19) sets $result.finished = $true and writes the result with
+            # ConvertTo-Json; async_wrapper.ps1 wrote finished = 0 at the start
+            wargs = {
+                "path": results_file,
+                "regex": '"finished"\\s*:\\s*(true|1)\\b',
+                "timeout": int(seconds),
+                "sleep": 1,
+            }
+        else:
+            known = len((log_text or "").lstrip("\ufeff"))
+            wargs = {
+                "path": args["progress_path"],
+                # the file's text (Get-Content -Raw) is longer than what was read: something was appended
+                "regex": "\\A[\\s\\S]{%d}" % (known + 1),
+                "timeout": int(seconds),
+                "sleep": 1,
+            }
         res = self._call("ansible.windows.win_wait_for", wargs, task_vars, state)
         if not res.get("failed"):
             return True
@@ -247,6 +258,8 @@ class ActionModule(ActionBase):
         stalled = False
         host_waits = 0
         wait_on_host = bool(args["wait_on_host"] and args["progress_path"] and args["progress"] != "none")
+        job_wait = wait_on_host and args["wait_for"] == "job"
+        results_file = None  # from the first async_status; False: none named (wait on the log instead)
         progress_timeout = max(0, args["progress_timeout"])
         last_change = start
         need_status = True
@@ -258,10 +271,14 @@ class ActionModule(ActionBase):
                     job = self._status(args["jid"], task_vars, state)
                     polls += 1
                     finished = job.get("finished", False)
-                # on-host waits: read the log when it grew (a quiet wait means nothing new to read)
+                    if job_wait and results_file is None:
+                        results_file = job.get("results_file") or False
+                # on-host waits: read the log when it grew (a quiet wait means nothing new to read); waiting on
+                # the job's end, after every wait (the progress of the last wait_cap seconds)
+                job_mode = bool(job_wait and results_file)
                 read_now = args["progress"] != "none" and (
                     finished
-                    or (wait_on_host and last_wait is not False)
+                    or (wait_on_host and (job_mode or last_wait is not False))
                     or (not wait_on_host and args["progress_every"] > 0 and polls % args["progress_every"] == 0)
                 )
                 if read_now:
@@ -293,9 +310,14 @@ class ActionModule(ActionBase):
                     left = min(left, max(1, args["customer_timeout"] / 2.0))
                 done, total = state.get("done", 0), state.get("total", 0)
                 about_to_end = bool(total and done >= total) or state.get("failed_seen", False)
-                if wait_on_host and not about_to_end:
+                if wait_on_host and (job_mode or not about_to_end):
                     grew = self._wait_on_host(
-                        args, log_text, max(1, int(min(args["wait_cap"], left) + 0.999)), task_vars, state
+                        args,
+                        log_text,
+                        max(1, int(min(args["wait_cap"], left) + 0.999)),
+                        task_vars,
+                        state,
+                        results_file if job_mode else None,
                     )
                     host_waits += 1
                     last_wait = grew
@@ -303,8 +325,9 @@ class ActionModule(ActionBase):
                         wait_on_host = False
                         need_status = True
                         continue
-                    # a grown log: the job is still writing, read it now and its status after the next quiet wait
-                    need_status = not grew
+                    # a grown log: the job is still writing, read it now and its status after the next quiet wait;
+                    # the job's results file says finished: read its status (and the log) now
+                    need_status = grew if job_mode else not grew
                     if not grew:
                         display.display(
                             "%s: %s still running after %ds (%s)"

@@ -8,7 +8,8 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 from ansible.errors import AnsibleFilterError
-from ansible_collections.ump365.upgrade.plugins.module_utils import checks as c
+from ansible_collections.ump365.upgrade.plugins.plugin_utils import checks as c
+from ansible_collections.ump365.upgrade.plugins.plugin_utils import egress
 
 
 def _dict(name, value):
@@ -87,15 +88,15 @@ def certificates_from_info(certs):
 
 
 def egress_from_uri_results(results):
-    return c.egress_from_uri_results(results or [])
+    return egress.egress_from_uri_results(results or [])
 
 
 def egress_from_curl(result, endpoints):
-    return c.egress_from_curl(result or {}, endpoints or {})
+    return egress.egress_from_curl(result or {}, endpoints or {})
 
 
 def curl_probe_command(endpoints, timeout=15, curl="C:\\Windows\\System32\\curl.exe"):
-    return c.curl_probe_command(endpoints or {}, timeout, curl)
+    return egress.curl_probe_command(endpoints or {}, timeout, curl)
 
 
 def versions_summary(versions):

@@ -13,11 +13,11 @@ __metaclass__ = type
 
 from ansible.errors import AnsibleFilterError
 
-from ansible_collections.ump365.upgrade.plugins.module_utils import checkpoint as ckpt
-from ansible_collections.ump365.upgrade.plugins.module_utils import customer_upgrade as cu
-from ansible_collections.ump365.upgrade.plugins.module_utils import egress
-from ansible_collections.ump365.upgrade.plugins.module_utils import win_services as svc
-from ansible_collections.ump365.upgrade.plugins.module_utils import wyupdate as wy
+from ansible_collections.ump365.upgrade.plugins.plugin_utils import customer_upgrade as cu
+from ansible_collections.ump365.upgrade.plugins.plugin_utils import egress
+from ansible_collections.ump365.upgrade.plugins.plugin_utils import win_services as svc
+from ansible_collections.ump365.upgrade.plugins.plugin_utils import versions
+from ansible_collections.ump365.upgrade.plugins.plugin_utils import wyupdate as wy
 
 
 def _guard(fn):
@@ -30,16 +30,6 @@ def _guard(fn):
     wrapper.__name__ = fn.__name__
     wrapper.__doc__ = fn.__doc__
     return wrapper
-
-
-# ------------------------------------------------------------------ checkpoint (read only)
-@_guard
-def checkpoint_read(directory, host, run_id):
-    """The checkpoint of ``host`` for ``run_id`` as the checkpoint module keeps it (empty when none).
-
-    Reading in-process on the controller costs no module run; writes stay with ump365.upgrade.checkpoint.
-    """
-    return ckpt.load(directory, host, run_id)
 
 
 # ------------------------------------------------------------------ services
@@ -159,7 +149,7 @@ def wyupdate_hint(hints, text):
 
 @_guard
 def version_compare(version, other):
-    return wy.version_cmp(version, other)
+    return versions.version_cmp(version, other)
 
 
 # ------------------------------------------------------------------ customers
@@ -207,7 +197,6 @@ def customer_report(
 class FilterModule(object):
     def filters(self):
         return {
-            "checkpoint_read": checkpoint_read,
             "services_match": services_match,
             "services_to_change": services_to_change,
             "services_came_back": services_came_back,

@@ -28,6 +28,7 @@ WIN_ASYNC_WAIT = dict(
     likely_cause=dict(type="str"),
     wait_on_host=dict(type="bool", default=True),
     wait_cap=dict(type="int", default=120),
+    wait_for=dict(type="str", default="job", choices=["job", "log"]),
 )
 
 WIN_SERVICES_STATE = dict(

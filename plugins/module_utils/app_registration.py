@@ -13,6 +13,8 @@ __metaclass__ = type
 
 import datetime
 
+from ansible_collections.ump365.upgrade.plugins.module_utils.timeparse import parse_time
+
 MULTITENANT = "AzureADMultipleOrgs"
 GRAPH_APP_ID = "00000003-0000-0000-c000-000000000000"
 PORTAL = "Entra admin center > App registrations > <the UMP sync app>"
@@ -40,21 +42,6 @@ FIX_PERMISSIONS = (
 
 def redirect_uri(fqdn):
     return "https://%s/authenticate/OAuth2Callback" % fqdn
-
-
-def parse_time(value):
-    """Graph's ISO 8601 UTC times (``2027-05-23T10:00:00Z``, fractions allowed) as aware datetimes."""
-    text = str(value).strip()
-    if text.endswith("Z"):
-        text = text[:-1] + "+00:00"
-    if "." in text:
-        head, tail = text.split(".", 1)
-        frac, sep, tz = tail.partition("+")
-        text = "%s.%s%s%s" % (head, (frac + "000000")[:6], sep, tz)
-    dt = datetime.datetime.fromisoformat(text)
-    if dt.tzinfo is None:
-        dt = dt.replace(tzinfo=datetime.timezone.utc)
-    return dt
 
 
 def _check(name, status, observed, expected, fix=None):
@@ -147,10 +134,9 @@ def evaluate(app, fqdn=None, warn_days=60, now=None):
 
     creds = []
     for c in app.get("passwordCredentials") or []:
-        try:
-            creds.append((parse_time(c["endDateTime"]), c))
-        except (KeyError, TypeError, ValueError):
-            continue
+        end = parse_time(c.get("endDateTime")) if isinstance(c, dict) else None
+        if end is not None:
+            creds.append((end, c))
     expected = "a client secret valid more than %d days" % warn_days
     if not creds:
         checks.append(_check("app_registration_client_secret_expiry", "fail", "no client secret", expected, FIX_SECRET))

@@ -145,28 +145,9 @@ arm_requests:
   sample: 3
 """
 
-import datetime
-import re
-
 from ansible_collections.ump365.upgrade.plugins.module_utils import errors
 from ansible_collections.ump365.upgrade.plugins.module_utils.azure import AzureModule, resource_id, to_dict
-
-TIME_RE = re.compile(r"^(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d)(?:\.(\d{1,7}))?(Z|[+-]\d\d:\d\d)?$")
-
-
-def parse_time(value):
-    """An ISO 8601 time (ARM writes up to 7 fraction digits, which datetime cannot parse) as aware UTC, or None."""
-    m = TIME_RE.match((value or "").strip())
-    if not m:
-        return None
-    t = datetime.datetime.strptime(m.group(1), "%Y-%m-%dT%H:%M:%S")
-    if m.group(2):
-        t = t.replace(microsecond=int((m.group(2) + "000000")[:6]))
-    off = m.group(3) or "Z"
-    delta = datetime.timedelta(0)
-    if off != "Z":
-        delta = datetime.timedelta(hours=int(off[1:3]), minutes=int(off[4:6])) * (1 if off[0] == "+" else -1)
-    return (t - delta).replace(tzinfo=datetime.timezone.utc)
+from ansible_collections.ump365.upgrade.plugins.module_utils.timeparse import parse_time
 
 
 def disk_facts(disk):

@@ -7,6 +7,8 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
+# Documentation only: the action plugin plugins/action/controller_files.py does the work on the controller.
+
 DOCUMENTATION = r"""
 ---
 module: controller_files
@@ -17,7 +19,8 @@ description:
     M(ansible.builtin.file) plus a M(ansible.builtin.copy) per file, which run two modules each).
   - A file whose content is already the same is left alone. Writes are atomic (temporary file in the
     same folder, then rename).
-  - It runs on the controller only (an action plugin; no connection to the host is used).
+  - An action plugin (it runs in the task's worker on the controller; no connection to the host is used).
+    This file holds only its documentation, as for M(ansible.builtin.debug).
   - C(changed) is always C(false) - report files on the controller are not a change of the managed host,
     so C(preflight.yml) and C(verify.yml) report C(changed=0) on a healthy estate; RV(written) and
     RV(files[].changed) say what was written.
@@ -94,33 +97,3 @@ files:
       type: bool
       sample: true
 """
-
-from ansible.module_utils.basic import AnsibleModule
-from ansible_collections.ump365.upgrade.plugins.module_utils.controller_files import FilesError, write_files
-
-ARGUMENT_SPEC = dict(
-    path=dict(type="path", required=True),
-    files=dict(
-        type="list",
-        elements="dict",
-        required=True,
-        options=dict(name=dict(type="str", required=True), content=dict(type="str", required=True)),
-    ),
-    mode=dict(type="raw", default="0640"),
-    dir_mode=dict(type="raw", default="0750"),
-)
-
-
-def main():
-    """Direct use of the module (the action plugin of the same name runs instead in a playbook)."""
-    module = AnsibleModule(argument_spec=ARGUMENT_SPEC, supports_check_mode=True)
-    p = module.params
-    try:
-        created, rows = write_files(p["path"], p["files"], p["mode"], p["dir_mode"], module.check_mode)
-    except FilesError as e:
-        module.fail_json(msg=str(e))
-    module.exit_json(changed=False, written=created or any(r["changed"] for r in rows), files=rows)
-
-
-if __name__ == "__main__":
-    main()

@@ -103,15 +103,32 @@ options:
   wait_on_host:
     description:
       - Wait on the host instead of sleeping on the controller between polls - one M(ansible.windows.win_wait_for)
-        that returns as soon as O(progress_path) grows, or after O(wait_cap) seconds. While the log grows the job is
-        still writing, so its status is read only after a wait that saw no change (or once the log shows the end).
+        that returns as soon as the job ends (O(wait_for=job)) or O(progress_path) grows (O(wait_for=log)), or after
+        O(wait_cap) seconds. Waiting on the log, while the log grows the job is still writing, so its status is read
+        only after a wait that saw no change (or once the log shows the end).
       - Needs O(progress_path); without it (or with C(false)) the controller sleeps as O(delay) and O(min_delay) say.
     type: bool
     default: true
   wait_cap:
-    description: The longest one on-host wait lasts, in seconds (about one WinRM command per this many seconds of waiting).
+    description:
+      - The longest one on-host wait lasts, in seconds. With O(wait_for=job) a wait that runs out is followed by one
+        read of the log (progress), so the wait costs two WinRM commands per O(wait_cap) seconds (one a minute at 120).
     type: int
     default: 120
+  wait_for:
+    description:
+      - What an on-host wait (O(wait_on_host)) returns on.
+      - >-
+        V(job) - the end of the job. The M(ansible.windows.win_wait_for) watches the job's results file (the
+        C(results_file) that M(ansible.windows.async_status) names; the async watchdog sets C(finished) to true in
+        it when the module ends) and returns within a second of the end, or after O(wait_cap) seconds; the log is
+        read after every wait (progress, stuck customers, O(progress_timeout)). A step that ends shows up to
+        O(wait_cap) seconds late in the progress lines; the end of the job does not wait.
+      - V(log) - every growth of O(progress_path) (two commands per new log line, the wait and the read).
+      - Falls back to V(log) when the job's status names no results file.
+    type: str
+    choices: [job, log]
+    default: job
 extends_documentation_fragment:
   - ump365.upgrade.attributes
 attributes:

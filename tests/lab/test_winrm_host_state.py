@@ -179,7 +179,7 @@ def test_a_lab_reset_kills_what_ran_on_the_old_state(inproc_lab):
 
 def test_curl_exe_probes_urls_from_the_egress_policy(inproc_lab):
     """curl.exe as Server 2019 ships it: one line of --write-out per transfer, failed ones too."""
-    from ansible_collections.ump365.upgrade.plugins.module_utils import checks
+    from ansible_collections.ump365.upgrade.plugins.plugin_utils import checks
 
     lab, world = inproc_lab
     with world.lock:

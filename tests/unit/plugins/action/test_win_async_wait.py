@@ -331,3 +331,52 @@ def test_no_progress_stops_the_program_on_the_host_and_names_the_likely_cause(cl
     # waiting cost at most one WinRM command per minute (waits of 120 s, each followed by one status read)
     before_stop = calls[: calls.index(("ansible.windows.win_command", {"cmd": stop}))]
     assert len(before_stop) + len(waits) <= 600 / 60 + 2
+
+
+def test_waits_on_the_host_for_the_end_of_the_job_reading_the_log_after_each_wait(clock):
+    """wait_for=job (the default): one win_wait_for on the job's results file per wait_cap, one log read after it;
+    the end of the job ends the wait at once, however many lines the log gained meanwhile."""
+    rf = "C:\\Users\\ump-svc\\.ansible_async\\j9.4711"
+    action, tv = make_action(
+        {"jid": "j9.4711", "what": "wyUpdate", "progress": "wyupdate", "progress_path": "C:\\l.log", "cleanup": False}
+    )
+    fake, calls = scripted(
+        {
+            "ansible.legacy.async_status": [
+                {"started": 1, "finished": 0, "results_file": rf},
+                {"started": 1, "finished": 1, "rc": 0, "results_file": rf},
+            ],
+            "ansible.windows.slurp": [
+                {"content": b64(STEP_LOG_1)},
+                {"content": b64(LOG_B)},
+                {"content": b64(STEP_LOG_2)},
+            ],
+        }
+    )
+    # the first wait runs out its cap, the second sees the job's end after 7 s
+    wait, waits = host_wait(clock, [False, True])
+    action._execute_module = with_host_wait(fake, wait)
+    r = action.run(task_vars=tv)
+    assert r["finished"] and r["rc"] == 0 and r["host_waits"] == 2 and not r["stalled"]
+    assert waits[0] == {"path": rf, "regex": '"finished"\\s*:\\s*(true|1)\\b', "timeout": 120, "sleep": 1}
+    # status at the start and at the end; the log after each of the two waits (between them, no other command)
+    assert [c[0] for c in calls] == [
+        "ansible.legacy.async_status",
+        "ansible.windows.slurp",
+        "ansible.windows.slurp",
+        "ansible.legacy.async_status",
+        "ansible.windows.slurp",
+    ]
+    assert len(waits) == 2 and waits[1]["path"] == rf
+    assert r["progress_log"] == STEP_LOG_2
+    assert clock.t == 1000 + 120 + 7
+
+
+def test_the_job_regex_matches_the_watchdogs_result_and_not_the_wrappers():
+    import re
+
+    rx = re.compile('"finished"\\s*:\\s*(true|1)\\b', re.I)
+    # async_wrapper.ps1 writes finished = 0; async_watchdog.ps1 sets $result.finished = $true (ConvertTo-Json)
+    assert not rx.search('{"started":  1, "finished":  0, "results_file": "x"}')
+    assert not rx.search('{"started": true, "finished": false}')
+    assert rx.search('{"started":  1,\r\n    "finished":  true, "rc": 0}')

@@ -6,7 +6,6 @@ import pytest
 from ansible.errors import AnsibleFilterError
 
 from ansible_collections.ump365.upgrade.plugins.filter import windows_roles as f
-from ansible_collections.ump365.upgrade.plugins.module_utils import checkpoint as ckpt
 
 
 def test_every_filter_is_registered_and_documented():
@@ -25,15 +24,6 @@ def test_bad_input_raises_a_filter_error():
         f.sc_failure_command("bad & name")
     with pytest.raises(AnsibleFilterError, match="egress_targets"):
         f.egress_targets({"x": "not a url"})
-
-
-def test_checkpoint_read(tmp_path):
-    assert f.checkpoint_read(str(tmp_path), "ump01", "8.0.515")["phases"] == {}
-    data = ckpt.record(ckpt.load(str(tmp_path), "ump01", "8.0.515"), "services_stop", "done", {"recovery": {"a": None}})
-    ckpt.save(str(tmp_path), "ump01", "8.0.515", data)
-    assert f.checkpoint_read(str(tmp_path), "ump01", "8.0.515")["phases"]["services_stop"]["outputs"] == {
-        "recovery": {"a": None}
-    }
 
 
 def test_wyupdate_report_and_hint():

@@ -26,3 +26,19 @@ def test_a_broken_checkpoint_says_what_to_do(tmp_path):
     (tmp_path / "ump01__r.json").write_text("{not json")
     with pytest.raises(AnsibleLookupError, match="move it aside"):
         LookupModule().run(["ump01"], {}, dir=str(tmp_path), run_id="r")
+
+
+def test_no_filter_reads_files_on_the_controller():
+    """Reading files is a lookup's job (#21 item 2): the checkpoint_read filter became this lookup."""
+    import ast
+    import glob
+    import os
+
+    from ansible_collections.ump365.upgrade.plugins.filter import windows_roles
+
+    for path in glob.glob(os.path.join(os.path.dirname(windows_roles.__file__), "*.py")):
+        tree = ast.parse(open(path).read())
+        calls = [n.func.id for n in ast.walk(tree) if isinstance(n, ast.Call) and isinstance(n.func, ast.Name)]
+        assert "open" not in calls, path
+        imported = [a.name for n in ast.walk(tree) if isinstance(n, ast.ImportFrom) for a in n.names]
+        assert "checkpoint" not in imported, path

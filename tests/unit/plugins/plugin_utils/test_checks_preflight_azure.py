@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 
 from ansible_collections.ump365.upgrade.plugins.module_utils.azure import missing_actions
-from tests.unit.plugins.module_utils.test_checks import good_preflight, run_preflight
+from tests.unit.plugins.plugin_utils.test_checks import good_preflight, run_preflight
 
 
 @pytest.mark.parametrize(

@@ -20,11 +20,8 @@ import fnmatch
 import hashlib
 import re
 
-from ansible_collections.ump365.upgrade.plugins.module_utils.wyupdate import (
-    parse_time,
-    seconds_between,
-    version_cmp,
-)
+from ansible_collections.ump365.upgrade.plugins.plugin_utils.versions import version_cmp
+from ansible_collections.ump365.upgrade.plugins.plugin_utils.wyupdate import _lines, parse_time, seconds_between
 
 DEFAULT_LINE_PATTERN = (
     r"^\s*(?P<time>\d{4}-\d\d-\d\d[T ][\d:.]+(?:Z|[+-][\d:]+)?)\s*\|\s*(?P<customer>[^|]+?)\s*\|"
@@ -40,14 +37,6 @@ class CustomerSelectionError(ValueError):
 
 def valid_short_name(name):
     return isinstance(name, str) and bool(_SHORT.match(name))
-
-
-def _lines(text):
-    if text is None:
-        return []
-    if isinstance(text, bytes):
-        text = text.decode("utf-8", "replace")
-    return text.lstrip("\ufeff").replace("\r\n", "\n").replace("\r", "\n").split("\n")
 
 
 def version_file_checksums(version):

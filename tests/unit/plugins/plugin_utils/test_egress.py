@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from ansible_collections.ump365.upgrade.plugins.module_utils import egress
+from ansible_collections.ump365.upgrade.plugins.plugin_utils import egress
 
 EP = {
     "update_repository": "https://ump-updates.audiocodes.example/wyupdate/",

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from ansible_collections.ump365.upgrade.plugins.module_utils import checks as c
+from ansible_collections.ump365.upgrade.plugins.plugin_utils import checks as c
 
 
 def test_open_commands_are_named_from_the_api_keys():

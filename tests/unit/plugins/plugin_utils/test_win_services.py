@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from ansible_collections.ump365.upgrade.plugins.module_utils import win_services as ws
+from ansible_collections.ump365.upgrade.plugins.plugin_utils import win_services as ws
 
 INFO = [
     {

@@ -16,7 +16,7 @@ __metaclass__ = type
 import fnmatch
 import re
 
-from ansible_collections.ump365.upgrade.plugins.module_utils.wyupdate import version_cmp
+from ansible_collections.ump365.upgrade.plugins.plugin_utils.versions import version_cmp
 
 # Created by 8.0.450, to be whitelisted on hardened servers (guide, "Additional SysAdmin Verifications").
 WHITELIST = ["SysAdmin.QuickReplicationCycleWorker", "SysAdmin.UMP.Watchdog", "SysAdmin.SyncAcquiredNumber"]

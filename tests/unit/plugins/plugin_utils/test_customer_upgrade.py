@@ -6,7 +6,7 @@ import hashlib
 
 import pytest
 
-from ansible_collections.ump365.upgrade.plugins.module_utils import customer_upgrade as cu
+from ansible_collections.ump365.upgrade.plugins.plugin_utils import customer_upgrade as cu
 
 TARGET = "8.0.515"
 FROM = "8.0.400.64"

@@ -6,8 +6,8 @@ import copy
 
 import pytest
 
-from ansible_collections.ump365.upgrade.plugins.module_utils import checks as c
-from tests.unit.plugins.module_utils.test_checks import FQDN, TARGET, good_post
+from ansible_collections.ump365.upgrade.plugins.plugin_utils import checks as c
+from tests.unit.plugins.plugin_utils.test_checks import FQDN, TARGET, good_post
 
 POLICIES = {"sysadminkit_version": "block", "script_templates": "warn"}
 

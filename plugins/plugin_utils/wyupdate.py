@@ -27,7 +27,8 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 import re
-from datetime import datetime
+
+from ansible_collections.ump365.upgrade.plugins.module_utils.timeparse import parse_time as _parse_time
 
 # The UMP package's steps in the guide's order ("Stop wyUpdate Processes", facts/windows_wyupdate.md).
 GUIDE_STEPS = [
@@ -144,18 +145,8 @@ def _lines(text):
 
 
 def parse_time(value):
-    """An ISO-8601 timestamp as an aware-or-naive datetime; None when it is not one."""
-    if not value:
-        return None
-    v = value.strip().replace(" ", "T", 1)
-    if v.endswith("Z"):
-        v = v[:-1] + "+00:00"
-    # Python 3.11 fromisoformat takes up to 6 fractional digits; trim longer (.NET writes 7)
-    v = re.sub(r"(\.\d{6})\d+", r"\1", v)
-    try:
-        return datetime.fromisoformat(v)
-    except ValueError:
-        return None
+    """An ISO 8601 timestamp; one without an offset stays naive (local time); None when it is not one."""
+    return _parse_time(value, naive="keep")
 
 
 def seconds_between(start, end):
@@ -163,26 +154,6 @@ def seconds_between(start, end):
     if a is None or b is None or (a.tzinfo is None) != (b.tzinfo is None):
         return None
     return round((b - a).total_seconds(), 3)
-
-
-def version_tuple(version):
-    """``8.0.400.64`` -> (8, 0, 400, 64); non-numeric parts compare as 0. Empty -> ()."""
-    if not version:
-        return ()
-    out = []
-    for part in str(version).strip().split("."):
-        m = re.match(r"\d+", part)
-        out.append(int(m.group(0)) if m else 0)
-    while out and out[-1] == 0 and len(out) > 3:
-        out.pop()
-    return tuple(out)
-
-
-def version_cmp(a, b):
-    ta, tb = version_tuple(a), version_tuple(b)
-    n = max(len(ta), len(tb))
-    ta, tb = ta + (0,) * (n - len(ta)), tb + (0,) * (n - len(tb))
-    return (ta > tb) - (ta < tb)
 
 
 def parse_check_output(text, rc=None, patterns=None):

@@ -1,7 +1,11 @@
 # -*- coding: utf-8 -*-
 # Copyright: ump365.upgrade developers
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
-"""Write a few small text files into one folder on the controller, atomically (controller_files)."""
+"""Write a few small text files into one folder on the controller, atomically.
+
+The work of the action plugin ``ump365.upgrade.controller_files`` (plugins/action); controller-only, so it
+lives in plugin_utils. plugins/modules/controller_files.py holds only its documentation.
+"""
 
 from __future__ import absolute_import, division, print_function
 
@@ -9,6 +13,19 @@ __metaclass__ = type
 
 import os
 import tempfile
+
+
+ARGUMENT_SPEC = dict(
+    path=dict(type="path", required=True),
+    files=dict(
+        type="list",
+        elements="dict",
+        required=True,
+        options=dict(name=dict(type="str", required=True), content=dict(type="str", required=True)),
+    ),
+    mode=dict(type="raw", default="0640"),
+    dir_mode=dict(type="raw", default="0750"),
+)
 
 
 class FilesError(Exception):

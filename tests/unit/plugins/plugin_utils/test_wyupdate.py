@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from ansible_collections.ump365.upgrade.plugins.module_utils import wyupdate as wy
+from ansible_collections.ump365.upgrade.plugins.plugin_utils import versions
+from ansible_collections.ump365.upgrade.plugins.plugin_utils import wyupdate as wy
 
 T = "2026-11-23T10:{:02d}:{:02d}Z"
 
@@ -311,10 +312,10 @@ def test_evaluate_nothing_to_install_needs_no_steps():
 
 
 def test_versions():
-    assert wy.version_cmp("8.0.400.64", "8.0.515") < 0
-    assert wy.version_cmp("8.0.515", "8.0.515.0") == 0
-    assert wy.version_cmp("8.0.515", "8.0.450") > 0
-    assert wy.version_tuple("") == ()
+    assert versions.version_cmp("8.0.400.64", "8.0.515") < 0
+    assert versions.version_cmp("8.0.515", "8.0.515.0") == 0
+    assert versions.version_cmp("8.0.515", "8.0.450") > 0
+    assert versions.version_tuple("") == ()
 
 
 def test_progress_names_the_running_step():
