@@ -50,9 +50,24 @@ options:
       - Always create a fresh disk from O(snapshot) and swap to it, even when the VM already runs on a
         disk created from O(snapshot). That disk may have changed since it was created (the VM ran an
         upgrade again after a first rollback), so a second rollback of the same host needs this.
-      - Not idempotent, every run creates a disk and swaps the VM to it.
+      - Not idempotent, every run creates a disk and swaps the VM to it (but see O(reuse_restore_id)).
     type: bool
     default: false
+  restore_id:
+    description:
+      - An id of this restore, written to the new disk's tag C(ump_restore) (letters, digits, C(-), C(_), C(.)).
+      - A later run that resumes this restore after it stopped part-way passes it as O(reuse_restore_id).
+    type: str
+  reuse_restore_id:
+    description:
+      - The O(restore_id) of an earlier run of this restore that stopped part-way (controller killed after it
+        created the disk, or after the swap). A disk created from O(snapshot) and tagged C(ump_restore) with
+        this id is that run's disk. When the VM already runs on it the VM is only started; when it is
+        unattached the VM is swapped to it instead of a second disk being created (which would be left
+        behind). When no such disk exists the restore runs as without this option.
+      - The disk the VM had before the interrupted restore is then reported as RV(previous_disk_id) when the VM
+        already runs on the reused disk (the snapshot's source disk, the disk the upgrade ran on).
+    type: str
   sku:
     description: Storage type of the new disk. Defaults to that of the VM's current OS disk.
     type: str
@@ -146,6 +161,10 @@ unattached_disk_id:
       attach. A disk whose creation ended Failed is deleted instead (the message says so).
   returned: failure
   type: str
+reused_disk:
+  description: Whether the disk of an interrupted earlier run of this restore (O(reuse_restore_id)) was reused.
+  returned: always
+  type: bool
 retries:
   description: Requests that were retried (409 conflicts, 429 throttling, 5xx), one entry per retry.
   returned: always
@@ -163,6 +182,8 @@ arm_requests:
   type: int
   sample: 14
 """
+
+import re
 
 from ansible_collections.ump365.upgrade.plugins.module_utils import errors
 from ansible_collections.ump365.upgrade.plugins.module_utils.azure import (
@@ -308,9 +329,19 @@ class Restore:
             disk_id=current_id,
             previous_disk_deleted=False,
         )
+        result["reused_disk"] = False
         already = not p["new_disk"] and same_id(
             (current.get("properties", {}).get("creationData") or {}).get("sourceResourceId"), snap["id"]
         )
+        reuse = self.interrupted_restore_disk(snap["id"], p["reuse_restore_id"]) if p["reuse_restore_id"] else None
+        if reuse is not None and same_id(reuse["id"], current_id):
+            # the interrupted run swapped the VM already: only start it; the disk it swapped away from is the
+            # snapshot's source (the disk the upgrade ran on)
+            already = True
+            result["reused_disk"] = True
+            source_disk = (sprops.get("creationData") or {}).get("sourceResourceId") or ""
+            if source_disk and not same_id(source_disk, current_id):
+                result["previous_disk_id"] = source_disk
         if already:
             power = self.power()
             result["power_state"] = power
@@ -342,7 +373,9 @@ class Restore:
                 resource=self.vm_ref,
             )
         disk_name = p["disk_name"] or (snap["name"][:73].rstrip(".-") + "-osdisk")
-        if p["new_disk"]:
+        if reuse is not None:
+            disk_name = reuse["name"]  # the interrupted run's disk, unattached: swap to it
+        elif p["new_disk"]:
             disk_name = self.free_disk_name(disk_name)
         disk_id = resource_id(sub, self.rg, "disks", disk_name)
         sku = p["sku"] or current.get("sku", {}).get("name") or os_disk["managedDisk"].get("storageAccountType")
@@ -357,6 +390,9 @@ class Restore:
                 "creationData": {"createOption": "Copy", "sourceResourceId": snap["id"]},
             },
         }
+        disk_body["tags"].pop("ump_restore", None)  # the current disk's (an earlier restore's) is not this one's
+        if p["restore_id"]:
+            disk_body["tags"]["ump_restore"] = p["restore_id"]
         if vm.get("zones") and not sku.endswith("_ZRS"):
             disk_body["zones"] = list(vm["zones"])
         security_type = (cprops.get("securityProfile") or {}).get("securityType") or (
@@ -381,18 +417,22 @@ class Restore:
             result["power_state"] = "running" if p["start"] else "unknown"
             return result
 
-        try:
-            new_disk = to_dict(
-                self.az.lro(
-                    "create disk from snapshot",
-                    disk_id,
-                    lambda **kw: self.c.disks.begin_create_or_update(self.rg, disk_name, disk_body, **kw),
-                    p["wait_timeout"],
+        if reuse is not None:
+            result["reused_disk"] = True
+            new_disk = reuse
+        else:
+            try:
+                new_disk = to_dict(
+                    self.az.lro(
+                        "create disk from snapshot",
+                        disk_id,
+                        lambda **kw: self.c.disks.begin_create_or_update(self.rg, disk_name, disk_body, **kw),
+                        p["wait_timeout"],
+                    )
                 )
-            )
-        except errors.UmpError as e:
-            self.drop_failed_disk(e, disk_id, disk_name)
-            raise
+            except errors.UmpError as e:
+                self.drop_failed_disk(e, disk_id, disk_name)
+                raise
         self.created_disk_id = new_disk["id"]
         try:
             if p["deallocate"]:
@@ -470,6 +510,25 @@ class Restore:
         error.message = "%s; %s%s" % (error.message, state, "; " + left if left else "")
         error.details["vm_left"] = state
 
+    def interrupted_restore_disk(self, snap_id, restore_id):
+        """The disk an interrupted earlier run of this restore created from ``snap_id`` (tag ump_restore ==
+        ``restore_id``), attached to this VM or to none; the newest when several; None when there is none."""
+        disks = [
+            to_dict(d)
+            for d in self.az.call("list disks", self.rg, lambda: list(self.c.disks.list_by_resource_group(self.rg)))
+        ]
+        vm_id = resource_id(self.p["subscription_id"], self.rg, "virtualMachines", self.vm_name)
+        mine = [
+            d
+            for d in disks
+            if (d.get("tags") or {}).get("ump_restore") == restore_id
+            and same_id(((d.get("properties") or {}).get("creationData") or {}).get("sourceResourceId"), snap_id)
+            and (not d.get("managedBy") or same_id(d.get("managedBy"), vm_id))
+            and (d.get("properties") or {}).get("provisioningState") == "Succeeded"
+        ]
+        mine.sort(key=lambda d: str((d.get("properties") or {}).get("timeCreated") or ""), reverse=True)
+        return mine[0] if mine else None
+
     def free_disk_name(self, base):
         """``base``, or ``base-2``, ``base-3``... : the first name no disk in the resource group has."""
         name = base
@@ -538,12 +597,22 @@ def main():
             delete_previous_disk=dict(type="bool", default=False),
             force=dict(type="bool", default=False),
             new_disk=dict(type="bool", default=False),
+            restore_id=dict(type="str"),
+            reuse_restore_id=dict(type="str"),
             wait_timeout=WAIT_SPEC["wait_timeout"],
         ),
         supports_check_mode=True,
     )
     restore = None
     try:
+        for opt in ("restore_id", "reuse_restore_id"):
+            value = am.params[opt]
+            if value is not None and not re.match(r"^[A-Za-z0-9._-]{1,128}$", value):
+                raise errors.ValidationError(
+                    "%s must be 1-128 letters, digits, '-', '_' or '.', got %r" % (opt, value),
+                    system="azure",
+                    operation="validate",
+                )
         restore = Restore(am)
         result = restore.run()
         am.exit(**result)
@@ -558,6 +627,7 @@ def main():
             previous_disk_id="",
             power_state="unknown",
             previous_disk_deleted=False,
+            reused_disk=False,
         )
 
 

@@ -413,3 +413,68 @@ def test_azure_disk_deletes_an_unattached_disk_past_the_cutoff_and_never_the_vms
     assert disk(lab, original) is None and disk(lab, live) is not None
     again, _ = run_module(lab, "azure_disk", {"resource_group": "rg-ump01", "name": old_name})
     assert again["changed"] is False and not again["failed"]
+
+
+def _disks(lab) -> dict[str, dict]:
+    return {k: r for k, r in lab.state()["azure"]["resources"].items() if r["type"] == "Microsoft.Compute/disks"}
+
+
+def test_a_restore_resumed_after_it_stopped_part_way_reuses_its_disk(fresh_lab):
+    """A restore that made its disk and then stopped (here the swap refused until the retries ran out; in a
+    run, the controller killed) leaves that disk unattached: the run that resumes it (reuse_restore_id) swaps
+    to that disk instead of making a second one that nobody would clean up."""
+    lab = fresh_lab
+    original = vm_disk(lab, "ump01")
+    made, _ = run_module(lab, "azure_snapshot", {"resource_group": "rg-ump01", "vm_name": "ump01", "name": "pre-r"})
+    assert made["changed"] is True
+    args = {"resource_group": "rg-ump01", "vm_name": "ump01", "snapshot": "pre-r", "new_disk": True}
+    lab.fault("arm.500", op="virtualMachines.write", times=50)
+    first, _ = run_module(lab, "azure_vm_os_disk", {**args, "restore_id": "a1-r1", "retry_base_delay": 0.01})
+    lab.clear_faults("arm.500")
+    assert first["failed"], first
+    assert vm_disk(lab, "ump01") == original
+    loose = [r for r in _disks(lab).values() if not r.get("managedBy")]
+    assert len(loose) == 1 and loose[0]["tags"]["ump_restore"] == "a1-r1", loose
+    count = len(_disks(lab))
+
+    resumed, _ = run_module(lab, "azure_vm_os_disk", {**args, "restore_id": "a1-r2", "reuse_restore_id": "a1-r1"})
+    assert not resumed["failed"] and resumed["reused_disk"] is True, resumed
+    assert vm_disk(lab, "ump01").lower() == loose[0]["id"].lower()
+    assert resumed["previous_disk_id"].lower() == original.lower()
+    assert len(_disks(lab)) == count, "no second disk made from the snapshot"
+
+    # the run that resumes after the swap itself (the VM already on that disk): only started, same disk
+    again, _ = run_module(lab, "azure_vm_os_disk", {**args, "restore_id": "a1-r3", "reuse_restore_id": "a1-r1"})
+    assert not again["failed"] and again["reused_disk"] is True and again["changed"] is False, again
+    assert again["previous_disk_id"].lower() == original.lower()
+    assert len(_disks(lab)) == count
+    # without the id of an interrupted run, new_disk makes a fresh disk (a second rollback of the same host)
+    fresh, _ = run_module(lab, "azure_vm_os_disk", {**args, "restore_id": "a1-r4"})
+    assert fresh["changed"] is True and fresh["reused_disk"] is False and len(_disks(lab)) == count + 1
+
+
+def test_rollback_refuses_a_snapshot_that_is_not_this_attempts_pre_upgrade_state(fresh_lab, ckdir):
+    lab = fresh_lab
+    proc = lab.playbook("playbooks/snapshot.yml", "--limit", "ump01", extra_vars=ckpt_vars(ckdir))
+    assert "failed=0" in proc.stdout, proc.stdout[-3000:]
+    path = ckdir / "ump01__8.0.515.json"
+    ck = json.loads(path.read_text())
+    snap = ck["phases"]["snapshot"]["outputs"]["snapshot_name"]
+    # a checkpoint whose attempt is not the one the snapshot was taken for (a copy from another controller,
+    # an older backup of the run-state store)
+    ck["phases"]["attempt"]["outputs"]["id"] = "a20261101T080000Z"
+    path.write_text(json.dumps(ck))
+    lab.set_host_state("ump01", ["ump", "components", "SysAdminKit"], "8.0.515")
+    disk_before, disks_before = vm_disk(lab, "ump01"), set(_disks(lab))
+    proc = lab.playbook("playbooks/rollback.yml", "--limit", "ump01", extra_vars={**ckpt_vars(ckdir), **NO_WINRM})
+    assert proc.returncode != 0, proc.stdout[-3000:]
+    out = " ".join(proc.stdout.split())
+    assert f"ump01: refusing to restore snapshot {snap}" in out or "ump01: refusing to restore snapshot /" in out, out[
+        -3000:
+    ]
+    assert "its tag ump_attempt is 'a" in out and "not 'a20261101T080000Z'" in out, out[-3000:]
+    assert "Nothing was restored" in out and "-e ump_rollback_snapshot=<name>" in out
+    # the lab's ARM: the VM on its disk, running, no disk made
+    assert vm_disk(lab, "ump01") == disk_before and set(_disks(lab)) == disks_before
+    st = lab.state()
+    assert st["azure"]["power"].get(st["hosts"]["ump01"]["vm_id"].lower(), "running") == "running"

@@ -71,6 +71,12 @@ class Case:
     # a disk the run made that is attached to nothing is expected at the end (and its name is in the report,
     # for cleanup); otherwise none may be left
     leftover_disk: bool = False
+    # a step before the run that the host state cannot express (tests/reliability/test_fault_matrix.py
+    # PREPARE): a checkpoint left in the matrix's checkpoint directory, a host already at the target
+    prepare: str = ""
+    # False: the lab never stopped one of the host's services during the run (its per-host counter)
+    services_stopped: bool | None = None
+    stdout_absent: tuple[str, ...] = ()  # texts the playbook's output must not show
 
 
 def _step(step: str) -> Fault:
@@ -341,6 +347,72 @@ CASES += [
     ),
 ]
 
+_PARTIAL_LOG = "2026-12-01T10:00:00Z | renameSysAdminKitFolder | OK | SysAdminKit copied\n"
+
+# State from the systems (issue 22, item 1): the checkpoint reconciled with the lab's ARM and host
+CASES += [
+    Case(
+        "lost_checkpoint_part_upgraded",
+        "no checkpoint on a host an earlier run left part-upgraded (wyUpdate's SysAdminKit_<old> copy and its "
+        "log): stopped before any change, no snapshot of the broken state",
+        (),
+        STOPPED,
+        ("SysAdminKit_@old", "upgrade_@target.log", "repair the host by hand"),
+        marker="repair the host by hand",
+        host_state=(
+            (
+                ("files", "c:\\acs\\sysadminkit_@old"),
+                {"type": "directory", "path": "C:\\acs\\SysAdminKit_@old", "mtime": "2026-12-01T10:00:00Z"},
+            ),
+            (
+                ("files", "c:\\acs\\wyupdate_logs\\upgrade_@target.log"),
+                {
+                    "type": "file",
+                    "path": "C:\\acs\\wyupdate_logs\\upgrade_@target.log",
+                    "content": _PARTIAL_LOG,
+                    "size": len(_PARTIAL_LOG),
+                    "mtime": "2026-12-01T10:00:00Z",
+                },
+            ),
+        ),
+        snapshots=0,
+        services_stopped=False,
+    ),
+    Case(
+        "stale_checkpoint_snapshot_missing",
+        "a checkpoint from an earlier lab claims the snapshot done; ARM has no such snapshot: a fresh attempt "
+        "takes one, then upgrades",
+        (),
+        UPGRADED,
+        (),
+        prepare="checkpoint_snapshot_done",
+        snapshots=1,
+        stdout_names=("@host: fresh attempt (the systems contradict the checkpoint",),
+    ),
+    Case(
+        "checkpoint_says_upgraded_host_old",
+        "a checkpoint records the host upgraded; the host is at the old version: upgraded for real",
+        (),
+        UPGRADED,
+        (),
+        prepare="checkpoint_upgraded",
+        snapshots=1,
+        stdout_absent=("@host is already upgraded",),
+    ),
+    Case(
+        "no_checkpoint_host_at_target",
+        "no checkpoint; the host and every customer are already at the target: recorded upgraded, no snapshot, "
+        "no service stopped",
+        (),
+        UPGRADED,
+        ("found at @target",),
+        marker="found at @target",
+        prepare="at_target",
+        snapshots=0,
+        services_stopped=False,
+    ),
+]
+
 CASES += [
     Case(
         "preexisting_disabled_customer_and_failed_verification",
@@ -477,7 +549,14 @@ CASES += [
 # cases whose fault the run report does not record at all (seen on a run: the restart after wyUpdate's exit 4
 # and OVOC's late reconnect show only in the playbook output), hence no marker yet; the report should record
 # them (a retry / a settle entry), then they get one. test_every_case_names_a_marker keeps this list exact.
-NO_MARKER_YET = ("wyupdate_already_running", "ovoc_reconnects_minutes_after_start")
+# the run report does not record these faults (a restart after wyUpdate's exit 4, OVOC's late reconnect, the
+# reconcile decision "fresh attempt" on a host that then upgrades: the playbook's output shows it, the report not)
+NO_MARKER_YET = (
+    "wyupdate_already_running",
+    "ovoc_reconnects_minutes_after_start",
+    "stale_checkpoint_snapshot_missing",
+    "checkpoint_says_upgraded_host_old",
+)
 
 STATE_PREDICATES = {"more_than_4": lambda v: isinstance(v, int) and v > 4}
 

@@ -4,11 +4,16 @@ Five upgrade runs go in parallel on one lab, one per host (``-l``), each killed 
 the lab's state show its host at its point: during the snapshot, after the services are stopped, during
 wyUpdate, during the customer upgrade, and during the rollback of a host whose wyUpdate failed once. One
 rerun over the five hosts must converge to what an uninterrupted run gives: exactly one snapshot per host,
-four hosts upgraded, the failed one rolled back (its backend database restored, its files as before).
+four hosts upgraded, the failed one rolled back (its backend database restored, its files as before). From the
+lab's own state after the rerun: every UMP service runs on every host; every host's customer databases
+(SysAdminTenant) are upgraded (customers at the target, nothing else changed) or unchanged (rolled back); and
+ARM holds no disk left behind: every managed disk is attached to a VM or is a previous OS disk the report names
+(kept for cleanup.yml) - a rollback interrupted after it made the disk from the snapshot reuses that disk.
 """
 
 from __future__ import annotations
 
+import copy
 import json
 import os
 import signal
@@ -53,6 +58,39 @@ def _snapshots(state: dict) -> dict[str, int]:
             host = r["name"].split("-")[0]
             out[host] = out.get(host, 0) + 1
     return out
+
+
+def _stopped_ump_services(host_state: dict) -> list[str]:
+    return sorted(
+        n
+        for n, s in host_state["services"].items()
+        if (n.lower().startswith("sysadmin") or n.lower() == "w3svc") and s.get("state") != "running"
+    )
+
+
+def _customer_dbs(dump: dict, upgraded: bool) -> dict:
+    """The customer databases as the test compares them: the replication queue is work in flight; what the
+    upgrade itself changes (versions, schema, OVOC's IP in ApiAllowedIps) is blanked for an upgraded host."""
+    out = copy.deepcopy(dump)
+    for tables in out.values():
+        tables.pop("ReplicationCommand", None)
+        if upgraded:
+            for row in tables.get("Customer", []):
+                row["Version"] = "<version>"
+            for row in tables.get("SyncState", []):
+                row["Value"] = "<version>"
+            tables.pop("SchemaVersion", None)
+            tables.pop("ApplicationSetting", None)
+    return out
+
+
+def _loose_disks(state: dict) -> list[str]:
+    """The ARM ids of the managed disks attached to no VM (lab's ARM state)."""
+    return sorted(
+        r["id"].lower()
+        for r in state["azure"]["resources"].values()
+        if r["type"] == "Microsoft.Compute/disks" and not r.get("managedBy")
+    )
 
 
 def _vm_running(state: dict, host: str) -> bool:
@@ -105,6 +143,10 @@ def test_killed_at_five_points_then_one_rerun_converges(own_lab):
     sql(lab, "ump01", "UPDATE Customer SET Enabled = 0 WHERE CustomerShortName = ?", (disabled,))
     before = lab.state()
     sql_before = before["sql_dump"]["ump04-sql"]
+    sql_hosts = {h: before["hosts"][h].get("sql_host", h) for h in POINTS}
+    customers_before = {h: copy.deepcopy(before["sql_dump"][s]) for h, s in sql_hosts.items()}
+    assert all(before["sql_dump"][s].get("SysAdminTenant", {}).get("Customer") for s in sql_hosts.values())
+    assert not _loose_disks(before), "the lab starts with every disk attached"
     files_before = acs_files(lab.host_state("ump04"))
 
     extra = {"ump_upgrade_batches": ["100%"], "ump_max_fail_percentage": 100, **FAST_WAITS}
@@ -168,6 +210,19 @@ def test_killed_at_five_points_then_one_rerun_converges(own_lab):
     assert acs_files(lab.host_state("ump04")) == files_before
     report = json.loads((lab.state_dir / "reports" / "rerun.json").read_text())
     assert {h: report["hosts"][h]["final_state"] for h in POINTS} == EXPECTED
+    # from the lab: services, customer databases, disks
+    for host, expected in EXPECTED.items():
+        assert not _stopped_ump_services(lab.host_state(host)), f"{host} ({POINTS[host]}): services not running"
+        after = state["sql_dump"][sql_hosts[host]]
+        upgraded = expected == "upgraded"
+        assert _customer_dbs(after, upgraded) == _customer_dbs(customers_before[host], upgraded), (
+            f"{host} ({POINTS[host]}): customer databases changed beyond the upgrade"
+        )
+        versions = {c["Version"] for c in after["SysAdminTenant"]["Customer"]}
+        assert versions == {TARGET if upgraded else OLD}, f"{host} ({POINTS[host]}): customers at {versions}"
+    kept = {str((report["hosts"][h].get("rollback") or {}).get("previous_disk") or "").lower() for h in POINTS} - {""}
+    left = [d for d in _loose_disks(state) if d not in kept]
+    assert not left, f"disks left behind (attached to no VM, not named by the report for cleanup): {left}"
     post = {c["name"]: c for c in report["hosts"]["ump01"]["checks"] if c.get("phase") == "post_verify"}
     assert post["customers_enabled"].get("baseline") == "pre-existing", post.get("customers_enabled")
     assert post["customers_enabled"]["items"] == [disabled]

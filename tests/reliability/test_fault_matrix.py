@@ -15,6 +15,9 @@ from pathlib import Path
 
 import pytest
 
+from umplab.windows import services as scm
+from umplab.windows.ump import NEW_SERVICES
+
 from tests.conftest import REPO, Lab
 from tests.integration.checks_helpers import sql as sql_exec
 from tests.reliability import scenario_cases
@@ -68,6 +71,7 @@ class MatrixRun:
     power_after: dict[str, str]
     os_disk_resource_after: dict[str, dict]
     unattached_new_disks: dict[str, list[str]]
+    service_stops: dict[str, int]
 
 
 def _resolve(value, lab: Lab, host: str):
@@ -83,7 +87,74 @@ def _resolve(value, lab: Lab, host: str):
         return _sql_host(lab, host)
     if value == "@target":
         return TARGET
+    if isinstance(value, str):
+        return value.replace("@target", TARGET).replace("@old", OLD).replace("@host", host)
+    if isinstance(value, dict):
+        return {k: _resolve(v, lab, host) for k, v in value.items()}
     return value
+
+
+def _checkpoint(ckpt_dir: Path, host: str, phases: dict) -> None:
+    """A checkpoint as an earlier run (another lab, same host name and target) left it."""
+    ckpt_dir.mkdir(parents=True, exist_ok=True)
+    data = {"host": host, "run_id": TARGET, "created": "2026-11-01T08:00:00Z", "updated": "2026-11-01T09:00:00Z"}
+    data["phases"] = {k: {"status": "done", "started": "2026-11-01T08:00:00Z", **v} for k, v in phases.items()}
+    (ckpt_dir / f"{host}__{TARGET}.json").write_text(json.dumps(data, indent=1))
+
+
+def _earlier_run(lab: Lab, host: str, *, upgraded: bool) -> dict:
+    """The phases of an earlier lab's run on a host of the same name; its snapshot is not in this lab's ARM."""
+    vm_id = lab.state()["hosts"][host].get("vm_id", "")
+    rg_id = vm_id.split("/providers/")[0]
+    name = f"{host}-{OLD}-to-{TARGET}-a20261101T080000Z"
+    phases = {
+        "attempt": {"outputs": {"id": "a20261101T080000Z", "number": 1, "started": "2026-11-01T08:00:00Z"}},
+        "preflight": {"outputs": {"versions_before": {"sysadminkit": OLD, "multitenant": OLD}}},
+        "services_stop": {},
+        "snapshot": {
+            "outputs": {
+                "snapshot_id": f"{rg_id}/providers/Microsoft.Compute/snapshots/{name}",
+                "snapshot_name": name,
+                "attempt": "a20261101T080000Z",
+            }
+        },
+    }
+    if upgraded:
+        phases.update({p: {} for p in ("wyupdate", "customer_upgrade", "services_start", "post_verify")})
+        phases["outcome"] = {"outputs": {"result": UPGRADED, "reason": "", "attempt": "a20261101T080000Z"}}
+    return phases
+
+
+def _at_target(lab: Lab, host: str) -> None:
+    """The host and its customers already at the target (as a finished upgrade leaves them): SysAdminKit and
+    MultiTenant, version.txt files, and the SysAdminTenant rows the portal reads."""
+    st = lab.host_state(host)
+    for comp in ("SysAdminKit", "MultiTenant"):
+        lab.set_host_state(host, ["ump", "components", comp], TARGET)
+    # the services wyUpdate's SetServices creates, running (lab/umplab/windows/ump.py)
+    for name in ["SysAdmin.PeeringSvc", *NEW_SERVICES]:
+        svc = scm.new_service(name, f"C:\\acs\\SysAdminKit\\{name}.exe")
+        lab.set_host_state(host, ["services", name], {**svc, "state": "running"})
+    for key, entry in st["files"].items():
+        if key == "c:\\acs\\sysadminkit\\version.txt" or (
+            key.startswith("c:\\acs\\tenants\\") and key.endswith("\\version.txt")
+        ):
+            text = TARGET + "\n"
+            lab.set_host_state(host, ["files", key], {**entry, "content": text, "size": len(text)})
+    sql_exec(
+        lab,
+        host,
+        "UPDATE ApplicationSetting SET Value = ? WHERE Name IN ('SysAdminKitVersion', 'MultiTenantVersion')",
+        (TARGET,),
+    )
+    sql_exec(lab, host, "UPDATE Customer SET Version = ?", (TARGET,))
+
+
+PREPARE = {
+    "checkpoint_snapshot_done": lambda lab, host, d: _checkpoint(d, host, _earlier_run(lab, host, upgraded=False)),
+    "checkpoint_upgraded": lambda lab, host, d: _checkpoint(d, host, _earlier_run(lab, host, upgraded=True)),
+    "at_target": lambda lab, host, d: _at_target(lab, host),
+}
 
 
 def _sql_host(lab: Lab, host: str) -> str:
@@ -150,12 +221,15 @@ def _outcome(ckpt_dir: Path, host: str) -> str:
 def matrix(own_lab) -> MatrixRun:
     lab = own_lab(max(int(h[3:]) for h in HOSTS.values()), shared_sql_hosts=SHARED_SQL_HOSTS)
     state = lab.state()
+    ckpt_dir = lab.state_dir / "checkpoints"
     for case in CASES:
         host = HOSTS[case.name]
         for path, value in case.host_state:
-            lab.set_host_state(host, list(path), copy.deepcopy(value))
+            lab.set_host_state(host, [_resolve(p, lab, host) for p in path], _resolve(copy.deepcopy(value), lab, host))
         for statement, params in case.sql_before:
             sql_exec(lab, host, statement, tuple(_resolve(v, lab, host) for v in params))
+        if case.prepare:
+            PREPARE[case.prepare](lab, host, ckpt_dir)
         for fault in case.faults:
             target = _sql_host(lab, host) if fault.on_sql_host else host
             params = {k: _resolve(v, lab, host) for k, v in fault.params.items()}
@@ -167,7 +241,6 @@ def matrix(own_lab) -> MatrixRun:
     os_disk_before = {h: _os_disk(state, h) for h in HOSTS.values()}
     disks_before = {h: set(_disks(state, h)) for h in HOSTS.values()}
 
-    ckpt_dir = lab.state_dir / "checkpoints"
     report_dir = lab.state_dir / "reports"
     proc = lab.playbook(
         "playbooks/upgrade.yml",
@@ -181,6 +254,7 @@ def matrix(own_lab) -> MatrixRun:
     for r in state["azure"]["resources"].values():
         if r["type"] == "Microsoft.Compute/snapshots":
             snaps[r["name"].split("-")[0]] = snaps.get(r["name"].split("-")[0], 0) + 1
+    counters = lab.counters()
     # the run report is <run id>.json, run id upgrade-<UTC start> (docs/report.md); other JSON files share
     # the folder (preflight's <host>_password_customers.json)
     reports = sorted(report_dir.glob("upgrade-*.json"))
@@ -209,6 +283,7 @@ def matrix(own_lab) -> MatrixRun:
             )
             for h in HOSTS.values()
         },
+        service_stops={h: int(counters.get(f"winhost.service_stops.{h}", 0)) for h in HOSTS.values()},
     )
 
 
@@ -381,7 +456,9 @@ def test_fault_case_ends_in_its_expected_state(matrix: MatrixRun, case: Case):
         else:
             assert matrix.files_after[host] == matrix.files_before[host], f"{where}: files under C:\\acs changed"
     if case.snapshots is not None:
-        assert matrix.snapshots.get(host, 0) == case.snapshots, f"{where}: {matrix.snapshots.get(host, 0)} snapshots"
+        assert matrix.snapshots.get(host, 0) == case.snapshots, (
+            f"{where}: {matrix.snapshots.get(host, 0)} snapshots in the lab's ARM, expected {case.snapshots}"
+        )
     elif case.expected == STOPPED or case.recovery == "services":
         # the services stop before the snapshot: a host that failed there has none, one that failed in the
         # snapshot has the failed one
@@ -431,7 +508,13 @@ def test_fault_case_ends_in_its_expected_state(matrix: MatrixRun, case: Case):
         name = _resolve(name, matrix.lab, host)
         assert name in text, f"{where}: the report does not name {name!r}"
     for name in case.stdout_names:
+        name = _resolve(name, matrix.lab, host)
         assert name in matrix.stdout, f"{where}: the output does not show {name!r}"
+    for name in case.stdout_absent:
+        name = _resolve(name, matrix.lab, host)
+        assert name not in matrix.stdout, f"{where}: the output shows {name!r}"
+    if case.services_stopped is False:
+        assert matrix.service_stops[host] == 0, f"{where}: the lab stopped {matrix.service_stops[host]} services"
 
 
 def _failed_steps() -> set[str]:

@@ -81,6 +81,7 @@ def stop(world: World, host: str, state: dict, name: str, force: bool = False, c
     svc.pop("process_id", None)
     svc["stopped_at"] = time.time()  # OVOC sees the UMP go down (emulators/ovoc.py)
     world.count("winhost.service_stops")
+    world.count(f"winhost.service_stops.{host}")  # per host: a test asks whether a host's services were ever stopped
     if restarts_on_failure(svc) and (
         svc.get("restarts_on_stop") or world.take_fault("winhost.service_restarts", host=host, service=real)
     ):

@@ -31,6 +31,14 @@ def test_os_disk_wait_timeout_is_validated(run_module):
     assert failed and "wait_timeout must be >= 1, got 0" in result["msg"]
 
 
+def test_os_disk_restore_ids_are_validated_and_named(run_module):
+    for opt in ("restore_id", "reuse_restore_id"):
+        result, failed = run_module(
+            azure_vm_os_disk, dict(AUTH, resource_group="rg", vm_name="vm", snapshot="s", **{opt: "a1 r1;x"})
+        )
+        assert failed and f"{opt} must be 1-128 letters" in result["msg"] and "'a1 r1;x'" in result["msg"]
+
+
 def test_subscription_comes_from_the_awx_environment(run_module, monkeypatch):
     monkeypatch.delenv("AZURE_SUBSCRIPTION_ID", raising=False)
     args = dict(AUTH, resource_group="rg", name="ok", vm_name="vm", base_url="http://insecure.example")
