@@ -55,6 +55,8 @@ def _resolve(value, lab: Lab, host: str):
         return lab.host_state(host)["ump"]["customers"][0]
     if value == "@second_customer":
         return lab.host_state(host)["ump"]["customers"][1]
+    if value == "@last_customer":
+        return lab.host_state(host)["ump"]["customers"][-1]
     if value == "@host":
         return host
     if value == "@sql_host":
@@ -250,6 +252,9 @@ def test_fault_case_ends_in_its_expected_state(matrix: MatrixRun, case: Case):
     for name in case.report_names:
         name = _resolve(name, matrix.lab, host)
         assert name in text, f"{where}: the report does not name {name!r}"
+    for name in case.reason_absent:
+        name = _resolve(name, matrix.lab, host)
+        assert name not in (host_report.get("final_state_reason") or ""), f"{where}: the reason names {name!r}"
     for name in case.stdout_names:
         assert name in matrix.stdout, f"{where}: the output does not show {name!r}"
 
