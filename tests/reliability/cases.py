@@ -481,3 +481,14 @@ CASES += [
         snapshots=0,
     ),
 ]
+
+CASES += [
+    Case(
+        "servers_clock_2h_behind_controller",
+        "the host's and ARM's clocks run 2 hours behind the controller's (timeCreated of the snapshot, the host's "
+        "time): the fresh snapshot is not stale, the run lock is this run's, the host upgrades",
+        (Fault("clock.skew", {"seconds": -7200}),),
+        UPGRADED,
+        (),
+    ),
+]

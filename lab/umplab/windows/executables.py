@@ -18,6 +18,7 @@ pipelines into ``Where-Object {$_.Status|StartType|Name -eq|-ne|-like ...}``, ``
 from __future__ import annotations
 
 import re
+import time
 from typing import TYPE_CHECKING
 
 from . import fs
@@ -306,6 +307,9 @@ def _cmd_mkdir(host: "WindowsHost", path: str) -> tuple[int, str, str]:
         if fs.exists(files, path):
             return 1, "", f"A subdirectory or file {path} already exists.\r\n"
         fs.mkdir(files, path)
+        skew = host.world.clock_skew(host.name)
+        if skew:  # fault clock.skew: the folder's time is the host's clock
+            files[fs.win_key(path)]["mtime"] = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(time.time() + skew))
     return 0, "", ""
 
 
