@@ -42,6 +42,9 @@ def check_token(world: World, authorization: str | None, audience: str, host: st
     with world.lock:
         info = world.data["entra"]["tokens"].get(token)
         expired_fault = world.take_fault("entra.expired_token", audience=audience, host=host, **match)
+        if expired_fault is not None and info is not None:
+            # the token has expired for good (as a real one stays expired): only a new token is accepted
+            info["exp"] = time.time() - 1
     if info is None or info["exp"] < time.time() or expired_fault is not None:
         raise HTTPError(
             401,
