@@ -144,6 +144,13 @@ class World:
                     return p
             return None
 
+    def clock_skew(self, host: str | None) -> float:
+        """Seconds by which ``host``'s servers' clocks differ from the true time (fault ``clock.skew seconds=N
+        [host=H]``; the controller's clock is never moved): ARM's ``timeCreated`` of H's new snapshots and
+        disks, H's Windows clock (setup's ``ansible_date_time``, folders cmd.exe makes)."""
+        p = self.peek_fault("clock.skew", host=host or "")
+        return float(p.get("seconds", 0)) if p else 0.0
+
     def take_fault(self, name: str, **match: Any) -> dict | None:
         """Like :meth:`peek_fault`, but counts one firing (so ``times=N`` faults run out)."""
         with self.lock:

@@ -233,6 +233,13 @@ class EntraTokenClient(HttpClient):
                 remedy="set ump_api_scope to api://<UMP API app id>/.default",
                 details=err.details,
             )
+        if resp.status >= 500:
+            err.remedy = (
+                "Entra ID's token endpoint %s is unavailable (%s): nothing was changed by this request; check "
+                "https://status.azure.com or the network path to %s, then run again"
+                % (resource, code or resp.status, self.base_url)
+            )
+            return err
         if resp.status == 400:
             return errors.ConfigurationError(
                 "Entra ID refused the token request (%s: %s)" % (code, detail),
@@ -321,7 +328,8 @@ class UmpApiClient(HttpClient):
             },
             expect=(200,),
             operation="get token",
-            resource="%s/%s" % (self.authority, self.tenant_id),
+            # the token endpoint itself: an Entra outage names it (issue 22)
+            resource="POST %s/%s/oauth2/v2.0/token" % (self.authority, quote(self.tenant_id, safe="")),
         )
         body = require_object(resp.body, "entra", "get token", resp.endpoint, {"expires_in": (int, float, str, None)})
         token = body.get("access_token")

@@ -304,7 +304,33 @@ def check_backend(obs):
                 S_BEFORE,
             )
         )
+    out.append(check_backup_space(b))
     return out
+
+
+def check_backup_space(b):
+    """The backup of the UMP databases fits on the backend SQL server's backup drive (xp_fixeddrives), so a
+    full disk stops the host in preflight, before the services stop and the snapshot, not in sql_backup."""
+    name = "backend_backup_free_space"
+    space = b.get("backup_space") or {}
+    drive, need = space.get("drive") or "?", space.get("needed_mb")
+    exp = "more free space on %s: of the backend SQL server than the UMP databases' %s MB" % (drive, need)
+    free = space.get("free_mb")
+    if free is None or need is None:
+        return not_gathered(name, exp, space.get("error") or "free space not reported by SQL Server", False, S_BEFORE)
+    seen = "%s MB free on %s: of %s (the UMP databases need about %s MB)" % (free, drive, b.get("host"), need)
+    if int(free) > int(need):
+        return check(name, PASS, seen, exp, None, True, S_BEFORE)
+    return check(
+        name,
+        FAIL,
+        seen,
+        exp,
+        "free at least %s MB on drive %s: of the backend SQL server %s (the backup folder's drive), then run again"
+        % (int(need) + 1, drive, b.get("host")),
+        True,
+        S_BEFORE,
+    )
 
 
 def check_certificate(obs, fqdn, min_days, warn_days, now):

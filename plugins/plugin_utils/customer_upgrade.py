@@ -278,17 +278,26 @@ def summarize(table, host="host", log_path="the Customer Upgrade log"):
     if first["status"] == "stuck":
         fix = (
             "check customer %s on the host (%s, C:\\acs\\tenants\\%s\\logs); when Sysadmin.CustomerUpgrade.exe has "
-            "ended, run again: customers already upgraded are skipped" % (first["name"], log_path, first["name"])
+            "ended, run again (a rerun of a host that was not rolled back skips the customers at the target)"
+            % (first["name"], log_path, first["name"])
         )
     else:
-        fix = "read %s for customer %s, fix the cause and run again: customers already upgraded are skipped" % (
+        fix = (
+            "read %s for customer %s, fix the cause and run again (a rerun of a host that was not rolled back "
+            "skips the customers at the target)"
+        ) % (
             log_path,
             first["name"],
         )
-    msg = "%s: customer upgrade failed for %s; upgraded: %s. Fix: %s" % (
+    # only the customers that failed are named: the others' state is the run report's customer table (a full
+    # rollback undoes their upgrade too, so a reason listing them as upgraded would mislead)
+    msg = (
+        "%s: customer upgrade failed for %s (%d other customer(s) upgraded before the failure; see the report's "
+        "customer table). Fix: %s"
+    ) % (
         host,
         "; ".join(parts),
-        ", ".join(upgraded) or "none",
+        len(upgraded),
         fix,
     )
     return {"ok": False, "changed": bool(upgraded), "failed": [r["name"] for r in bad], "msg": msg}

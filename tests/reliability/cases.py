@@ -12,8 +12,10 @@ hosts share (each in its own named instance; the lab's ``--shared-sql-hosts``).
 
 from __future__ import annotations
 
+import json
 import os
 from dataclasses import dataclass, field
+from datetime import datetime, timezone
 
 from umplab.windows.ump import STEPS
 
@@ -77,6 +79,8 @@ class Case:
     # False: the lab never stopped one of the host's services during the run (its per-host counter)
     services_stopped: bool | None = None
     stdout_absent: tuple[str, ...] = ()  # texts the playbook's output must not show
+    # texts the failing host's final_state_reason must NOT contain (e.g. the customers that did upgrade)
+    reason_absent: tuple[str, ...] = ()
 
 
 def _step(step: str) -> Fault:
@@ -556,6 +560,9 @@ NO_MARKER_YET = (
     "ovoc_reconnects_minutes_after_start",
     "stale_checkpoint_snapshot_missing",
     "checkpoint_says_upgraded_host_old",
+    # the token refresh after a 401 and a clock skew that changes nothing are not in the report either
+    "token_expires_mid_run",
+    "servers_clock_2h_behind_controller",
 )
 
 STATE_PREDICATES = {"more_than_4": lambda v: isinstance(v, int) and v > 4}
@@ -582,3 +589,123 @@ def assign_hosts(cases: list[Case]) -> dict[str, str]:
                 free.remove(h)
                 break
     return out
+
+
+# run side (issue 22 item 4, matrixb): Entra, tokens, customers, disk, clock, run lock
+STATE_PREDICATES["more_than_1"] = lambda v: isinstance(v, int) and v > 1
+
+CASES += [
+    Case(
+        "entra_down_for_host_api",
+        "Entra ID's token endpoint answers 503 (AADSTS90033) to every token request for this host's UMP API app "
+        "registration from the start (Entra is shared by the lab; the host's own app registration is the per-host "
+        "equivalent)",
+        (Fault("entra.down"),),
+        STOPPED,
+        ("/oauth2/v2.0/token", "503"),
+        marker='/oauth2/v2.0/token',
+        snapshots=0,
+    ),
+    Case(
+        "token_expires_mid_run",
+        "the UMP API refuses the host's cached token once (expired) after wyUpdate installed the target: the client "
+        "gets a fresh token and the host upgrades",
+        (Fault("entra.expired_token", {"version": "@target", "times": 1}),),
+        UPGRADED,
+        (),
+        # the lab issued this host's API app more than one token (the refresh after the 401)
+        lab_state=((("entra", "tokens_issued_by_host", "@host"), "more_than_1"),),
+    ),
+    Case(
+        "one_customer_fails_others_upgrade",
+        "the Customer Upgrade of the host's last customer ends Failed while the others upgrade: the host is rolled "
+        "back fully (every customer at the old version again in SysAdminTenant)",
+        (Fault("customer_upgrade.fail", {"customer": "@last_customer"}),),
+        ROLLED_BACK,
+        ("@last_customer",),
+        marker='customer upgrade failed for @last_customer',
+        recovery="full",
+        reason_absent=("@first_customer", "@second_customer"),
+        sql_after=(
+            ("Customer", {"CustomerShortName": "@first_customer"}, {"Version": "8.0.400.64"}),
+            ("Customer", {"CustomerShortName": "@last_customer"}, {"Version": "8.0.400.64"}),
+        ),
+    ),
+    Case(
+        "host_system_drive_full",
+        "the host's system drive C: has 2 GB free (preflight wants 10 GB)",
+        (),
+        STOPPED,
+        ("free_disk_space", "2.0 GB free on C:", ">= 10 GB free on C:"),
+        marker='2.0 GB free on C:',
+        host_state=((("os", "drives", "C", "free_gb"), 2),),
+        snapshots=0,
+    ),
+    Case(
+        "backend_backup_drive_full",
+        "the backend SQL Server's backup drive is full (xp_fixeddrives: 0 MB free; BACKUP would fail 3202): "
+        "preflight stops the host before the services stop and the snapshot",
+        (Fault("sql.disk_full", on_sql_host=True),),
+        STOPPED,
+        ("backend_backup_free_space", "0 MB free on C:", "@sql_host"),
+        marker="the backup folder's drive",
+        sql="backend",
+        snapshots=0,
+    ),
+]
+
+_LOCK = "c:\\programdata\\ump365.upgrade\\run.lock"
+# another run's live lock on the host (roles/upgrade/tasks/run_lock.yml): its folder and owner.json, started now
+_OTHER_RUN = {
+    "run_id": "upgrade-other-run-4711",
+    "controller": "awx-job-pod-7",
+    "started": datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
+    "target_version": "8.0.515",
+}
+
+CASES += [
+    Case(
+        "second_run_while_another_holds_the_lock",
+        "another upgrade run (another controller) holds the host's run lock C:\\ProgramData\\ump365.upgrade\\run.lock: "
+        "this run refuses before any change",
+        (),
+        STOPPED,
+        ("run_lock", "upgrade-other-run-4711", "awx-job-pod-7", "upgrade_break_lock=true"),
+        marker='upgrade-other-run-4711',
+        host_state=(
+            (("files", "c:\\programdata"), {"type": "directory", "path": "C:\\ProgramData"}),
+            (
+                ("files", "c:\\programdata\\ump365.upgrade"),
+                {"type": "directory", "path": "C:\\ProgramData\\ump365.upgrade"},
+            ),
+            (
+                ("files", _LOCK),
+                {
+                    "type": "directory",
+                    "path": "C:\\ProgramData\\ump365.upgrade\\run.lock",
+                    "mtime": _OTHER_RUN["started"],
+                },
+            ),
+            (
+                ("files", _LOCK + "\\owner.json"),
+                {
+                    "type": "file",
+                    "path": "C:\\ProgramData\\ump365.upgrade\\run.lock\\owner.json",
+                    "content": json.dumps(_OTHER_RUN),
+                },
+            ),
+        ),
+        snapshots=0,
+    ),
+]
+
+CASES += [
+    Case(
+        "servers_clock_2h_behind_controller",
+        "the host's and ARM's clocks run 2 hours behind the controller's (timeCreated of the snapshot, the host's "
+        "time): the fresh snapshot is not stale, the run lock is this run's, the host upgrades",
+        (Fault("clock.skew", {"seconds": -7200}),),
+        UPGRADED,
+        (),
+    ),
+]

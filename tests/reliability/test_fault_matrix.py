@@ -81,6 +81,8 @@ def _resolve(value, lab: Lab, host: str):
         return lab.host_state(host)["ump"]["customers"][0]
     if value == "@second_customer":
         return lab.host_state(host)["ump"]["customers"][1]
+    if value == "@last_customer":
+        return lab.host_state(host)["ump"]["customers"][-1]
     if value == "@host":
         return host
     if value == "@sql_host":
@@ -88,6 +90,9 @@ def _resolve(value, lab: Lab, host: str):
     if value == "@target":
         return TARGET
     if isinstance(value, str):
+        if "_customer" in value:
+            customers = lab.host_state(host)["ump"]["customers"]
+            value = value.replace("@last_customer", customers[-1]).replace("@first_customer", customers[0])
         return value.replace("@target", TARGET).replace("@old", OLD).replace("@host", host)
     if isinstance(value, dict):
         return {k: _resolve(v, lab, host) for k, v in value.items()}
@@ -507,6 +512,9 @@ def test_fault_case_ends_in_its_expected_state(matrix: MatrixRun, case: Case):
     for name in case.report_names:
         name = _resolve(name, matrix.lab, host)
         assert name in text, f"{where}: the report does not name {name!r}"
+    for name in case.reason_absent:
+        name = _resolve(name, matrix.lab, host)
+        assert name not in (host_report.get("final_state_reason") or ""), f"{where}: the reason names {name!r}"
     for name in case.stdout_names:
         name = _resolve(name, matrix.lab, host)
         assert name in matrix.stdout, f"{where}: the output does not show {name!r}"

@@ -949,6 +949,9 @@ class ArmHandler(LabHandler):
         if rtype == "disks" and zones:
             res["zones"] = list(zones)
         host = self._host_of_resource(src)
+        skew = w.clock_skew(host)
+        if skew:  # fault clock.skew: ARM's clock (timeCreated) runs off the controller's
+            new_props["timeCreated"] = _iso(now + skew)
         w.resources[arm_key(rid)] = res
         # point in time: the copy holds what the source holds now
         if arm_key(src["id"]) in w.disk_contents:

@@ -20,8 +20,13 @@ ORDER = 5
 TOKEN_LIFETIME = 3599
 
 
-def check_token(world: World, authorization: str | None, audience: str) -> dict:
-    """Validate a ``Bearer`` header for ``audience``; raise HTTPError 401/403 the way each API does."""
+def check_token(world: World, authorization: str | None, audience: str, host: str = "", **match: str) -> dict:
+    """Validate a ``Bearer`` header for ``audience``; raise HTTPError 401/403 the way each API does.
+
+    ``host`` (the UMP server whose API checks the token; "" for ARM and Graph) and ``match`` (e.g. the host's
+    installed ``version``) narrow fault ``entra.expired_token``: ``host=ump03 version=8.0.515`` makes only
+    ump03's API refuse its token, once ump03 runs 8.0.515 (a token expiring mid-run, after the upgrade).
+    """
     if not authorization or not authorization.startswith("Bearer "):
         raise HTTPError(
             401,
@@ -36,7 +41,10 @@ def check_token(world: World, authorization: str | None, audience: str) -> dict:
     token = authorization[len("Bearer ") :].strip()
     with world.lock:
         info = world.data["entra"]["tokens"].get(token)
-        expired_fault = world.take_fault("entra.expired_token", audience=audience)
+        expired_fault = world.take_fault("entra.expired_token", audience=audience, host=host, **match)
+        if expired_fault is not None and info is not None:
+            # the token has expired for good (as a real one stays expired): only a new token is accepted
+            info["exp"] = time.time() - 1
     if info is None or info["exp"] < time.time() or expired_fault is not None:
         raise HTTPError(
             401,
@@ -59,6 +67,17 @@ def check_token(world: World, authorization: str | None, audience: str) -> dict:
             },
         )
     return info
+
+
+def _scope_host(world: World, scope: str) -> str:
+    """The UMP host whose API app registration ``scope`` asks a token for ("" for ARM, Graph, unknown)."""
+    for s in scope.split():
+        if s.lower().startswith("api://"):
+            app_id = s[len("api://") :].split("/")[0]
+            app = world.data["entra"].get("api_apps", {}).get(app_id)
+            if app:
+                return app["host"]
+    return ""
 
 
 class EntraHandler(LabHandler):
@@ -98,7 +117,11 @@ class EntraHandler(LabHandler):
         form = {k: v[-1] for k, v in parse_qs(req.body.decode()).items()}
         tenant = req.params["tenant"]
         world = self.world
-        if world.take_fault("entra.down"):
+        # ``entra.down host=H`` narrows the outage to token requests for H's own UMP API app registration
+        # (scope api://<H's ump_api_app_id>/.default): Entra itself is shared by every host of the lab, the
+        # app registration is the per-host equivalent (AADSTS90033 is Entra's "temporarily unavailable")
+        scope_host = _scope_host(world, form.get("scope", ""))
+        if world.take_fault("entra.down", host=scope_host):
             raise HTTPError(503, {"error": "temporarily_unavailable", "error_description": "AADSTS90033: lab fault"})
         if tenant.lower() not in (world.data["entra"]["tenant_id"].lower(), "organizations"):
             raise HTTPError(
@@ -146,6 +169,10 @@ class EntraHandler(LabHandler):
                 del tokens[t]
             tokens[token] = {"aud": resource, "client_id": client_id, "exp": now + TOKEN_LIFETIME}
         world.count("entra.tokens_issued")
+        if scope_host:
+            with world.lock:
+                by_host = world.data["entra"].setdefault("tokens_issued_by_host", {})
+                by_host[scope_host] = by_host.get(scope_host, 0) + 1
         return Response(
             200,
             {

@@ -162,7 +162,11 @@ class UmpApiHandler(LabHandler):
             return
         app_id = w.hosts[self.host]["ump_api_app_id"]
         try:
-            check_token(w, req.headers.get("Authorization"), f"api://{app_id}")
+            # the installed version narrows entra.expired_token (a token expiring mid-run); read only when set
+            match = (
+                {"version": self._setting("SysAdminKitVersion") or ""} if w.peek_fault("entra.expired_token") else {}
+            )
+            check_token(w, req.headers.get("Authorization"), f"api://{app_id}", host=self.host, **match)
         except HTTPError as e:
             code = (e.body or {}).get("error", {}).get("code", "Unauthorized")
             msg = (e.body or {}).get("error", {}).get("message", "")

@@ -18,6 +18,7 @@ pipelines into ``Where-Object {$_.Status|StartType|Name -eq|-ne|-like ...}``, ``
 from __future__ import annotations
 
 import re
+import time
 from typing import TYPE_CHECKING
 
 from . import fs
@@ -279,6 +280,8 @@ def run_cmdline(
     argv = split_cmdline(raw)
     if not as_process and _exe_name(argv[0]) == "echo":
         return 0, raw[4:].strip() + "\r\n", ""
+    if not as_process and _exe_name(argv[0]) in ("mkdir", "md") and len(argv) == 2:
+        return _cmd_mkdir(host, argv[1])
     try:
         return run_argv(host, proc, user, argv, raw, stdin)
     except NotFound:
@@ -291,6 +294,23 @@ def run_cmdline(
             "",
             f"'{argv[0]}' is not recognized as an internal or external command,\r\noperable program or batch file.\r\n",
         )
+
+
+def _cmd_mkdir(host: "WindowsHost", path: str) -> tuple[int, str, str]:
+    """cmd.exe's built-in ``mkdir``/``md`` (command extensions on, the default): creates the missing parents
+    too; a path that exists (folder or file) is an error, exit 1, "A subdirectory or file <path> already
+    exists." (learn.microsoft.com, windows-commands/mkdir). CreateDirectory is atomic: of two at once, one
+    fails, which is what makes a folder a lock."""
+    path = fs.display(path.strip().strip('"'))
+    with host.world.lock:
+        files = host.world.host_state(host.name)["files"]
+        if fs.exists(files, path):
+            return 1, "", f"A subdirectory or file {path} already exists.\r\n"
+        fs.mkdir(files, path)
+        skew = host.world.clock_skew(host.name)
+        if skew:  # fault clock.skew: the folder's time is the host's clock
+            files[fs.win_key(path)]["mtime"] = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(time.time() + skew))
+    return 0, "", ""
 
 
 # ---------------------------------------------------------------------- sc.exe

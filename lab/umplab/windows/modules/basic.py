@@ -40,7 +40,8 @@ def setup(ctx: ModuleContext) -> dict:
     fqdn = os_.get("fqdn", hinfo.get("fqdn", ctx.name))
     ip = os_.get("ip", hinfo.get("ip", "10.0.0.4"))
     domain = fqdn.split(".", 1)[1] if "." in fqdn else ""
-    now = datetime.now(timezone.utc)
+    # fault clock.skew: the host's clock runs off the controller's
+    now = datetime.fromtimestamp(time.time() + ctx.world.clock_skew(ctx.name), timezone.utc)
     boot = os_.get("boot_time")
     version = os_.get("version", "10.0.17763.0")
     profile = fs.user_profile(ctx.user)

@@ -47,6 +47,7 @@ def good_preflight() -> dict:
             "host": "ump01-sql",
             "dbbackup": {"path": "C:\\acs\\dbbackup", "exists": True, "isdir": True},
             "service_account_login": {"ok": True, "user": "ump-svc"},
+            "backup_space": {"drive": "C", "free_mb": 61000, "needed_mb": 40},
         },
         "certificates": [
             {
@@ -83,6 +84,7 @@ def test_preflight_all_pass_on_a_ready_host():
         "sql_collation",
         "backend_dbbackup_folder",
         "backend_service_account",
+        "backend_backup_free_space",
         "ssl_certificate",
         "no_open_files",
         "auth_status_app_credentials",
@@ -179,6 +181,20 @@ def test_backend_checks():
     obs["backend"] = {"enabled": False}
     res = run_preflight(obs)
     assert res["backend_dbbackup_folder"]["status"] == "skip"
+
+
+def test_backend_backup_space_names_the_drive_and_the_space_needed():
+    obs = good_preflight()
+    obs["backend"]["backup_space"] = {"drive": "C", "free_mb": 0, "needed_mb": 40}
+    r = run_preflight(obs)["backend_backup_free_space"]
+    assert r["status"] == "fail" and r["blocking"]
+    assert "0 MB free on C: of ump01-sql" in r["observed"] and "41 MB on drive C:" in r["fix"]
+    # the same size free is not enough (the backup's header and verify need a little more)
+    obs["backend"]["backup_space"] = {"drive": "C", "free_mb": 40, "needed_mb": 40}
+    assert run_preflight(obs)["backend_backup_free_space"]["status"] == "fail"
+    # not reported (xp_fixeddrives not permitted): unknown, never pass
+    obs["backend"]["backup_space"] = {"drive": "C", "free_mb": None, "needed_mb": 40}
+    assert run_preflight(obs)["backend_backup_free_space"]["status"] == "skip"
 
 
 def test_auth_status_credentials_name_each_problem():
