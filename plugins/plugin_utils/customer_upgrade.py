@@ -292,7 +292,7 @@ def summarize(table, host="host", log_path="the Customer Upgrade log"):
     # only the customers that failed are named: the others' state is the run report's customer table (a full
     # rollback undoes their upgrade too, so a reason listing them as upgraded would mislead)
     msg = (
-        "%s: customer upgrade failed for %s (%d other customer(s) upgraded before the failure; see the report's "
+        "%s: customer upgrade: %s (%d other customer(s) upgraded before the failure; see the report's "
         "customer table). Fix: %s"
     ) % (
         host,

@@ -125,7 +125,7 @@ def test_a_stuck_customer_is_named_and_a_rerun_skips_finished_ones(wlab):
     run = run_playbook(wlab, "windows_upgrade_flow.yml", ev)
     assert run.rc != 0
     msg = run.failure()
-    assert msg.startswith(f"ump01: customer upgrade failed for {stuck} stuck"), msg
+    assert msg.startswith(f"ump01: customer upgrade: {stuck} stuck"), msg
     assert f"check customer {stuck} on the host" in msg
     rows = {r["name"]: r for r in run.facts()["ump_customers"]}
     assert rows[customers[0]]["status"] == "upgraded"
@@ -155,7 +155,7 @@ def test_a_failing_customer_is_named_and_others_still_upgrade(wlab):
     run = run_playbook(wlab, "windows_upgrade_flow.yml", {"flow_steps": ["stop", "wyupdate", "customers"]})
     assert run.rc != 0
     msg = run.failure()
-    assert f"customer upgrade failed for {bad} failed (upgrade script 12 failed)" in msg
+    assert f"customer upgrade: {bad} failed (upgrade script 12 failed)" in msg
     rows = {r["name"]: r for r in run.facts()["ump_customers"]}
     assert rows[bad]["status"] == "failed" and rows[bad]["version_after"] == "8.0.400.64"
     assert {rows[c]["status"] for c in customers if c != bad} == {"upgraded"}

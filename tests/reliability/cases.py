@@ -623,7 +623,7 @@ CASES += [
         (Fault("customer_upgrade.fail", {"customer": "@last_customer"}),),
         ROLLED_BACK,
         ("@last_customer",),
-        marker='customer upgrade failed for @last_customer',
+        marker="customer upgrade: @last_customer failed",
         recovery="full",
         reason_absent=("@first_customer", "@second_customer"),
         sql_after=(

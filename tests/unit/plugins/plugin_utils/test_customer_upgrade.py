@@ -118,7 +118,7 @@ def test_table_and_summary():
     assert rows["z01"]["status"] == "skipped" and rows["z01"]["seconds"] == 0
     s = cu.summarize(table, host="ump01")
     assert not s["ok"] and s["failed"] == ["b01", "c01"]
-    assert s["msg"].startswith("ump01: customer upgrade failed for b01 failed")
+    assert s["msg"].startswith("ump01: customer upgrade: b01 failed")
     # the reason names the customers that failed, not the ones that upgraded (the customer table has them)
     assert "a01" not in s["msg"] and "1 other customer(s) upgraded" in s["msg"] and "Fix:" in s["msg"]
 
