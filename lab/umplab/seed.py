@@ -932,12 +932,18 @@ def _seed_sql(w: World, ump: str, sql_host: str, customers: list[dict], fqdn: st
                         f"user{u}@{c['short']}.onmicrosoft.com",
                         f"User {u}",
                         "Sales" if u % 2 else "Support",
-                        f"+44587996{u:02d}",
+                        user_did(c, u),
                         1,
                     ),
                 )
             conn.execute("INSERT INTO SyncState VALUES (?, ?)", ("Version", FROM_VERSION))
         conn.close()
+
+
+def user_did(c: dict, u: int) -> str:
+    """User ``u``'s DID: inside the customer's dial-plan range, as UMP deploys it to the SBC (the guide: "Add
+    DID and verify that it is successfully added on the SBC"; the SBC's DialPlanRule prefixes hold the DIDs)."""
+    return f"+44587996{u + 1:02d}" if "Essentials" in c["license"] else f"+3120555{100 + u}"
 
 
 def _seed_sbc_ovoc(w: World, ump: str, ump_ip: str, customers: list[dict], now: datetime) -> None:
