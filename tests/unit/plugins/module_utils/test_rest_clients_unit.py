@@ -141,5 +141,5 @@ def test_sbc_numbers_from_a_configurable_ini_table():
     # a table or column the INI does not have is an error naming what it has, never an empty list
     with pytest.raises(errors.ValidationError, match=r"no \[ SBCUserInfoTable \] table \(tables: .*DialPlanRule"):
         client.numbers("SBCUserInfoTable", "LocalUser", ini_text=INI)
-    with pytest.raises(errors.ValidationError, match="no column Number .*Prefix"):
+    with pytest.raises(errors.ValidationError, match=r"no column Number .*Prefix"):
         client.numbers("DialPlanRule", "Number", ini_text=INI)
