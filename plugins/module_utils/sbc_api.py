@@ -18,6 +18,7 @@ __metaclass__ = type
 import re
 
 from ansible_collections.ump365.upgrade.plugins.module_utils import errors
+from ansible_collections.ump365.upgrade.plugins.module_utils import prefix as prefix_lint
 from ansible_collections.ump365.upgrade.plugins.module_utils.http import (
     HttpClient,
     check_fields,
@@ -171,6 +172,24 @@ class SbcClient(HttpClient):
                         item["dial_plan"] = row.get("DialPlanName")
                     out.append(item)
         return out
+
+    def locate_numbers(self, numbers, ini_text=None):
+        """Which INI table columns hold the given numbers: per table and column that covers at least one,
+        ``table``, ``column``, ``matched`` (how many of ``numbers``) and ``rows``; most matched first. Only the
+        counts are returned, never a value (an INI may hold passwords)."""
+        text = self.ini() if ini_text is None else ini_text
+        wanted = [n for n in (numbers or []) if str(n or "").strip()]
+        out = []
+        for table in ini_tables(text):
+            rows = ini_table(text, table)
+            for col in (ini_table_columns(text, table) or [])[1:]:
+                entries = [
+                    e.strip() for r in rows for e in str(r.get(col) or "").split(";") if e.strip() and e.strip() != "*"
+                ]
+                matched = sum(1 for n in wanted if any(prefix_lint.covers(e, n) for e in entries))
+                if matched:
+                    out.append({"table": table, "column": col, "matched": matched, "rows": len(rows)})
+        return sorted(out, key=lambda x: -x["matched"])
 
 
 _SECTION = re.compile(r"^\s*\[\s*(\\?)\s*([^\]\\]+?)\s*\]\s*$")

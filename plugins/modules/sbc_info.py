@@ -23,6 +23,8 @@ description:
     the C(Prefix) column of C([ DialPlanRule ])), one entry per C(;)-separated value. Where an SBC keeps
     per-user numbers is not public; a table or column the INI does not have fails naming the tables or
     columns it has (never an empty list).
+  - C(number_tables) - which INI table columns hold the numbers given in O(locate_numbers) (counts only, never
+    a value; an INI may hold passwords); for discovering O(numbers_table) and O(numbers_column).
   - C(license) - C(GET /api/v1/license).
   - A 409 answer (HA synchronisation in progress) is retried; 401 and 403/405 fail with what to fix.
   - This is an info module; it changes nothing and always reports C(changed=false).
@@ -31,8 +33,13 @@ options:
     description: What to read.
     type: list
     elements: str
-    choices: [status, alarms, dial_plan_rules, numbers, license]
+    choices: [status, alarms, dial_plan_rules, numbers, number_tables, license]
     default: [status, alarms, dial_plan_rules]
+  locate_numbers:
+    description: Numbers (for example users' DIDs) to look for in every INI table column with C(number_tables).
+    type: list
+    elements: str
+    default: []
   numbers_table:
     description: The INI table whose O(numbers_column) holds the numbers read with C(numbers) (without brackets).
     type: str
@@ -132,6 +139,12 @@ numbers:
   type: list
   elements: dict
   sample: [{table: DialPlanRule, index: 1, value: "+44587996[01-20]", dial_plan: contoso-dp}]
+number_tables:
+  description: The INI table columns holding at least one of O(locate_numbers), most matched first.
+  returned: when C(number_tables) is gathered
+  type: list
+  elements: dict
+  sample: [{table: DialPlanRule, column: Prefix, matched: 5, rows: 2}]
 license:
   description: The SBC's licence object.
   returned: when C(license) is gathered
@@ -167,11 +180,12 @@ def main():
         gather=dict(
             type="list",
             elements="str",
-            choices=["status", "alarms", "dial_plan_rules", "numbers", "license"],
+            choices=["status", "alarms", "dial_plan_rules", "numbers", "number_tables", "license"],
             default=["status", "alarms", "dial_plan_rules"],
         ),
         numbers_table=dict(type="str", default="DialPlanRule"),
         numbers_column=dict(type="str", default="Prefix"),
+        locate_numbers=dict(type="list", elements="str", default=[]),
         alarm_page_size=dict(type="int", default=20),
         alarm_details=dict(type="bool", default=False),
         prefix_syntax=dict(type="str", default="both", choices=["ump", "sbc", "both", "none"]),
@@ -191,7 +205,8 @@ def main():
             result["status"] = client.status()
         if "alarms" in p["gather"]:
             result["alarms"], result["alarm_pages"] = client.active_alarms(p["alarm_page_size"], p["alarm_details"])
-        ini_text = client.ini() if {"dial_plan_rules", "numbers"} <= set(p["gather"]) else None
+        wants_ini = set(p["gather"]) & {"dial_plan_rules", "numbers", "number_tables"}
+        ini_text = client.ini() if len(wants_ini) > 1 else None
         if "dial_plan_rules" in p["gather"]:
             rules = ini_table(ini_text, "DialPlanRule") if ini_text is not None else client.dial_plan_rules()
             findings = []
@@ -204,6 +219,8 @@ def main():
             result["prefix_findings"] = findings
         if "numbers" in p["gather"]:
             result["numbers"] = client.numbers(p["numbers_table"], p["numbers_column"], ini_text=ini_text)
+        if "number_tables" in p["gather"]:
+            result["number_tables"] = client.locate_numbers(p["locate_numbers"], ini_text=ini_text)
         if "license" in p["gather"]:
             result["license"] = client.license()
     except errors.UmpError as e:

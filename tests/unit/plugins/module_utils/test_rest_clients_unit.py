@@ -143,3 +143,16 @@ def test_sbc_numbers_from_a_configurable_ini_table():
         client.numbers("SBCUserInfoTable", "LocalUser", ini_text=INI)
     with pytest.raises(errors.ValidationError, match=r"no column Number .*Prefix"):
         client.numbers("DialPlanRule", "Number", ini_text=INI)
+
+
+def test_sbc_locate_numbers_counts_only():
+    from ansible_collections.ump365.upgrade.plugins.module_utils.sbc_api import SbcClient
+
+    users = INI + (
+        "[ SBCUserInfoTable ]\nFORMAT SBCUserInfoTable_Index = SBCUserInfoTable_LocalUser, SBCUserInfoTable_Password;\n"
+        'SBCUserInfoTable 0 = "+4458799701", "s3cret";\nSBCUserInfoTable 1 = "+4458799702", "s3cret";\n'
+        "[ \\SBCUserInfoTable ]\n"
+    )
+    found = SbcClient("https://sbc.example", "Admin", "pw").locate_numbers(["+4458799701", "+4458799702"], users)
+    assert found == [{"table": "SBCUserInfoTable", "column": "LocalUser", "matched": 2, "rows": 2}]
+    assert "s3cret" not in str(found)
