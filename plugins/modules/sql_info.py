@@ -281,6 +281,8 @@ def main():
     if not HAS_PYTDS:
         module.fail_json(msg=missing_required_lib("python-tds"), exception=PYTDS_IMPORT_ERROR)
     p = module.params
+    for opt in ("user_table", "user_name_column", "user_did_column"):
+        _ident(module, p[opt], opt)
     client = SqlClient.from_module(module)
 
     def work(c):
