@@ -291,7 +291,7 @@ CASES += [
         host_state=(
             (("open_files",), [{"path": "C:\\acs\\SysAdminKit\\SysAdmin.TenantSvc.exe", "process": "notepad.exe"}]),
         ),
-        marker='notepad.exe',
+        marker="1 open: C:\\acs\\SysAdminKit\\SysAdmin.TenantSvc.exe",
     ),
     Case(
         "sql_down_before_backup",

@@ -138,7 +138,8 @@ NAMING = {
     "numbers_table", "numbers_column", "user_table", "user_name_column", "user_did_column",
     "expected_collation", "folder", "progress_path", "backup_name", "host", "run_id", "phase", "resource_group",
     "vm_name", "disk_name", "snapshot", "source_disk", "provisioning_state", "jid", "cloud_environment",
-    "required_actions", "permissions_api_version", "locks_api_version", "created_before",
+    "required_actions", "permissions_api_version", "locks_api_version", "created_before", "restore_id",
+    "reuse_restore_id",
 }  # fmt: skip
 NAMING_BY_MODULE = {
     "name": {azure_disk, azure_snapshot, azure_snapshot_info, azure_vm_info, ump_app_setting},
