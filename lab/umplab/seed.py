@@ -757,8 +757,8 @@ def _add_ump_host(
         w.host_state(sql_host).setdefault("sql_instances", {})[inst] = sql_config
     else:
         w.host_state(sql_host)["sql"] = sql_config
-    _seed_sql(w, name, sql_host, customers, fqdn, now)
-    _seed_sbc_ovoc(w, name, ip, customers, now)
+    _seed_sql(w, name, sql_host, customers, fqdn, now, site["flavour"])
+    _seed_sbc_ovoc(w, name, ip, customers, now, site["flavour"])
 
 
 SHARED_SQL_MACHINE = "sql01"
@@ -842,7 +842,9 @@ def _seed_old_step_log(files: dict, site: dict, now: datetime, sec: dict) -> Non
     files[p.lower()] = dict(_file("\r\n".join(lines) + "\r\n", now=t), path=p)
 
 
-def _seed_sql(w: World, ump: str, sql_host: str, customers: list[dict], fqdn: str, now: datetime) -> None:
+def _seed_sql(
+    w: World, ump: str, sql_host: str, customers: list[dict], fqdn: str, now: datetime, flavour: str = "default"
+) -> None:
     sql_state = {"sql": w.sql_state(sql_host)}
     sql_state["sql"]["databases"].append("SysAdminTenant")
     path = w.sql_path(sql_host, "SysAdminTenant")
@@ -925,14 +927,14 @@ def _seed_sql(w: World, ump: str, sql_host: str, customers: list[dict], fqdn: st
         conn = sqlite3.connect(w.sql_path(sql_host, db))
         with conn:
             conn.executescript(CUSTOMER_DDL)
-            for u in range(5):
+            for u in range(USERS_PER_CUSTOMER):
                 conn.execute(
                     "INSERT INTO UserAccount VALUES (?,?,?,?,?)",
                     (
                         f"user{u}@{c['short']}.onmicrosoft.com",
                         f"User {u}",
                         "Sales" if u % 2 else "Support",
-                        f"+44587996{u:02d}",
+                        user_did(c, u, flavour),
                         1,
                     ),
                 )
@@ -940,7 +942,22 @@ def _seed_sql(w: World, ump: str, sql_host: str, customers: list[dict], fqdn: st
         conn.close()
 
 
-def _seed_sbc_ovoc(w: World, ump: str, ump_ip: str, customers: list[dict], now: datetime) -> None:
+USERS_PER_CUSTOMER = 5
+
+
+def user_did(c: dict, u: int, flavour: str = "default") -> str:
+    """User ``u``'s DID. default: inside the customer's dial-plan range, as UMP deploys it to the SBC (the guide:
+    "Add DID and verify that it is successfully added on the SBC"; the SBC's DialPlanRule prefixes hold the DIDs).
+    site-b (where an SBC keeps per-user numbers is not public): outside the dial-plan ranges, each user's
+    number in the SBC's user information table instead (emulators/sbc.py render_ini)."""
+    if flavour == "site-b":
+        return f"+44587997{u + 1:02d}" if "Essentials" in c["license"] else f"+3120556{100 + u}"
+    return f"+44587996{u + 1:02d}" if "Essentials" in c["license"] else f"+3120555{100 + u}"
+
+
+def _seed_sbc_ovoc(
+    w: World, ump: str, ump_ip: str, customers: list[dict], now: datetime, flavour: str = "default"
+) -> None:
     sbc_name = f"sbc-{ump}"
     rules = []
     for c in customers:
@@ -973,6 +990,17 @@ def _seed_sbc_ovoc(w: World, ump: str, ump_ip: str, customers: list[dict], now: 
         },
         "alarms": {"active": [], "history": []},
         "dial_plan_rules": rules,
+        "user_info": [
+            {
+                "LocalUser": user_did(c, u, flavour),
+                "Username": f"user{u}.{c['short']}",
+                "IPGroupName": f"{c['short']}-ipg",
+            }
+            for c in customers
+            for u in range(USERS_PER_CUSTOMER)
+        ]
+        if flavour == "site-b"
+        else [],
         "license": {"FeatureKey": "SBC-Sessions=100;FEU=250"},
     }
     w.data["ovoc"]["devices"][ump] = {

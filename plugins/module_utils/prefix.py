@@ -326,3 +326,105 @@ def lint_many(values, syntax="ump"):
             f["item"] = item
             out.append(f)
     return out
+
+
+# --------------------------------------------------------------------------- number coverage
+def _entry_tokens(entry):
+    """An entry as a list of digit sets (one per position) plus trailing flags, or None when it is a
+    notation this matcher does not read (``*``, a ``.`` repeat): such an entry never counts as covering."""
+    entry = entry.strip()
+    if "(" in entry and entry.endswith(")"):
+        entry = entry[: entry.index("(")]
+    if entry.endswith("#"):
+        entry = entry[:-1]
+    if not entry or "*" in entry or "." in entry:
+        return None
+    out = []
+    i = 0
+    if entry[0] == "+":
+        out.append(("+",))
+        i = 1
+    while i < len(entry):
+        c = entry[i]
+        if c in _DIGITS:
+            out.append((c,))
+            i += 1
+        elif c in "xX":
+            out.append(tuple(_DIGITS))
+            i += 1
+        elif c in "zZ":
+            out.append(tuple(_DIGITS[1:]))
+            i += 1
+        elif c in "nN":
+            out.append(tuple(_DIGITS[2:]))
+            i += 1
+        elif c == "[":
+            j = _bracket(entry, i)
+            if j < 0:
+                return None
+            members = []
+            for m in entry[i + 1 : j].split(","):
+                lo, _dash, hi = m.strip().partition("-")
+                hi = hi or lo
+                if not (lo.isdigit() and hi.isdigit() and len(lo) == len(hi)):
+                    return None
+                members.append((int(lo), int(hi), len(lo)))
+            if len({w for _lo, _hi, w in members}) != 1:
+                return None
+            out.append(("range", members))
+            i = j + 1
+        else:
+            return None
+    return out
+
+
+def _match(tokens, number):
+    pos = 0
+    for t in tokens:
+        if t and t[0] == "range":
+            width = t[1][0][2]
+            chunk = number[pos : pos + width]
+            if len(chunk) != width or not chunk.isdigit():
+                return False
+            if not any(lo <= int(chunk) <= hi for lo, hi, _w in t[1]):
+                return False
+            pos += width
+        else:
+            if pos >= len(number) or number[pos] not in t:
+                return False
+            pos += 1
+    return pos == len(number)
+
+
+def normalize_number(number):
+    """A phone number as digits with its leading ``+`` (spaces, dashes, dots and parentheses dropped)."""
+    s = str(number or "").strip()
+    plus = s.startswith("+")
+    digits = "".join(c for c in s if c in _DIGITS)
+    return ("+" if plus else "") + digits if digits else ""
+
+
+def covers(entry, number):
+    """Whether a prefix entry (one of ``;``-separated entries) stands for the whole ``number``: every digit
+    matched, a bracket range consuming as many digits as its bounds have (``+44587996[01-20]`` covers
+    ``+4458799607``, not ``+445879960``). A number is matched with and without its ``+``."""
+    tokens = _entry_tokens(str(entry or ""))
+    n = normalize_number(number)
+    if tokens is None or not n:
+        return False
+    if _match(tokens, n):
+        return True
+    plus_entry = bool(tokens) and tokens[0] == ("+",)
+    if plus_entry and not n.startswith("+"):
+        return _match(tokens[1:], n)
+    if not plus_entry and n.startswith("+"):
+        return _match(tokens, n[1:])
+    return False
+
+
+def covered_by(number, entries):
+    """The first entry of ``entries`` covering ``number``, or None."""
+    for e in entries or []:
+        if covers(e, number):
+            return e
+    return None

@@ -18,6 +18,7 @@ __metaclass__ = type
 import re
 
 from ansible_collections.ump365.upgrade.plugins.module_utils import errors
+from ansible_collections.ump365.upgrade.plugins.module_utils import prefix as prefix_lint
 from ansible_collections.ump365.upgrade.plugins.module_utils.http import (
     HttpClient,
     check_fields,
@@ -135,6 +136,61 @@ class SbcClient(HttpClient):
     def dial_plan_rules(self):
         return ini_table(self.ini(), "DialPlanRule")
 
+    def numbers(self, table="DialPlanRule", column="Prefix", ini_text=None):
+        """The numbers (or number prefixes and ranges) in ``column`` of the INI table ``table``, one dict per
+        ``;``-separated entry: ``table``, ``index`` (the row's key), ``value`` and, when the row has one, its
+        ``dial_plan``. Where an SBC keeps per-user numbers is a site's configuration (docs/assumptions.md):
+        a table or column missing from the INI is an error naming what the INI has, never an empty list."""
+        text = self.ini() if ini_text is None else ini_text
+        endpoint = self.base_url + "/api/v1/files/ini"
+        columns = ini_table_columns(text, table)
+        if columns is None:
+            raise errors.ValidationError(
+                "the SBC's INI has no [ %s ] table (tables: %s)" % (table, ", ".join(ini_tables(text)) or "none"),
+                system=self.system,
+                operation="read numbers",
+                resource=endpoint,
+                remedy="set the INI table that holds the users' numbers (post_verify_sbc_numbers_table)",
+            )
+        if _lower(column) not in [_lower(c) for c in columns]:
+            raise errors.ValidationError(
+                "the SBC's [ %s ] table has no column %s (columns: %s)" % (table, column, ", ".join(columns)),
+                system=self.system,
+                operation="read numbers",
+                resource=endpoint,
+                remedy="set the column that holds the numbers (post_verify_sbc_numbers_column)",
+            )
+        out = []
+        for n, row in enumerate(ini_table(text, table)):
+            value = next((v for k, v in row.items() if _lower(k) == _lower(column)), None)
+            if value is not None and not isinstance(value, str):
+                raise shape_error(self.system, "read numbers", endpoint, "row %d of [ %s ]: %r" % (n, table, row))
+            for entry in str(value or "").split(";"):
+                if entry.strip():
+                    item = {"table": table, "index": row.get("Index", n), "value": entry.strip()}
+                    if row.get("DialPlanName") is not None:
+                        item["dial_plan"] = row.get("DialPlanName")
+                    out.append(item)
+        return out
+
+    def locate_numbers(self, numbers, ini_text=None):
+        """Which INI table columns hold the given numbers: per table and column that covers at least one,
+        ``table``, ``column``, ``matched`` (how many of ``numbers``) and ``rows``; most matched first. Only the
+        counts are returned, never a value (an INI may hold passwords)."""
+        text = self.ini() if ini_text is None else ini_text
+        wanted = [n for n in (numbers or []) if str(n or "").strip()]
+        out = []
+        for table in ini_tables(text):
+            rows = ini_table(text, table)
+            for col in (ini_table_columns(text, table) or [])[1:]:
+                entries = [
+                    e.strip() for r in rows for e in str(r.get(col) or "").split(";") if e.strip() and e.strip() != "*"
+                ]
+                matched = sum(1 for n in wanted if any(prefix_lint.covers(e, n) for e in entries))
+                if matched:
+                    out.append({"table": table, "column": col, "matched": matched, "rows": len(rows)})
+        return sorted(out, key=lambda x: -x["matched"])
+
 
 _SECTION = re.compile(r"^\s*\[\s*(\\?)\s*([^\]\\]+?)\s*\]\s*$")
 
@@ -210,6 +266,42 @@ def ini_table(text, table):
             row[_strip(col, prefix)] = val
         rows.append(row)
     return rows
+
+
+def _lower(v):
+    return str(v or "").lower()
+
+
+def ini_tables(text):
+    """The names of the tables (``[ Name ]`` sections) in an INI text, in order."""
+    out = []
+    for line in (text or "").splitlines():
+        m = _SECTION.match(line)
+        if m and not m.group(1) and m.group(2) not in out:
+            out.append(m.group(2))
+    return out
+
+
+def ini_table_columns(text, table):
+    """A table's columns (without the ``<Table>_`` prefix, the key column first) from its ``FORMAT`` line;
+    None when the INI has no such table, [] when it has the section but no FORMAT line."""
+    inside = False
+    found = False
+    prefix = table + "_"
+    for line in (text or "").splitlines():
+        m = _SECTION.match(line)
+        if m:
+            if m.group(2).lower() == table.lower():
+                inside = not m.group(1)
+                found = True
+            elif inside and not m.group(1):
+                inside = False
+            continue
+        s = line.strip()
+        if inside and s.upper().startswith("FORMAT "):
+            left, _eq, right = s[len("FORMAT ") :].partition("=")
+            return [_strip(c.strip(), prefix) for c in [left] + right.strip().rstrip(";").split(",")]
+    return [] if found else None
 
 
 def _strip(col, prefix):

@@ -19,6 +19,12 @@ description:
     is a 204 answer and an empty list).
   - C(dial_plan_rules) - the rows of the C([ DialPlanRule ]) table of the INI file (C(GET /api/v1/files/ini));
     the SBC has no JSON endpoint for them. Their prefixes are linted (see O(prefix_syntax)).
+  - C(numbers) - the numbers in one column of one INI table (O(numbers_table), O(numbers_column); by default
+    the C(Prefix) column of C([ DialPlanRule ])), one entry per C(;)-separated value. Where an SBC keeps
+    per-user numbers is not public; a table or column the INI does not have fails naming the tables or
+    columns it has (never an empty list).
+  - C(number_tables) - which INI table columns hold the numbers given in O(locate_numbers) (counts only, never
+    a value; an INI may hold passwords); for discovering O(numbers_table) and O(numbers_column).
   - C(license) - C(GET /api/v1/license).
   - A 409 answer (HA synchronisation in progress) is retried; 401 and 403/405 fail with what to fix.
   - This is an info module; it changes nothing and always reports C(changed=false).
@@ -27,8 +33,21 @@ options:
     description: What to read.
     type: list
     elements: str
-    choices: [status, alarms, dial_plan_rules, license]
+    choices: [status, alarms, dial_plan_rules, numbers, number_tables, license]
     default: [status, alarms, dial_plan_rules]
+  locate_numbers:
+    description: Numbers (for example users' DIDs) to look for in every INI table column with C(number_tables).
+    type: list
+    elements: str
+    default: []
+  numbers_table:
+    description: The INI table whose O(numbers_column) holds the numbers read with C(numbers) (without brackets).
+    type: str
+    default: DialPlanRule
+  numbers_column:
+    description: The column of O(numbers_table) holding the numbers, without the C(<Table>_) prefix.
+    type: str
+    default: Prefix
   alarm_page_size:
     description: Alarms per page (the C(limit) parameter); the SBC may return fewer.
     type: int
@@ -112,6 +131,20 @@ prefix_findings:
   type: list
   elements: dict
   sample: [{entry: "+44x", position: 3, rule: ump, code: notation, why: "notation 'x' is not allowed in UMP prefixes"}]
+numbers:
+  description:
+    - The values of O(numbers_column) in O(numbers_table), one per C(;)-separated entry, each with C(table),
+      C(index) (the row's key), C(value) and, for dial-plan rules, C(dial_plan).
+  returned: when C(numbers) is gathered
+  type: list
+  elements: dict
+  sample: [{table: DialPlanRule, index: 1, value: "+44587996[01-20]", dial_plan: contoso-dp}]
+number_tables:
+  description: The INI table columns holding at least one of O(locate_numbers), most matched first.
+  returned: when C(number_tables) is gathered
+  type: list
+  elements: dict
+  sample: [{table: DialPlanRule, column: Prefix, matched: 5, rows: 2}]
 license:
   description: The SBC's licence object.
   returned: when C(license) is gathered
@@ -125,12 +158,20 @@ retries:
   sample: []
 """
 
+import re
+
 from ansible.module_utils.basic import AnsibleModule
 from ansible_collections.ump365.upgrade.plugins.module_utils import validation
 from ansible_collections.ump365.upgrade.plugins.module_utils import errors
 from ansible_collections.ump365.upgrade.plugins.module_utils import prefix as prefix_lint
 from ansible_collections.ump365.upgrade.plugins.module_utils.http import insecure_result, require_requests
-from ansible_collections.ump365.upgrade.plugins.module_utils.sbc_api import client_from_params, sbc_argument_spec
+from ansible_collections.ump365.upgrade.plugins.module_utils.sbc_api import (
+    client_from_params,
+    ini_table,
+    sbc_argument_spec,
+)
+
+INI_NAME = re.compile(r"^[A-Za-z][A-Za-z0-9_]{0,63}$")
 
 
 def main():
@@ -139,9 +180,12 @@ def main():
         gather=dict(
             type="list",
             elements="str",
-            choices=["status", "alarms", "dial_plan_rules", "license"],
+            choices=["status", "alarms", "dial_plan_rules", "numbers", "number_tables", "license"],
             default=["status", "alarms", "dial_plan_rules"],
         ),
+        numbers_table=dict(type="str", default="DialPlanRule"),
+        numbers_column=dict(type="str", default="Prefix"),
+        locate_numbers=dict(type="list", elements="str", default=[]),
         alarm_page_size=dict(type="int", default=20),
         alarm_details=dict(type="bool", default=False),
         prefix_syntax=dict(type="str", default="both", choices=["ump", "sbc", "both", "none"]),
@@ -150,6 +194,9 @@ def main():
     validation.check_module(module)
     require_requests(module)
     p = module.params
+    for opt in ("numbers_table", "numbers_column"):
+        if not INI_NAME.match(p[opt] or ""):
+            module.fail_json(msg="%s %r is not an INI table/column name (letters, digits, '_')" % (opt, p[opt]))
     client = None
     result = {}
     try:
@@ -158,8 +205,10 @@ def main():
             result["status"] = client.status()
         if "alarms" in p["gather"]:
             result["alarms"], result["alarm_pages"] = client.active_alarms(p["alarm_page_size"], p["alarm_details"])
+        wants_ini = set(p["gather"]) & {"dial_plan_rules", "numbers", "number_tables"}
+        ini_text = client.ini() if len(wants_ini) > 1 else None
         if "dial_plan_rules" in p["gather"]:
-            rules = client.dial_plan_rules()
+            rules = ini_table(ini_text, "DialPlanRule") if ini_text is not None else client.dial_plan_rules()
             findings = []
             if p["prefix_syntax"] != "none":
                 findings = prefix_lint.lint_many([r.get("Prefix") for r in rules], p["prefix_syntax"])
@@ -168,6 +217,10 @@ def main():
                     f["rule_name"] = rules[f["item"]].get("Name")
             result["dial_plan_rules"] = rules
             result["prefix_findings"] = findings
+        if "numbers" in p["gather"]:
+            result["numbers"] = client.numbers(p["numbers_table"], p["numbers_column"], ini_text=ini_text)
+        if "number_tables" in p["gather"]:
+            result["number_tables"] = client.locate_numbers(p["locate_numbers"], ini_text=ini_text)
         if "license" in p["gather"]:
             result["license"] = client.license()
     except errors.UmpError as e:

@@ -55,6 +55,25 @@ options:
     description: Its column holding the customer's version.
     type: str
     default: Version
+  read_user_dids:
+    description:
+      - Also read each user's DID from every customer database (RV(customer_databases)); returned as
+        RV(user_dids). The table and columns are not public (docs/assumptions.md); each is validated as a
+        plain identifier. A customer database without them fails the module naming the database.
+    type: bool
+    default: false
+  user_table:
+    description: The users table in each customer database (schema dbo).
+    type: str
+    default: UserAccount
+  user_name_column:
+    description: Its column naming the user.
+    type: str
+    default: Upn
+  user_did_column:
+    description: Its column holding the user's DID (users without one are left out).
+    type: str
+    default: Did
 author:
   - ump365.upgrade developers (@ump365)
 """
@@ -118,6 +137,14 @@ customers:
   type: list
   elements: dict
   sample: [{"name": "contoso01", "version": "8.0.400.64"}]
+user_dids:
+  description: Every user with a DID, per customer database (C(customer) is the database name without
+    O(customer_database_prefix)); only with O(read_user_dids).
+  returned: when O(read_user_dids) is true
+  type: list
+  elements: dict
+  sample: [{"customer": "contoso01", "database": "SysAdmincontoso01", "user": "user0@contoso01.onmicrosoft.com",
+            "did": "+4458799601"}]
 database_files:
   description: The data and log files of every database, with the drive each is on (C(sys.master_files)).
   returned: always
@@ -177,6 +204,33 @@ def read_customers(module, p):
     return out
 
 
+def read_user_dids(module, p, databases):
+    """``SELECT <user>, <did> FROM dbo.<table>`` in each customer database (identifiers validated, bracketed)."""
+    table = _ident(module, p["user_table"], "user_table")
+    ucol = _ident(module, p["user_name_column"], "user_name_column")
+    dcol = _ident(module, p["user_did_column"], "user_did_column")
+    sql = "SELECT [%s] AS usr, [%s] AS did FROM dbo.[%s]" % (ucol, dcol, table)
+    out = []
+    plen = len(p["customer_database_prefix"])
+    for db in databases:
+        validate_db_name(db)
+        client = SqlClient.from_module(module, database=db)
+        try:
+            rows = client.run(lambda c, db=db: c.query(sql, operation="read the users' DIDs of %s" % db))
+        except errors.UmpError as e:
+            client.close()
+            errors.fail_module(module, e)
+        finally:
+            client.close()
+        for r in rows or []:
+            if not isinstance(r, dict) or "did" not in r:
+                module.fail_json(msg="unexpected row from %s.dbo.%s: %r (expected user and DID)" % (db, table, r))
+            if r.get("did") in (None, ""):
+                continue
+            out.append({"customer": db[plen:], "database": db, "user": str(r.get("usr")), "did": str(r["did"]).strip()})
+    return out
+
+
 def free_space(client, module):
     try:
         rows = client.query("EXEC master.dbo.xp_fixeddrives", operation="read free space")
@@ -216,6 +270,10 @@ def main():
             customer_table=dict(type="str", default="Customer"),
             customer_name_column=dict(type="str", default="CustomerShortName"),
             customer_version_column=dict(type="str", default="Version"),
+            read_user_dids=dict(type="bool", default=False),
+            user_table=dict(type="str", default="UserAccount"),
+            user_name_column=dict(type="str", default="Upn"),
+            user_did_column=dict(type="str", default="Did"),
         ),
         supports_check_mode=True,
     )
@@ -223,6 +281,8 @@ def main():
     if not HAS_PYTDS:
         module.fail_json(msg=missing_required_lib("python-tds"), exception=PYTDS_IMPORT_ERROR)
     p = module.params
+    for opt in ("user_table", "user_name_column", "user_did_column"):
+        _ident(module, p[opt], opt)
     client = SqlClient.from_module(module)
 
     def work(c):
@@ -257,6 +317,8 @@ def main():
     )
     if p["read_customers"]:
         result["customers"] = read_customers(module, p)
+    if p["read_user_dids"]:
+        result["user_dids"] = read_user_dids(module, p, customers)
     if client.retries:
         result["retries"] = client.retries
     module.exit_json(**result)

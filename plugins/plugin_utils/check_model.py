@@ -233,6 +233,8 @@ CHECK_SOURCES = {
     "tenant_admin_auth_verified": "auth_status",
     "sbc_connected": "sbc",
     "sbc_dial_plan_present": "sbc",
+    # the first of these whose source failed makes the check fail with its error
+    "sbc_user_dids_present": ("sbc", "user_dids", "sbc_numbers"),
 }
 
 
@@ -255,8 +257,10 @@ SOFT_SOURCES = ("disk_free_gb",)
 
 def apply_errors(checks, errs):
     for c in checks:
-        key = CHECK_SOURCES.get(c["name"])
-        if c["status"] == SKIP and key in errs:
+        keys = CHECK_SOURCES.get(c["name"])
+        keys = keys if isinstance(keys, tuple) else (keys,)
+        key = next((k for k in keys if k in errs), None)
+        if c["status"] == SKIP and key is not None:
             c["status"] = WARN if key in SOFT_SOURCES else FAIL
             c["observed"] = "could not read %s: %s" % (key, str(errs[key])[:300])
             c["fix"] = "fix the error above (the UMP server, its API or the connection to it) and run again"

@@ -77,6 +77,7 @@ from ansible_collections.ump365.upgrade.plugins.plugin_utils.checks_sbc import (
     check_ovoc,
     check_ovoc_alarms,
     check_sbc,
+    check_sbc_user_dids,
     check_sbcs,
     split_prefixes,
 )

@@ -42,6 +42,7 @@ from ansible_collections.ump365.upgrade.plugins.plugin_utils.checks_sbc import (
     check_ovoc,
     check_ovoc_alarms,
     check_sbc,
+    check_sbc_user_dids,
     check_sbcs,
 )
 
@@ -340,6 +341,7 @@ def post_verify_checks(obs, params=None):
         out.append(check_api_allowed_ips(obs, p.get("ovoc_ip")))
         out.append(check_dial_plans(obs))
         out += check_sbc(obs)
+        out.append(check_sbc_user_dids(obs))
         out.append(check_script_templates(obs))
         out.append(check_tenant_admin_auth(obs))
     non_blocking = set(p.get("non_blocking") or [])

@@ -11,6 +11,8 @@ __metaclass__ = type
 import json
 import re
 
+from ansible_collections.ump365.upgrade.plugins.module_utils import prefix as prefix_lint
+
 from ansible_collections.ump365.upgrade.plugins.plugin_utils.check_model import (
     FAIL,
     PASS,
@@ -299,3 +301,58 @@ def check_sbc(obs):
 
 def split_prefixes(text):
     return [p.strip() for p in str(text or "").split(";") if p.strip()]
+
+
+def _number_entries(numbers):
+    return [(n.get("value"), n.get("dial_plan")) for n in numbers or [] if n.get("value")]
+
+
+def check_sbc_user_dids(obs):
+    """Each user's DID UMP shows for a customer with a site on the SBC is on the SBC: a value of the SBC's
+    numbers table (by default a DialPlanRule prefix, exact or a range) stands for the whole number."""
+    name = "sbc_user_dids_present"
+    exp = "every user's DID UMP shows for the SBC's sites is on the SBC"
+    sbc = obs.get("sbc")
+    if sbc is None:
+        return not_gathered(name, exp, "no SBC to read (ump_sbc_url not set)", True, S_DIALPLAN)
+    numbers = obs.get("sbc_numbers")
+    dids = obs.get("user_dids")
+    entry = _sbc_entry(obs)
+    custs = obs.get("customers")
+    if dids is None:
+        return not_gathered(name, exp, "the users' DIDs not read (post_verify_user_dids_source)", True, S_DIALPLAN)
+    if numbers is None:
+        return not_gathered(name, exp, "the SBC's numbers not read", True, S_DIALPLAN)
+    if custs is None or entry is None:
+        return not_gathered(name, exp, "customers or the SBC's entry in UMP not read", True, S_DIALPLAN)
+    table = numbers.get("table") or "?"
+    exp = "%s ([ %s ] %s)" % (exp, table, numbers.get("column") or "?")
+    on_sbc = _number_entries(numbers.get("entries"))
+    sites = {}
+    for c in custs:
+        for site in c.get("site_locations") or []:
+            if _lower(site.get("sbcName")) == _lower(entry.get("Name")):
+                s = sites.setdefault(_lower(c.get("CustomerShortName")), {"customer": c, "sites": [], "plans": set()})
+                s["sites"].append(site.get("name"))
+                s["plans"].update(_lower(dp.get("name")) for dp in site.get("dial_plans") or [])
+    missing, keys, n = [], [], 0
+    for u in dids:
+        s = sites.get(_lower(u.get("customer")))
+        if s is None:
+            continue
+        n += 1
+        candidates = [v for v, plan in on_sbc if plan is None or not s["plans"] or _lower(plan) in s["plans"]]
+        if prefix_lint.covered_by(u.get("did"), candidates) is None:
+            where = "%s/%s" % (s["customer"].get("CustomerShortName"), ",".join(str(x) for x in s["sites"]))
+            missing.append("%s: %s (%s)" % (where, u.get("did"), u.get("user")))
+            keys.append("%s: %s" % (where, prefix_lint.normalize_number(u.get("did")) or u.get("did")))
+    return _items_fail(
+        name,
+        exp,
+        missing,
+        "add the DID to the site location's dial plan in UMP and redeploy it to the SBC (Site Locations; guide, "
+        "'Add DID and verify that it is successfully added on the SBC'), or check the SBC's [ %s ] table" % table,
+        S_DIALPLAN,
+        total="%d user DID(s) on %s" % (n, entry.get("Name")),
+        keys=keys,
+    )

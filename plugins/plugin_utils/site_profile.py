@@ -574,7 +574,36 @@ def host_facts(raw, secrets=(), steps=(), statuses=(), tail_lines=5):
         if ok and portal["prefix"] is None:
             portal["prefix"] = prefix
     f["portal"] = portal
+    f["sbc_numbers"] = sbc_numbers_facts(raw.get("user_dids"), raw.get("sbc_numbers"))
     return mask(f, secrets)
+
+
+SBC_NUMBERS_DEFAULT = ("DialPlanRule", "Prefix")
+
+
+def sbc_numbers_facts(user_dids, located):
+    """Where the SBC keeps the users' DIDs: the INI table column covering the most of them (the default
+    DialPlanRule Prefix when it covers as many). Nothing is guessed when no DID or no table was read."""
+    out = {"table": None, "column": None, "matched": 0, "dids": 0, "why": None}
+    if not _ok(user_dids):
+        out["why"] = _err(user_dids, "the users' DIDs")
+        return out
+    out["dids"] = len(user_dids.get("user_dids") or [])
+    if not out["dids"]:
+        out["why"] = "no user has a DID in the customer databases"
+        return out
+    if not _ok(located):
+        out["why"] = _err(located, "the SBC's INI")
+        return out
+    found = located.get("number_tables") or []
+    if not found:
+        out["why"] = "no INI table of the SBC holds any of the %d users' DIDs" % out["dids"]
+        return out
+    top = max(x["matched"] for x in found)
+    best = [x for x in found if x["matched"] == top]
+    pick = next((x for x in best if (x["table"], x["column"]) == SBC_NUMBERS_DEFAULT), best[0])
+    out.update(table=pick["table"], column=pick["column"], matched=pick["matched"])
+    return out
 
 
 def portal_paths(prefix, sections):

@@ -52,16 +52,17 @@ def statuses(report: dict, host: str, status: str) -> set[str]:
     return {n for n, c in checks(report, host).items() if c["status"] == status}
 
 
-def db(lab, ump_host: str) -> sqlite3.Connection:
-    """The SQLite file behind ``ump_host``'s SysAdminTenant (on its SQL host's current OS disk)."""
+def db(lab, ump_host: str, database: str = "SysAdminTenant") -> sqlite3.Connection:
+    """The SQLite file behind ``ump_host``'s SysAdminTenant, or another of its databases such as a customer's
+    ``SysAdmin<short>`` (on its SQL host's current OS disk)."""
     sql_host = lab.state()["hosts"][ump_host].get("sql_host", ump_host)
-    files = glob.glob(str(lab.state_dir / "disks" / f"*_{sql_host.lower()}_osdisk_*" / "SysAdminTenant.sqlite"))
+    files = glob.glob(str(lab.state_dir / "disks" / f"*_{sql_host.lower()}_osdisk_*" / f"{database}.sqlite"))
     assert len(files) == 1, files
     return sqlite3.connect(files[0])
 
 
-def sql(lab, ump_host: str, statement: str, params: tuple = ()) -> None:
-    conn = db(lab, ump_host)
+def sql(lab, ump_host: str, statement: str, params: tuple = (), database: str = "SysAdminTenant") -> None:
+    conn = db(lab, ump_host, database)
     try:
         with conn:
             conn.execute(statement, params)
@@ -69,8 +70,8 @@ def sql(lab, ump_host: str, statement: str, params: tuple = ()) -> None:
         conn.close()
 
 
-def rows(lab, ump_host: str, query: str, params: tuple = ()) -> list[tuple]:
-    conn = db(lab, ump_host)
+def rows(lab, ump_host: str, query: str, params: tuple = (), database: str = "SysAdminTenant") -> list[tuple]:
+    conn = db(lab, ump_host, database)
     try:
         return conn.execute(query, params).fetchall()
     finally:

@@ -56,6 +56,12 @@ def test_verify_red_naming_each_broken_item(fresh_lab, tmp_path):
     sql(lab, "ump02", "UPDATE SiteLocation SET SbcDeploymentState=2 WHERE UmpCustomerGuid=?", (c2[0],))
     sql(lab, "ump02", "UPDATE Customer SET Enabled=0 WHERE UmpCustomerGuid=?", (c2[1],))
     sql(lab, "ump02", "UPDATE Customer SET MsTenantId='' WHERE UmpCustomerGuid=?", (c2[2],))
+    # ump02: UMP shows a user DID that its SBC does not hold (outside every dial-plan range on the SBC)
+    last = rows(lab, "ump02", "SELECT CustomerShortName FROM Customer ORDER BY CustomerShortName")[-1][0]
+    upn = rows(lab, "ump02", "SELECT Upn FROM UserAccount ORDER BY Upn", database=f"SysAdmin{last}")[0][0]
+    sql(lab, "ump02", "UPDATE UserAccount SET Did='+4477000999' WHERE Upn=?", (upn,), database=f"SysAdmin{last}")
+    sbc_prefixes = [r["Prefix"] for r in lab.state()["sbcs"]["sbc-ump02"]["dial_plan_rules"]]
+    assert sbc_prefixes and not any(p.startswith("+4477") for p in sbc_prefixes)
     sql(lab, "ump02", "UPDATE Customer SET LastVerificationOk=0 WHERE UmpCustomerGuid=?", (c2[3],))
     # preflight recorded the templates before the upgrade: one changed since
     ckpt_dir = tmp_path / "checkpoints"
@@ -99,6 +105,7 @@ def test_verify_red_naming_each_broken_item(fresh_lab, tmp_path):
         "customers_enabled",
         "customers_azure_tenant_id",
         "tenant_admin_auth_verified",
+        "sbc_user_dids_present",
     }
     assert statuses(report, "ump02", "warn") == {"script_templates", "ovoc_alarms"}
     c1 = checks(report, "ump01")
@@ -107,7 +114,11 @@ def test_verify_red_naming_each_broken_item(fresh_lab, tmp_path):
     out = proc.stdout
     assert "UMP service down" in c1["ovoc_alarms"]["observed"]
     assert "ump01: 9 check(s) failed" in out
-    assert "+4455896x" in c1["sbc_dial_plan_present"]["observed"] and "ump02: 7 check(s) failed" in out
+    assert "+4455896x" in c1["sbc_dial_plan_present"]["observed"] and "ump02: 8 check(s) failed" in out
+    r2 = checks(report, "ump02")
+    # the missing DID is named with its customer and site; the other users' DIDs are on the SBC
+    assert r2["sbc_user_dids_present"]["observed"] == f"{last}/{last}-main: +4477000999 ({upn})"
+    assert r2["sbc_user_dids_present"]["items"] == [f"{last}/{last}-main: +4477000999"]
     assert "ApiAllowedIps in SysAdminTenant, or run verify.yml with post_verify_fix=true" in out
     assert "SysAdmin.UMP.Watchdog stopped" in out
     # reported, not fixed: verify.yml changes nothing (recap changed=0 on every host)

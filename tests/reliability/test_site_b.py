@@ -165,6 +165,11 @@ def test_discover_writes_a_profile_of_the_sites_own_vendor_details_and_changes_n
     assert site.snapshots_after_discover == 0
     for h in HOSTS:
         assert site.after_discover[h] == site.before[h], h
+    # the SBC keeps each user's DID in its user information table, not in the dial plan (the lab's own INI)
+    sbc = site.lab.state()["sbcs"]["sbc-ump01"]
+    assert sbc["user_info"] and not any(r["Prefix"].startswith("+44587997") for r in sbc["dial_plan_rules"])
+    assert p["post_verify_sbc_numbers_table"] == "SBCUserInfoTable"
+    assert p["post_verify_sbc_numbers_column"] == "LocalUser"
     table = (site.work / "reports" / "site_profile" / "site_profile.md").read_text()
     assert "| differs |" in table and "| unknown |" in table
     # Azure and openfiles are read, not left unknown: the lab's own VM, disks, rights and locks
@@ -199,6 +204,10 @@ def test_the_profile_makes_the_upgrade_succeed_on_a_console_host(site):
     st = lab.host_state("ump01")
     assert st["ump"]["components"]["SysAdminKit"] == TARGET, out[-4000:]
     assert all(v == TARGET for _, v in _customers(lab, "ump01"))
+    # its users' DIDs were compared with the SBC's user information table (the profile's) and found there
+    report = json.loads(sorted((site.work / "reports").glob("upgrade-*.json"))[-1].read_text())
+    dids = {c["name"]: c for c in report["hosts"]["ump01"]["checks"]}["sbc_user_dids_present"]
+    assert dids["status"] == "pass" and "[ SBCUserInfoTable ] LocalUser" in dids["expected"], dids
     # the customers' version files in the site's own layout
     s = site.sites["ump01"]
     for short, _ in _customers(lab, "ump01"):

@@ -199,6 +199,20 @@ def render_ini(sbc: dict) -> str:
         for i, r in enumerate(rules)
     ]
     lines += ["", "[ \\DialPlanRule ]", ""]
+    users = sbc.get("user_info") or []
+    if users:  # lab flavour site-b: each user's number in the SBC's user information table
+        lines += [
+            "",
+            "[ SBCUserInfoTable ]",
+            "",
+            "FORMAT SBCUserInfoTable_Index = SBCUserInfoTable_LocalUser, SBCUserInfoTable_Username, "
+            "SBCUserInfoTable_IPGroupName, SBCUserInfoTable_Status;",
+        ]
+        lines += [
+            f"SBCUserInfoTable {i} = {_q(u['LocalUser'])}, {_q(u['Username'])}, {_q(u['IPGroupName'])}, 0;"
+            for i, u in enumerate(users)
+        ]
+        lines += ["", "[ \\SBCUserInfoTable ]", ""]
     return "\r\n".join(lines)
 
 

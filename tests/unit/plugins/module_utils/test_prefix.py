@@ -146,3 +146,27 @@ def test_well_formed_ump_prefixes_always_pass(plus, digits, bounds):
     text = ("+" if plus else "") + digits + "[%0*d-%0*d]" % (width, low, width, high)
     assert prefix.lint(text, "ump") == []
     assert prefix.lint(text, "sbc") == []
+
+
+@pytest.mark.parametrize(
+    "entry,number,ok",
+    [
+        ("+44587996[01-20]", "+4458799601", True),
+        ("+44587996[01-20]", "+4458799620", True),
+        ("+44587996[01-20]", "+4458799600", False),
+        ("+44587996[01-20]", "+445879960", False),
+        ("+44587996[01-20]", "+445879960100", False),
+        ("+4455896552", "+44 5589 6552", True),
+        ("+4455896552", "4455896552", True),
+        ("4455896552", "+4455896552", True),
+        ("+3120555[100-199,250]", "+3120555250", True),
+        ("+44x", "+445", True),
+        ("+44n", "+441", False),
+        ("+4455896552#", "+4455896552", True),
+        ("*", "+4455896552", False),
+        ("+44x.", "+4455896552", False),
+        ("", "+44", False),
+    ],
+)
+def test_covers_the_whole_number(entry, number, ok):
+    assert prefix.covers(entry, number) is ok

@@ -121,3 +121,38 @@ def test_ovoc_summary_follows_configurable_paths():
     s = summarise(dev, "state.s", "apps.mgmt")
     assert (s["status"], s["management_status"]) == ("Active", "Connected")
     assert dig(dev, "apps.nothing.here") is None
+
+
+def test_sbc_numbers_from_a_configurable_ini_table():
+    from ansible_collections.ump365.upgrade.plugins.module_utils import errors
+    from ansible_collections.ump365.upgrade.plugins.module_utils.sbc_api import SbcClient
+
+    client = SbcClient("https://sbc.example", "Admin", "pw")
+    nums = client.numbers("DialPlanRule", "Prefix", ini_text=INI)
+    assert [n["value"] for n in nums if n["index"] == 1] == ["+44587996[01-20]"]
+    assert nums[-1]["dial_plan"] == "PLAN1"
+    users = INI + (
+        "[ SBCUserInfoTable ]\nFORMAT SBCUserInfoTable_Index = SBCUserInfoTable_LocalUser, SBCUserInfoTable_Username;\n"
+        'SBCUserInfoTable 0 = "+4458799701", "u1";\n[ \\SBCUserInfoTable ]\n'
+    )
+    assert client.numbers("SBCUserInfoTable", "LocalUser", ini_text=users) == [
+        {"table": "SBCUserInfoTable", "index": 0, "value": "+4458799701"}
+    ]
+    # a table or column the INI does not have is an error naming what it has, never an empty list
+    with pytest.raises(errors.ValidationError, match=r"no \[ SBCUserInfoTable \] table \(tables: .*DialPlanRule"):
+        client.numbers("SBCUserInfoTable", "LocalUser", ini_text=INI)
+    with pytest.raises(errors.ValidationError, match=r"no column Number .*Prefix"):
+        client.numbers("DialPlanRule", "Number", ini_text=INI)
+
+
+def test_sbc_locate_numbers_counts_only():
+    from ansible_collections.ump365.upgrade.plugins.module_utils.sbc_api import SbcClient
+
+    users = INI + (
+        "[ SBCUserInfoTable ]\nFORMAT SBCUserInfoTable_Index = SBCUserInfoTable_LocalUser, SBCUserInfoTable_Password;\n"
+        'SBCUserInfoTable 0 = "+4458799701", "s3cret";\nSBCUserInfoTable 1 = "+4458799702", "s3cret";\n'
+        "[ \\SBCUserInfoTable ]\n"
+    )
+    found = SbcClient("https://sbc.example", "Admin", "pw").locate_numbers(["+4458799701", "+4458799702"], users)
+    assert found == [{"table": "SBCUserInfoTable", "column": "LocalUser", "matched": 2, "rows": 2}]
+    assert "s3cret" not in str(found)

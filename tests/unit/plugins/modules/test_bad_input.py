@@ -135,6 +135,7 @@ NAMING = {
     "severity_field", "management_status_path", "step_order", "device_ip", "server", "fqdn", "username",
     "sbc_username", "ovoc_username", "database", "tenant_database", "customer_database_prefix", "databases",
     "customer_table", "customer_column", "customer_name_column", "customer_version_column",
+    "numbers_table", "numbers_column", "user_table", "user_name_column", "user_did_column",
     "expected_collation", "folder", "progress_path", "backup_name", "host", "run_id", "phase", "resource_group",
     "vm_name", "disk_name", "snapshot", "source_disk", "provisioning_state", "jid", "cloud_environment",
     "required_actions", "permissions_api_version", "locks_api_version", "created_before", "restore_id",
@@ -149,7 +150,7 @@ PRINTABLE = {"channel_id", "alarms_filter"}
 # any string is fine (free text, a local file path, the operator's own stop command for the host): not tried
 FREE = {
     "value", "members", "error", "what", "path", "ca_bundle", "token_cache_path", "lock_dir", "stop_command",
-    "likely_cause",
+    "likely_cause", "locate_numbers",
 }  # fmt: skip
 OPTIONAL_EMPTY_OK = {"backup_name", "cloud_environment"}  # "": the default cloud (an empty AZURE_CLOUD_ENVIRONMENT)
 

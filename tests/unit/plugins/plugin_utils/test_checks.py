@@ -272,6 +272,12 @@ def good_post(version=TARGET) -> dict:
             "status": {"operationalState": "UNLOCKED", "ipAddress": "10.201.90.11", "versionID": "7.40A.500.775"},
             "dial_plan_rules": [{"DialPlanName": "dp", "Name": "rule1", "Prefix": "+44"}],
         },
+        "sbc_numbers": {
+            "table": "DialPlanRule",
+            "column": "Prefix",
+            "entries": [{"table": "DialPlanRule", "index": 1, "value": "+44587996[01-20]", "dial_plan": "dp"}],
+        },
+        "user_dids": [{"customer": "contoso", "user": "u1@contoso.example", "did": "+4458799601"}],
         "customers": [
             {
                 "CustomerShortName": "contoso",
@@ -310,7 +316,7 @@ def run_post(obs, **params):
 def test_post_verify_green_on_an_upgraded_host():
     res = run_post(good_post())
     assert {n: (r["status"], r["observed"]) for n, r in res.items() if r["status"] != "pass"} == {}
-    assert len(res) == 22
+    assert len(res) == 23
 
 
 @pytest.mark.parametrize(

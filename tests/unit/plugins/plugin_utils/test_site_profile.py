@@ -254,3 +254,31 @@ def test_no_customer_upgrade_log_is_guessed_when_no_log_names_a_customer_upgrade
     rows = sp.evaluate(ASSUMPTIONS, facts, "h1")
     assert {r["id"]: r for r in rows}["customer_upgrade_log"]["state"] == "unknown"
     assert "customer_upgrade_operator_log" not in sp.site_vars({"h1": rows})["vars"]
+
+
+def test_the_sbc_table_holding_the_users_dids_is_found_and_never_guessed():
+    dids = {"user_dids": [{"did": "+4458799701"}, {"did": "+4458799702"}]}
+    located = {
+        "number_tables": [
+            {"table": "SBCUserInfoTable", "column": "LocalUser", "matched": 2, "rows": 2},
+            {"table": "DialPlanRule", "column": "Prefix", "matched": 1, "rows": 2},
+        ]
+    }
+    f = sp.sbc_numbers_facts(dids, located)
+    assert (f["table"], f["column"], f["matched"], f["dids"]) == ("SBCUserInfoTable", "LocalUser", 2, 2)
+    rows = {r["id"]: r for r in sp.evaluate(ASSUMPTIONS, {"sbc_numbers": f}, "h1")}
+    assert rows["sbc_numbers_table"]["state"] == "differs"
+    assert rows["sbc_numbers_table"]["sets"] == {"post_verify_sbc_numbers_table": "value"}
+    # the default wins a tie
+    located["number_tables"][1]["matched"] = 2
+    assert sp.sbc_numbers_facts(dids, located)["table"] == "DialPlanRule"
+    # nothing read, no DID, no table: unknown with the reason, nothing guessed
+    for d, loc, why in [
+        ({"failed": True, "msg": "login failed"}, {}, "login failed"),
+        ({"user_dids": []}, located, "no user has a DID"),
+        (dids, {"number_tables": []}, "no INI table"),
+    ]:
+        f = sp.sbc_numbers_facts(d, loc)
+        assert f["table"] is None and why in f["why"]
+        rows = {r["id"]: r for r in sp.evaluate(ASSUMPTIONS, {"sbc_numbers": f}, "h1")}
+        assert rows["sbc_numbers_table"]["state"] == "unknown"
