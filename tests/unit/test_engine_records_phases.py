@@ -53,5 +53,8 @@ def test_the_progress_record_is_the_engines_and_never_marks_a_phase_done():
     (task,) = _writes(REPO / "roles" / "upgrade" / "tasks" / "progress.yml")
     args = task["ump365.upgrade.checkpoint"]
     assert args["phase"].startswith("progress.") and args["status"] == "started"
+    # the engine resolves the task file in its own role and passes it to the phase's roles
+    main_yml = (REPO / "roles" / "upgrade" / "tasks" / "main.yml").read_text()
+    assert '_upgrade_progress_tasks: "{{ role_path }}/tasks/progress.yml"' in main_yml
     phase_yml = (REPO / "roles" / "upgrade" / "tasks" / "phase.yml").read_text()
-    assert "tasks/progress.yml" in phase_yml
+    assert 'tasks: "{{ _upgrade_progress_tasks }}"' in phase_yml
