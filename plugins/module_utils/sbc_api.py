@@ -221,6 +221,35 @@ def _unquote(v):
     return v
 
 
+def _table_body(text, table):
+    """(found, lines): whether the INI has a ``[ table ]`` section, and its lines (stripped, without blank
+    lines and ``;`` comments) up to ``[ \\table ]`` or the next section."""
+    lines = []
+    inside = False
+    found = False
+    for line in (text or "").splitlines():
+        m = _SECTION.match(line)
+        if m:
+            if m.group(2).lower() == table.lower():
+                inside = not m.group(1)
+                found = True
+            elif inside and not m.group(1):
+                inside = False
+            continue
+        s = line.strip()
+        if inside and s and not s.startswith(";"):
+            lines.append(s)
+    return found, lines
+
+
+def _format_line(s):
+    """``FORMAT <key> = <col>, <col>...;`` as (key column, [columns]); None for any other line."""
+    if not s.upper().startswith("FORMAT "):
+        return None
+    left, _eq, right = s[len("FORMAT ") :].partition("=")
+    return left.strip(), [c.strip() for c in right.strip().rstrip(";").split(",")]
+
+
 def ini_table(text, table):
     """Rows of an AudioCodes INI table as dicts (column names without the ``<Table>_`` prefix).
 
@@ -232,27 +261,13 @@ def ini_table(text, table):
         [ \\DialPlanRule ]
     """
     rows = []
-    inside = False
     columns = None
     key_col = None
     prefix = table + "_"
-    for line in (text or "").splitlines():
-        m = _SECTION.match(line)
-        if m:
-            if m.group(2).lower() == table.lower():
-                inside = not m.group(1)
-            elif inside and not m.group(1):
-                inside = False
-            continue
-        if not inside:
-            continue
-        s = line.strip()
-        if not s or s.startswith(";"):
-            continue
-        if s.upper().startswith("FORMAT "):
-            left, _eq, right = s[len("FORMAT ") :].partition("=")
-            key_col = left.strip()
-            columns = [c.strip() for c in right.strip().rstrip(";").split(",")]
+    for s in _table_body(text, table)[1]:
+        fmt = _format_line(s)
+        if fmt:
+            key_col, columns = fmt
             continue
         if columns is None or "=" not in s:
             continue
@@ -285,22 +300,12 @@ def ini_tables(text):
 def ini_table_columns(text, table):
     """A table's columns (without the ``<Table>_`` prefix, the key column first) from its ``FORMAT`` line;
     None when the INI has no such table, [] when it has the section but no FORMAT line."""
-    inside = False
-    found = False
+    found, lines = _table_body(text, table)
     prefix = table + "_"
-    for line in (text or "").splitlines():
-        m = _SECTION.match(line)
-        if m:
-            if m.group(2).lower() == table.lower():
-                inside = not m.group(1)
-                found = True
-            elif inside and not m.group(1):
-                inside = False
-            continue
-        s = line.strip()
-        if inside and s.upper().startswith("FORMAT "):
-            left, _eq, right = s[len("FORMAT ") :].partition("=")
-            return [_strip(c.strip(), prefix) for c in [left] + right.strip().rstrip(";").split(",")]
+    for s in lines:
+        fmt = _format_line(s)
+        if fmt:
+            return [_strip(c, prefix) for c in [fmt[0]] + fmt[1]]
     return [] if found else None
 
 
