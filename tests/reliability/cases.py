@@ -78,6 +78,9 @@ class Case:
     prepare: str = ""
     # False: the lab never stopped one of the host's services during the run (its per-host counter)
     services_stopped: bool | None = None
+    # True: the run must leave the host's checkpoint without an outcome (a run the host's run lock refused: the
+    # checkpoint is the lock holder's); the end state is then read from the run report
+    checkpoint_untouched: bool = False
     stdout_absent: tuple[str, ...] = ()  # texts the playbook's output must not show
     # texts the failing host's final_state_reason must NOT contain (e.g. the customers that did upgrade)
     reason_absent: tuple[str, ...] = ()
@@ -681,6 +684,7 @@ CASES += [
         STOPPED,
         ("run_lock", "upgrade-other-run-4711", "awx-job-pod-7", "upgrade_break_lock=true"),
         marker='upgrade-other-run-4711',
+        checkpoint_untouched=True,
         host_state=(
             (("files", "c:\\programdata"), {"type": "directory", "path": "C:\\ProgramData"}),
             (

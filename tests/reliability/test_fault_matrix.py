@@ -319,7 +319,13 @@ def _without_wy_logs(files: dict) -> dict:
 
 
 def _observed(run: MatrixRun, case: Case) -> str:
-    return run.outcomes[HOSTS[case.name]]
+    outcome = run.outcomes[HOSTS[case.name]]
+    if not case.checkpoint_untouched:
+        return outcome
+    # the checkpoint must hold no outcome of this run; the end state is the report's
+    if outcome != "no outcome":
+        return f"checkpoint written ({outcome})"
+    return (run.report or {}).get("hosts", {}).get(HOSTS[case.name], {}).get("final_state", "no report")
 
 
 def _retry_lines(node) -> list[str]:
