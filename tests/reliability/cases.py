@@ -1,4 +1,5 @@
-"""The fault matrix (issue 13): one lab host per case, each with its own faults, one upgrade run over all.
+"""The fault matrix (issue 13): one lab host per case, each with its own faults, the upgrade run over all
+(test_fault_matrix.MATRIX_RUNS fleet runs at once).
 
 A case names the faults to inject (``host=`` is added: the case's host, or its backend SQL server for
 ``sql_host`` faults), the lab host state to set before the run, the end state the upgrade must reach
