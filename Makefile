@@ -35,11 +35,11 @@ $(STAMP): requirements/runtime.txt requirements/dev.txt requirements/constraints
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check -r requirements/dev.txt -c requirements/constraints.txt
 	touch $(STAMP)
 
+# Two checks at a time (the machine's two cores): Molecule beside ruff, ansible-lint and sanity, then pytest
+# beside what is left of Molecule. Each check's output is printed whole when it ends (--output-sync), so
+# pytest's, the longest, comes last; the first failing check fails `make test`, after the running ones end.
 test: setup
-	$(MAKE) --no-print-directory lint
-	$(MAKE) --no-print-directory sanity
-	$(MAKE) --no-print-directory molecule
-	$(MAKE) --no-print-directory pytest
+	$(MAKE) --no-print-directory -j2 --output-sync=target molecule lint sanity pytest
 
 lint: ruff ansible-lint
 
@@ -65,8 +65,8 @@ integration: setup
 doc: setup
 	$(BIN)/ansible-doc -l ump365.upgrade
 
-# Molecule scenarios on the lab (extensions/molecule/); `make test` runs them before pytest, whose
-# summary line stays the last thing CI reads.
+# Molecule scenarios on the lab (extensions/molecule/); `make test` runs them beside the other checks, and
+# pytest's summary line stays the last thing CI reads.
 molecule: setup
 	$(BIN)/molecule test --all
 
