@@ -63,3 +63,52 @@ def test_a_dead_runs_lock_older_than_the_limit_is_taken_over_by_the_hosts_clock(
     assert run.rc == 0, run.failure()
     assert json.loads(host_file(wlab, OWNER))["run_id"] == "run-d"
     assert "taking over the run lock of run dead-run" in run.task("taken over")["msg"]
+
+
+LOCK = "c:\\programdata\\ump365.upgrade\\run.lock"
+
+
+def _plant_lock(lab, run_id: str, controller: str) -> None:
+    """The run lock as a live run of another controller holds it: made now, owner.json naming the run."""
+    now = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
+    lab.set_host_state("ump01", ["files", "c:\\programdata"], {"type": "directory", "path": "C:\\ProgramData"})
+    lab.set_host_state("ump01", ["files", LOCK], {"type": "directory", "path": OWNER[:-11], "mtime": now})
+    owner = {"run_id": run_id, "controller": controller, "pid": "", "started": now}
+    lab.set_host_state(
+        "ump01", ["files", LOCK + "\\owner.json"], {"type": "file", "path": OWNER, "content": json.dumps(owner)}
+    )
+
+
+def _os_disk(lab) -> str:
+    st = lab.state()
+    vm = st["azure"]["resources"][st["hosts"]["ump01"]["vm_id"].lower()]
+    return vm["properties"]["storageProfile"]["osDisk"]["managedDisk"]["id"]
+
+
+def test_rollback_yml_takes_the_run_lock_and_leaves_none_from_the_snapshot(wlab, tmp_path):
+    lab = wlab
+    ckpt = {"ump_checkpoint_dir": str(tmp_path / "checkpoints"), "post_verify_expect_version": "8.0.400.64"}
+    # the upgrade run that took the snapshot held the lock then: the snapshot holds it (the folder is on the OS disk)
+    _plant_lock(lab, "upgrade-that-snapshotted", "awx-job-41")
+    proc = lab.playbook("playbooks/snapshot.yml", extra_vars=ckpt)
+    assert "failed=0" in proc.stdout, proc.stdout[-3000:]
+    disk = _os_disk(lab)
+
+    # while that run (another controller's, alive) still holds the lock, the operator's rollback refuses
+    proc = lab.playbook("playbooks/rollback.yml", "--limit", "ump01", extra_vars=ckpt)
+    assert proc.returncode != 0, proc.stdout[-3000:]
+    assert "another upgrade/rollback run holds this host's run lock" in proc.stdout, proc.stdout[-3000:]
+    assert "run upgrade-that-snapshotted" in proc.stdout
+    assert _os_disk(lab) == disk
+    assert json.loads(host_file(lab, OWNER))["run_id"] == "upgrade-that-snapshotted"
+
+    # that run ended (released its lock); the rollback restores the snapshot, whose copy of the lock names the
+    # old run: the rollback takes it anew and releases it at its end, leaving no lock behind
+    lab.set_host_state("ump01", ["files", LOCK + "\\owner.json"], None)
+    lab.set_host_state("ump01", ["files", LOCK], None)
+    proc = lab.playbook("playbooks/rollback.yml", "--limit", "ump01", extra_vars=ckpt)
+    assert "failed=0" in proc.stdout, proc.stdout[-4000:]
+    assert _os_disk(lab) != disk
+    assert "Take the run lock anew on the restored disk" in proc.stdout
+    files = lab.host_state("ump01")["files"]
+    assert LOCK not in files and LOCK + "\\owner.json" not in files, sorted(k for k in files if "programdata" in k)
