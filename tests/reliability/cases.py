@@ -79,8 +79,9 @@ class Case:
     prepare: str = ""
     # False: the lab never stopped one of the host's services during the run (its per-host counter)
     services_stopped: bool | None = None
-    # True: the run must leave the host's checkpoint without an outcome (a run the host's run lock refused: the
-    # checkpoint is the lock holder's); the end state is then read from the run report
+    # True: the run must leave the host's checkpoint file as it was, writing neither an attempt nor an outcome (a
+    # run the host's run lock refused: the checkpoint is the lock holder's); the end state is then read from the
+    # run report
     checkpoint_untouched: bool = False
     stdout_absent: tuple[str, ...] = ()  # texts the playbook's output must not show
     # texts the failing host's final_state_reason must NOT contain (e.g. the customers that did upgrade)

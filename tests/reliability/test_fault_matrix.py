@@ -75,6 +75,10 @@ class MatrixRun:
     os_disk_resource_after: dict[str, dict]
     unattached_new_disks: dict[str, list[str]]
     service_stops: dict[str, int]
+    # the checkpoint file's text before and after the run (None: no file), of the hosts whose case says the run
+    # must leave it untouched
+    checkpoints_before: dict[str, str | None]
+    checkpoints_after: dict[str, str | None]
 
 
 def _resolve(value, lab: Lab, host: str):
@@ -218,6 +222,11 @@ def _stopped_ump_services(host_state: dict) -> list[str]:
     )
 
 
+def _checkpoint_text(ckpt_dir: Path, host: str) -> str | None:
+    path = ckpt_dir / f"{host}__{TARGET}.json"
+    return path.read_text() if path.exists() else None
+
+
 def _outcome(ckpt_dir: Path, host: str) -> str:
     path = ckpt_dir / f"{host}__{TARGET}.json"
     if not path.exists():
@@ -297,6 +306,8 @@ def matrix(own_lab) -> MatrixRun:
     files_before = {h: acs_files(lab.host_state(h)) for h in HOSTS.values()}
     os_disk_before = {h: _os_disk(state, h) for h in HOSTS.values()}
     disks_before = {h: set(_disks(state, h)) for h in HOSTS.values()}
+    untouched = [HOSTS[c.name] for c in CASES if c.checkpoint_untouched]
+    checkpoints_before = {h: _checkpoint_text(ckpt_dir, h) for h in untouched}
 
     runs = _fleet_runs(lab, _host_groups(HOSTS, SHARED_SQL_HOSTS, MATRIX_RUNS))
     state = lab.state()
@@ -334,6 +345,8 @@ def matrix(own_lab) -> MatrixRun:
             for h in HOSTS.values()
         },
         service_stops={h: int(counters.get(f"winhost.service_stops.{h}", 0)) for h in HOSTS.values()},
+        checkpoints_before=checkpoints_before,
+        checkpoints_after={h: _checkpoint_text(ckpt_dir, h) for h in untouched},
     )
 
 
@@ -364,11 +377,12 @@ def _without_wy_logs(files: dict) -> dict:
 
 
 def _observed(run: MatrixRun, case: Case) -> str:
-    outcome = run.outcomes[HOSTS[case.name]]
+    host = HOSTS[case.name]
+    outcome = run.outcomes[host]
     if not case.checkpoint_untouched:
         return outcome
-    # the checkpoint must hold no outcome of this run; the end state is the report's
-    if outcome != "no outcome":
+    # the run wrote nothing into the checkpoint (neither an attempt nor an outcome); the end state is the report's
+    if run.checkpoints_before[host] != run.checkpoints_after[host]:
         return f"checkpoint written ({outcome})"
     return (run.report or {}).get("hosts", {}).get(HOSTS[case.name], {}).get("final_state", "no report")
 
