@@ -68,6 +68,14 @@ class Lab(LabClient):
     def env(self, **extra: str) -> dict:
         return lab_env(self.state_dir, **extra)
 
+    @staticmethod
+    def playbook_command(playbook: str, *args: str, extra_vars: dict | None = None) -> list[str]:
+        """``ansible-playbook -i inventories/lab <playbook> <args> [-e <extra_vars as JSON>]``."""
+        cmd = [str(BIN / "ansible-playbook"), "-i", str(REPO / "inventories" / "lab"), str(REPO / playbook), *args]
+        if extra_vars:
+            cmd += ["-e", json.dumps(extra_vars)]
+        return cmd
+
     def playbook(
         self,
         playbook: str,
@@ -77,9 +85,7 @@ class Lab(LabClient):
         extra_vars: dict | None = None,
         env: dict | None = None,
     ) -> subprocess.CompletedProcess:
-        cmd = [str(BIN / "ansible-playbook"), "-i", str(REPO / "inventories" / "lab"), str(REPO / playbook), *args]
-        if extra_vars:
-            cmd += ["-e", json.dumps(extra_vars)]
+        cmd = self.playbook_command(playbook, *args, extra_vars=extra_vars)
         proc = subprocess.run(
             cmd, capture_output=True, text=True, timeout=timeout, cwd=REPO, env=self.env(**(env or {}))
         )

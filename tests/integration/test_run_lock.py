@@ -9,9 +9,11 @@ from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
+from .test_azure_snapshot_rollback import vm_disk
 from .windows_roles_helpers import host_file, needs_winrm, run_playbook
 
 OWNER = "C:\\ProgramData\\ump365.upgrade\\run.lock\\owner.json"
+LOCK = "c:\\programdata\\ump365.upgrade\\run.lock"
 
 
 @pytest.fixture
@@ -51,55 +53,41 @@ def test_a_dead_runs_lock_older_than_the_limit_is_taken_over_by_the_hosts_clock(
     # the folder was made 13 h ago by the host's clock; owner.json's start (another controller's clock) says
     # "just now": the age comes from the host, so the lock is a dead run's (limit 12 h) and is taken over
     made = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(time.time() - 13 * 3600))
-    now = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
-    lock = "c:\\programdata\\ump365.upgrade\\run.lock"
-    wlab.set_host_state("ump01", ["files", "c:\\programdata"], {"type": "directory", "path": "C:\\ProgramData"})
-    wlab.set_host_state("ump01", ["files", lock], {"type": "directory", "path": OWNER[:-11], "mtime": made})
-    owner = {"run_id": "dead-run", "controller": "c2", "started": now}
-    wlab.set_host_state(
-        "ump01", ["files", lock + "\\owner.json"], {"type": "file", "path": OWNER, "content": json.dumps(owner)}
-    )
+    _plant_lock(wlab, {"run_id": "dead-run", "controller": "c2"}, made=made)
     run = run_playbook(wlab, "run_lock.yml", {"upgrade_run_id": "run-d"})
     assert run.rc == 0, run.failure()
     assert json.loads(host_file(wlab, OWNER))["run_id"] == "run-d"
     assert "taking over the run lock of run dead-run" in run.task("taken over")["msg"]
 
 
-LOCK = "c:\\programdata\\ump365.upgrade\\run.lock"
-
-
-def _plant_lock(lab, run_id: str, controller: str) -> None:
-    """The run lock as a live run of another controller holds it: made now, owner.json naming the run."""
+def _plant_lock(lab, owner: dict, made: str | None = None) -> None:
+    """The run lock as another run holds it: the folder (made now, or at ``made`` by the host's clock) and its
+    owner.json (``owner`` plus a start time of now)."""
     now = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
     lab.set_host_state("ump01", ["files", "c:\\programdata"], {"type": "directory", "path": "C:\\ProgramData"})
-    lab.set_host_state("ump01", ["files", LOCK], {"type": "directory", "path": OWNER[:-11], "mtime": now})
-    owner = {"run_id": run_id, "controller": controller, "pid": "", "started": now}
+    lab.set_host_state("ump01", ["files", LOCK], {"type": "directory", "path": OWNER[:-11], "mtime": made or now})
     lab.set_host_state(
-        "ump01", ["files", LOCK + "\\owner.json"], {"type": "file", "path": OWNER, "content": json.dumps(owner)}
+        "ump01",
+        ["files", LOCK + "\\owner.json"],
+        {"type": "file", "path": OWNER, "content": json.dumps({**owner, "started": now})},
     )
-
-
-def _os_disk(lab) -> str:
-    st = lab.state()
-    vm = st["azure"]["resources"][st["hosts"]["ump01"]["vm_id"].lower()]
-    return vm["properties"]["storageProfile"]["osDisk"]["managedDisk"]["id"]
 
 
 def test_rollback_yml_takes_the_run_lock_and_leaves_none_from_the_snapshot(wlab, tmp_path):
     lab = wlab
     ckpt = {"ump_checkpoint_dir": str(tmp_path / "checkpoints"), "post_verify_expect_version": "8.0.400.64"}
     # the upgrade run that took the snapshot held the lock then: the snapshot holds it (the folder is on the OS disk)
-    _plant_lock(lab, "upgrade-that-snapshotted", "awx-job-41")
+    _plant_lock(lab, {"run_id": "upgrade-that-snapshotted", "controller": "awx-job-41", "pid": ""})
     proc = lab.playbook("playbooks/snapshot.yml", extra_vars=ckpt)
     assert "failed=0" in proc.stdout, proc.stdout[-3000:]
-    disk = _os_disk(lab)
+    disk = vm_disk(lab, "ump01")
 
     # while that run (another controller's, alive) still holds the lock, the operator's rollback refuses
     proc = lab.playbook("playbooks/rollback.yml", "--limit", "ump01", extra_vars=ckpt)
     assert proc.returncode != 0, proc.stdout[-3000:]
     assert "another upgrade/rollback run holds this host's run lock" in proc.stdout, proc.stdout[-3000:]
     assert "run upgrade-that-snapshotted" in proc.stdout
-    assert _os_disk(lab) == disk
+    assert vm_disk(lab, "ump01") == disk
     assert json.loads(host_file(lab, OWNER))["run_id"] == "upgrade-that-snapshotted"
 
     # that run ended (released its lock); the rollback restores the snapshot, whose copy of the lock names the
@@ -108,7 +96,7 @@ def test_rollback_yml_takes_the_run_lock_and_leaves_none_from_the_snapshot(wlab,
     lab.set_host_state("ump01", ["files", LOCK], None)
     proc = lab.playbook("playbooks/rollback.yml", "--limit", "ump01", extra_vars=ckpt)
     assert "failed=0" in proc.stdout, proc.stdout[-4000:]
-    assert _os_disk(lab) != disk
+    assert vm_disk(lab, "ump01") != disk
     assert "Take the run lock anew on the restored disk" in proc.stdout
     files = lab.host_state("ump01")["files"]
     assert LOCK not in files and LOCK + "\\owner.json" not in files, sorted(k for k in files if "programdata" in k)

@@ -19,7 +19,7 @@ import pytest
 from umplab.windows import services as scm
 from umplab.windows.ump import NEW_SERVICES
 
-from tests.conftest import BIN, REPO, Lab
+from tests.conftest import REPO, Lab
 from tests.integration.checks_helpers import sql as sql_exec
 from tests.reliability import scenario_cases
 from tests.reliability.cases import (
@@ -253,16 +253,12 @@ def _fleet_runs(lab: Lab, groups: list[list[str]]) -> list[tuple[int, str, dict]
     procs = []
     for i, hosts in enumerate(groups):
         report_dir = lab.state_dir / f"reports-run{i}"
-        cmd = [
-            str(BIN / "ansible-playbook"),
-            "-i",
-            str(REPO / "inventories" / "lab"),
-            str(REPO / "playbooks" / "upgrade.yml"),
+        cmd = lab.playbook_command(
+            "playbooks/upgrade.yml",
             "-l",
             ",".join(hosts),
-            "-e",
-            json.dumps({"ump_upgrade_batches": ["100%"], "ump_max_fail_percentage": 100, **FAST_WAITS}),
-        ]
+            extra_vars={"ump_upgrade_batches": ["100%"], "ump_max_fail_percentage": 100, **FAST_WAITS},
+        )
         out = (lab.state_dir / f"matrix-run{i}.log").open("w+")
         env = lab.env(UMP365_REPORT_DIR=str(report_dir))
         procs.append((subprocess.Popen(cmd, stdout=out, stderr=subprocess.STDOUT, text=True, cwd=REPO, env=env), out))
