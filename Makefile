@@ -17,8 +17,10 @@ export ANSIBLE_NOCOLOR := 1
 export PY_COLORS := 0
 export NO_COLOR := 1
 LAB_DIR ?= $(CURDIR)/.lab
+# Molecule's scenarios (extensions/molecule/), the longest first
+MOLECULE_SCENARIOS := fleet rollback default
 
-.PHONY: help setup test lint ruff ansible-lint sanity pytest unit integration molecule demo bench lab-up lab-down clean doc
+.PHONY: help setup test lint ruff ansible-lint sanity pytest unit integration molecule $(addprefix molecule-,$(MOLECULE_SCENARIOS)) demo bench lab-up lab-down clean doc
 
 help:
 	@echo "make demo   - set up, start the UMP lab, run the full upgrade against it, stop the lab"
@@ -55,7 +57,7 @@ sanity: setup
 	scripts/ansible-test-sanity.sh
 
 pytest: setup
-	$(BIN)/python -m pytest -p no:cacheprovider -n 2 --dist loadfile tests
+	$(BIN)/python -m pytest -p no:cacheprovider -n 2 --dist loadfile --no-loadscope-reorder tests
 
 unit: setup
 	$(BIN)/python -m pytest -p no:cacheprovider tests/unit
@@ -66,10 +68,13 @@ integration: setup
 doc: setup
 	$(BIN)/ansible-doc -l ump365.upgrade
 
-# Molecule scenarios on the lab (extensions/molecule/); `make test` runs them beside the other checks, and
-# pytest's summary line stays the last thing CI reads.
-molecule: setup
-	$(BIN)/molecule test --all
+# Molecule scenarios on the lab (extensions/molecule/), each its own target (own lab, own ephemeral directory),
+# the longest first; `make test` runs them two at a time beside the other checks, and pytest's summary line stays
+# the last thing CI reads.
+molecule: $(addprefix molecule-,$(MOLECULE_SCENARIOS))
+
+molecule-%: setup
+	$(BIN)/molecule test --scenario-name $*
 
 demo: setup
 	scripts/demo.sh
