@@ -37,9 +37,9 @@ $(STAMP): requirements/runtime.txt requirements/dev.txt requirements/constraints
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check -r requirements/dev.txt -c requirements/constraints.txt
 	touch $(STAMP)
 
-# Molecule (about one core) beside ruff, ansible-lint and sanity, each check's output printed whole when it
-# ends (--output-sync); then pytest alone, its summary line last. pytest beside Molecule too was not faster:
-# the CPU time of the whole grew with the load (docs/performance.md).
+# Molecule's scenarios and ruff, ansible-lint and sanity, two at a time (a scenario is about one core), each
+# check's output printed whole when it ends (--output-sync); then pytest alone, its summary line last. pytest
+# beside them was not faster: the CPU time of the whole grew with the load (docs/performance.md).
 test: setup
 	$(MAKE) --no-print-directory -j2 --output-sync=target molecule lint sanity
 	$(MAKE) --no-print-directory pytest
@@ -73,7 +73,7 @@ doc: setup
 # the last thing CI reads.
 molecule: $(addprefix molecule-,$(MOLECULE_SCENARIOS))
 
-molecule-%: setup
+$(addprefix molecule-,$(MOLECULE_SCENARIOS)): molecule-%: setup
 	$(BIN)/molecule test --scenario-name $*
 
 demo: setup
