@@ -228,10 +228,10 @@ def _checkpoint_text(ckpt_dir: Path, host: str) -> str | None:
 
 
 def _outcome(ckpt_dir: Path, host: str) -> str:
-    path = ckpt_dir / f"{host}__{TARGET}.json"
-    if not path.exists():
+    text = _checkpoint_text(ckpt_dir, host)
+    if text is None:
         return "no checkpoint"
-    return json.loads(path.read_text())["phases"].get("outcome", {}).get("outputs", {}).get("result", "no outcome")
+    return json.loads(text)["phases"].get("outcome", {}).get("outputs", {}).get("result", "no outcome")
 
 
 def _host_groups(hosts: dict[str, str], shared_sql: tuple[str, ...], runs: int) -> list[list[str]]:
