@@ -9,7 +9,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
-from .test_azure_snapshot_rollback import vm_disk
+from .test_azure_snapshot_rollback import snapshots, vm_disk
 from .windows_roles_helpers import host_file, needs_winrm, run_playbook
 
 OWNER = "C:\\ProgramData\\ump365.upgrade\\run.lock\\owner.json"
@@ -73,27 +73,52 @@ def _plant_lock(lab, owner: dict, made: str | None = None) -> None:
     )
 
 
-def test_rollback_yml_takes_the_run_lock_and_leaves_none_from_the_snapshot(wlab, tmp_path):
+def _remove_lock(lab) -> None:
+    """The run that held the lock ended (released it)."""
+    lab.set_host_state("ump01", ["files", LOCK + "\\owner.json"], None)
+    lab.set_host_state("ump01", ["files", LOCK], None)
+
+
+def test_snapshot_and_rollback_take_the_run_lock_and_leave_none_behind(wlab, tmp_path):
     lab = wlab
     ckpt = {"ump_checkpoint_dir": str(tmp_path / "checkpoints"), "post_verify_expect_version": "8.0.400.64"}
-    # the upgrade run that took the snapshot held the lock then: the snapshot holds it (the folder is on the OS disk)
-    _plant_lock(lab, {"run_id": "upgrade-that-snapshotted", "controller": "awx-job-41", "pid": ""})
-    proc = lab.playbook("playbooks/snapshot.yml", extra_vars=ckpt)
+    # while an upgrade on another controller (alive) holds the lock, snapshot.yml refuses before it writes the
+    # checkpoint: no snapshot, no checkpoint (a fresh attempt would have replaced the running upgrade's)
+    _plant_lock(lab, {"run_id": "upgrade-elsewhere", "controller": "awx-job-40", "pid": ""})
+    proc = lab.playbook("playbooks/snapshot.yml", "--limit", "ump01", extra_vars=ckpt)
+    assert proc.returncode != 0, proc.stdout[-3000:]
+    assert "another upgrade/rollback run holds this host's run lock" in proc.stdout, proc.stdout[-3000:]
+    assert "run upgrade-elsewhere" in proc.stdout
+    assert snapshots(lab) == [] and not (tmp_path / "checkpoints" / "ump01__8.0.515.json").exists()
+    assert json.loads(host_file(lab, OWNER))["run_id"] == "upgrade-elsewhere"
+
+    # that run ended: snapshot.yml takes the lock, snapshots holding it (the snapshot's disk holds its lock folder,
+    # as an upgrade's does) and releases it
+    _remove_lock(lab)
+    proc = lab.playbook("playbooks/snapshot.yml", "--limit", "ump01", extra_vars=ckpt)
     assert "failed=0" in proc.stdout, proc.stdout[-3000:]
+    assert [s["properties"]["provisioningState"] for s in snapshots(lab)] == ["Succeeded"]
+    files = lab.host_state("ump01")["files"]
+    assert LOCK not in files and LOCK + "\\owner.json" not in files
     disk = vm_disk(lab, "ump01")
 
-    # while that run (another controller's, alive) still holds the lock, the operator's rollback refuses
+    # a rerun with the snapshot taken has nothing to write: it takes no lock, so another run's lock does not stop it
+    _plant_lock(lab, {"run_id": "upgrade-that-runs", "controller": "awx-job-41", "pid": ""})
+    proc = lab.playbook("playbooks/snapshot.yml", "--limit", "ump01", extra_vars=ckpt)
+    assert "changed=0" in proc.stdout.split("PLAY RECAP")[1].splitlines()[1], proc.stdout[-3000:]
+    assert "failed=0" in proc.stdout and len(snapshots(lab)) == 1
+
+    # while that upgrade (another controller's, alive) holds the lock, the operator's rollback refuses
     proc = lab.playbook("playbooks/rollback.yml", "--limit", "ump01", extra_vars=ckpt)
     assert proc.returncode != 0, proc.stdout[-3000:]
     assert "another upgrade/rollback run holds this host's run lock" in proc.stdout, proc.stdout[-3000:]
-    assert "run upgrade-that-snapshotted" in proc.stdout
+    assert "run upgrade-that-runs" in proc.stdout
     assert vm_disk(lab, "ump01") == disk
-    assert json.loads(host_file(lab, OWNER))["run_id"] == "upgrade-that-snapshotted"
+    assert json.loads(host_file(lab, OWNER))["run_id"] == "upgrade-that-runs"
 
-    # that run ended (released its lock); the rollback restores the snapshot, whose copy of the lock names the
-    # old run: the rollback takes it anew and releases it at its end, leaving no lock behind
-    lab.set_host_state("ump01", ["files", LOCK + "\\owner.json"], None)
-    lab.set_host_state("ump01", ["files", LOCK], None)
+    # that run ended (released its lock); the rollback restores the snapshot, whose copy of the lock names
+    # snapshot.yml's run: the rollback takes it anew and releases it at its end, leaving no lock behind
+    _remove_lock(lab)
     proc = lab.playbook("playbooks/rollback.yml", "--limit", "ump01", extra_vars=ckpt)
     assert "failed=0" in proc.stdout, proc.stdout[-4000:]
     assert vm_disk(lab, "ump01") != disk
