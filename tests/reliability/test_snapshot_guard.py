@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 
+from tests.integration.test_azure_snapshot_rollback import snapshots
 from tests.reliability.conftest import FAST_WAITS, OLD, TARGET, acs_files
 from tests.reliability.test_crash_resume import _stopped_ump_services
 
@@ -30,9 +31,7 @@ def test_a_run_without_the_snapshot_phase_never_starts_wyupdate(own_lab):
     assert proc.returncode != 0, out[-3000:]
     assert "needs this attempt's" in out and "snapshot" in out, out[-3000:]
 
-    state = lab.state()
-    snapshots = [r for r in state["azure"]["resources"].values() if r["type"] == "Microsoft.Compute/snapshots"]
-    assert snapshots == []
+    assert snapshots(lab) == []
     host = lab.host_state(HOST)
     assert host["ump"]["components"]["SysAdminKit"] == OLD  # wyUpdate never ran
     assert acs_files(host) == files_before
