@@ -56,8 +56,11 @@ ansible-lint: setup
 sanity: setup
 	scripts/ansible-test-sanity.sh
 
+# Three pytest workers on two cores: many integration tests wait on the lab (its operations, the progress
+# polls), and a third worker keeps both cores busy through those waits and at the end, where the last files
+# would otherwise run one at a time (docs/performance.md, "Three pytest workers").
 pytest: setup
-	$(BIN)/python -m pytest -p no:cacheprovider -n 2 --dist loadfile --no-loadscope-reorder tests
+	$(BIN)/python -m pytest -p no:cacheprovider -n 3 --dist loadfile --no-loadscope-reorder tests
 
 unit: setup
 	$(BIN)/python -m pytest -p no:cacheprovider tests/unit

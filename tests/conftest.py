@@ -145,9 +145,9 @@ def fresh_lab(lab: Lab) -> Lab:
     return lab
 
 
-# `make test` runs pytest-xdist with `--dist loadfile --no-loadscope-reorder`: whole files are handed to the two
+# `make test` runs pytest-xdist with `--dist loadfile --no-loadscope-reorder`: whole files are handed to the three
 # workers in collection order. The files that take longest go first (measured: `--durations`, docs/performance.md),
-# so that no long file is started last and runs alone at the end while the other worker idles; every other file
+# so that no long file is started last and runs alone at the end while the other workers idle; every other file
 # keeps its place after them (the unit tests, many and short, fill the gaps at the end).
 SLOW_FILES_FIRST = (
     "tests/reliability/test_fault_matrix.py",
